@@ -1,0 +1,35 @@
+# visor: the two set-up commands are `make demo` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: build demo test unit lab-test deps vet bench fuzz clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/visor ./cmd/visor
+
+demo: build
+	./bin/visor analyze testdata/lab-eth.pcap
+
+deps:
+	bash scripts/deps.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+# unit, golden and testdata-vs-tshark tests; then real servers in a lab.
+test: deps vet build
+	$(GO) test -count=1 ./...
+	bash scripts/oracle.sh
+	bash scripts/lab-test.sh
+
+unit:
+	$(GO) test ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,275 @@
+package dns
+
+import (
+	"bytes"
+	"hash/maphash"
+	"net/netip"
+
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/decode"
+)
+
+// Transaction defaults, in capture time.
+const (
+	DefaultTimeout = 5_000_000_000 // a query unanswered this long has timed out
+	DefaultSlow    = 500_000_000   // a transaction this slow enters the slow list
+	DefaultMaxOpen = 1 << 20       // open queries held at most; the oldest go first
+)
+
+// Stats counts what the analyzer could not account for in a bucket.
+type Stats struct {
+	NotDNS             uint64 // payloads on a DNS port too short for a header
+	ResponsesUnmatched uint64 // responses with no open query
+	OpenEvicted        uint64 // open queries dropped by the MaxOpen bound
+	OpenAtEnd          uint64 // queries still unanswered when the input ended
+	DuplicateQueries   uint64 // a query repeated while the first was open
+	FilteredBySuffix   uint64 // messages outside --qname-suffix
+}
+
+type xactKey struct {
+	client, server netip.Addr
+	cport, sport   uint16
+	id, qtype      uint16
+	qhash          uint64
+}
+
+type openQuery struct {
+	ts  int64
+	dir visor.Direction
+}
+
+type queued struct {
+	key xactKey
+	ts  int64
+}
+
+// Analyzer observes DNS messages into a State and keeps the transactions
+// open across buckets.
+type Analyzer struct {
+	Timeout  int64
+	Slow     int64
+	MaxOpen  int
+	Suffixes [][]byte // lowercase, without trailing dot; empty means all
+	Stats    Stats
+
+	open map[xactKey]openQuery
+	fifo []queued // queries in arrival order, for timeouts
+	head int
+	seed maphash.Seed
+	view decode.DNS
+	key  [16]byte
+}
+
+// NewAnalyzer returns an analyzer with the default timeouts and bounds.
+func NewAnalyzer() *Analyzer {
+	return &Analyzer{Timeout: DefaultTimeout, Slow: DefaultSlow, MaxOpen: DefaultMaxOpen,
+		open: map[xactKey]openQuery{}, seed: maphash.MakeSeed()}
+}
+
+// Observe parses m and counts it into st. dir is the packet's direction.
+func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) {
+	v := &a.view
+	if !decode.ParseDNS(m.Data, v) {
+		a.Stats.NotDNS++
+		return
+	}
+	qname := v.QName()
+	if len(a.Suffixes) > 0 && !a.matchSuffix(qname) {
+		a.Stats.FilteredBySuffix++
+		return
+	}
+	st.Messages++
+	if m.Transport == visor.TransportTCP {
+		st.TCP++
+	} else {
+		st.UDP++
+	}
+	if m.IPVersion == 6 {
+		st.IPv6++
+	} else {
+		st.IPv4++
+	}
+	if v.Malformed {
+		st.Malformed++
+	}
+	if v.EDNS {
+		st.EDNS++
+	}
+	if v.DO {
+		st.DO++
+	}
+	if v.ECS {
+		st.ECS++
+	}
+	if v.TC() {
+		st.TC++
+	}
+	if v.HasQuestion {
+		st.qnames.Insert(qname)
+		st.topQName.Add(qname, 1)
+		if s := suffix(qname, 2); s != nil {
+			st.topQName2.Add(s, 1)
+		}
+		if s := suffix(qname, 3); s != nil {
+			st.topQName3.Add(s, 1)
+		}
+	}
+	if !v.Response() {
+		st.Queries++
+		if v.HasQuestion {
+			st.qtypes[v.QType]++
+		}
+		st.topClients.Add(visor.AddrKey(m.Src, &a.key), 1)
+		a.query(m, v, dir)
+		return
+	}
+	st.Responses++
+	rc := v.Rcode()
+	st.rcodes[rc]++
+	if v.HasQuestion {
+		switch rc {
+		case 0:
+			if v.ANCount == 0 {
+				st.topNodata.Add(qname, 1)
+			}
+		case 2:
+			st.topServfail.Add(qname, 1)
+		case 3:
+			st.topNX.Add(qname, 1)
+		case 5:
+			st.topRefused.Add(qname, 1)
+		}
+	}
+	if rc == 0 && v.ANCount == 0 {
+		st.Nodata++
+	}
+	a.response(m, v, st)
+}
+
+func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *decode.DNS) xactKey {
+	return xactKey{client: client, server: server, cport: cport, sport: sport, id: v.ID,
+		qtype: v.QType, qhash: maphash.Bytes(a.seed, v.QName())}
+}
+
+func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction) {
+	k := a.keyOf(m.Src, m.Dst, m.SrcPort, m.DstPort, v)
+	if _, dup := a.open[k]; dup {
+		a.Stats.DuplicateQueries++
+		return
+	}
+	if len(a.open) >= a.MaxOpen {
+		a.evictOldest()
+	}
+	a.open[k] = openQuery{ts: m.TS, dir: dir}
+	a.fifo = append(a.fifo, queued{key: k, ts: m.TS})
+}
+
+func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State) {
+	k := a.keyOf(m.Dst, m.Src, m.DstPort, m.SrcPort, v)
+	q, ok := a.open[k]
+	if !ok {
+		a.Stats.ResponsesUnmatched++
+		return
+	}
+	delete(a.open, k)
+	st.xactTotal++
+	d := &st.dirs[q.dir]
+	d.count++
+	lat := m.TS - q.ts
+	if lat < 0 {
+		lat = 0
+	}
+	d.latency.Add(float64(lat) / 1e3)
+	if lat >= a.Slow && v.HasQuestion {
+		st.topSlow.Add(v.QName(), 1)
+	}
+}
+
+// Expire times out the queries open longer than the timeout at capture
+// time now, counting them into st.
+func (a *Analyzer) Expire(now int64, st *State) {
+	for a.head < len(a.fifo) {
+		e := a.fifo[a.head]
+		if now-e.ts <= a.Timeout {
+			break
+		}
+		a.head++
+		a.timeout(e, st)
+	}
+	a.compact()
+}
+
+// timeout counts the queued query as timed out if it is still open.
+func (a *Analyzer) timeout(e queued, st *State) {
+	q, ok := a.open[e.key]
+	if !ok || q.ts != e.ts {
+		return
+	}
+	delete(a.open, e.key)
+	st.xactTimedOut++
+	st.dirs[q.dir].timedOut++
+}
+
+func (a *Analyzer) evictOldest() {
+	for a.head < len(a.fifo) {
+		e := a.fifo[a.head]
+		a.head++
+		if q, ok := a.open[e.key]; ok && q.ts == e.ts {
+			delete(a.open, e.key)
+			a.Stats.OpenEvicted++
+			return
+		}
+	}
+}
+
+// compact reclaims the consumed head of the FIFO.
+func (a *Analyzer) compact() {
+	if a.head > 4096 && a.head*2 > len(a.fifo) {
+		n := copy(a.fifo, a.fifo[a.head:])
+		a.fifo = a.fifo[:n]
+		a.head = 0
+	}
+}
+
+// Close ends the input: queries still open count as timed out in st, and
+// in Stats.OpenAtEnd.
+func (a *Analyzer) Close(st *State) {
+	for ; a.head < len(a.fifo); a.head++ {
+		e := a.fifo[a.head]
+		if q, ok := a.open[e.key]; ok && q.ts == e.ts {
+			a.Stats.OpenAtEnd++
+			a.timeout(e, st)
+		}
+	}
+	a.fifo, a.head = a.fifo[:0], 0
+}
+
+func (a *Analyzer) matchSuffix(name []byte) bool {
+	for _, s := range a.Suffixes {
+		if bytes.Equal(name, s) || (bytes.HasSuffix(name, s) && len(name) > len(s) && name[len(name)-len(s)-1] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+// suffix returns the last n labels of name: with a leading dot when name
+// has more labels, as is when it has exactly n, nil when it has fewer.
+func suffix(name []byte, n int) []byte {
+	if len(name) == 0 || (len(name) == 1 && name[0] == '.') {
+		return nil
+	}
+	seen := 0
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '.' {
+			seen++
+			if seen == n {
+				return name[i:]
+			}
+		}
+	}
+	if seen == n-1 {
+		return name
+	}
+	return nil
+}

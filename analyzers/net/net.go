@@ -1,0 +1,154 @@
+// Package net is the packet-level analyzer: counters by IP version,
+// transport and direction, distinct and top addresses, and packet rates
+// over seconds of capture time.
+package net
+
+import (
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/report"
+	"github.com/visor-dns/visor/sketch"
+)
+
+// TopCapacity is the frequent-items capacity of each address list.
+const TopCapacity = 2048
+
+// State is one bucket's (or the summary's) packet-level state. It merges.
+type State struct {
+	Packets, Bytes    uint64
+	IPv4, IPv6, NonIP uint64
+	UDP, TCP, OtherL4 uint64
+	Fragments         uint64
+	In, Out, Unknown  uint64
+	src, dst          *sketch.Cardinality
+	topSrc, topDst    *sketch.TopK
+	pps               *sketch.Quantiles
+	sec               int64 // current second of capture time
+	secCount          uint64
+	haveSec           bool
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{
+		src: sketch.NewCardinality(), dst: sketch.NewCardinality(),
+		topSrc: sketch.NewTopK(TopCapacity), topDst: sketch.NewTopK(TopCapacity),
+		pps: sketch.NewQuantiles(),
+	}
+}
+
+// Observe counts one decoded packet.
+func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
+	s.Packets++
+	s.Bytes += uint64(f.WireLen)
+	s.tick(f.TS)
+	switch dir {
+	case visor.DirIn:
+		s.In++
+	case visor.DirOut:
+		s.Out++
+	default:
+		s.Unknown++
+	}
+	switch f.IPVersion {
+	case 4:
+		s.IPv4++
+	case 6:
+		s.IPv6++
+	default:
+		s.NonIP++
+		return
+	}
+	if f.Fragment {
+		s.Fragments++
+	}
+	switch f.Proto {
+	case visor.TransportUDP:
+		s.UDP++
+	case visor.TransportTCP:
+		s.TCP++
+	default:
+		s.OtherL4++
+	}
+	var buf [16]byte
+	k := visor.AddrKey(f.Src, &buf)
+	s.src.Insert(k)
+	s.topSrc.Add(k, 1)
+	k = visor.AddrKey(f.Dst, &buf)
+	s.dst.Insert(k)
+	s.topDst.Add(k, 1)
+}
+
+// tick counts the packet in its second; a new second closes the last one
+// and the empty seconds between them.
+func (s *State) tick(ts int64) {
+	sec := ts / 1e9
+	if ts < 0 && ts%1e9 != 0 {
+		sec--
+	}
+	if !s.haveSec {
+		s.sec, s.haveSec = sec, true
+	}
+	if sec > s.sec {
+		s.pps.Add(float64(s.secCount))
+		if gap := sec - s.sec - 1; gap > 0 {
+			s.pps.AddN(0, uint64(gap))
+		}
+		s.sec, s.secCount = sec, 0
+	}
+	s.secCount++
+}
+
+// Flush closes the open second so the rate quantiles include it.
+func (s *State) Flush() {
+	if s.haveSec && s.secCount > 0 {
+		s.pps.Add(float64(s.secCount))
+	}
+	s.haveSec, s.secCount = false, 0
+}
+
+// Merge adds o (a flushed state) into s.
+func (s *State) Merge(o *State) {
+	s.Packets += o.Packets
+	s.Bytes += o.Bytes
+	s.IPv4 += o.IPv4
+	s.IPv6 += o.IPv6
+	s.NonIP += o.NonIP
+	s.UDP += o.UDP
+	s.TCP += o.TCP
+	s.OtherL4 += o.OtherL4
+	s.Fragments += o.Fragments
+	s.In += o.In
+	s.Out += o.Out
+	s.Unknown += o.Unknown
+	s.src.Merge(o.src)
+	s.dst.Merge(o.dst)
+	s.topSrc.Merge(o.topSrc)
+	s.topDst.Merge(o.topDst)
+	s.pps.Merge(o.pps)
+}
+
+// Reset empties s for reuse.
+func (s *State) Reset() {
+	src, dst, ts, td, pps := s.src, s.dst, s.topSrc, s.topDst, s.pps
+	src.Reset()
+	dst.Reset()
+	ts.Reset()
+	td.Reset()
+	pps.Reset()
+	*s = State{src: src, dst: dst, topSrc: ts, topDst: td, pps: pps}
+}
+
+// Report renders s with top-N lists of at most top entries.
+func (s *State) Report(top int) report.Net {
+	return report.Net{
+		Packets: s.Packets, Bytes: s.Bytes, IPv4: s.IPv4, IPv6: s.IPv6, NonIP: s.NonIP,
+		UDP: s.UDP, TCP: s.TCP, OtherL4: s.OtherL4, Fragments: s.Fragments,
+		In: s.In, Out: s.Out, UnknownDir: s.Unknown,
+		Cardinality: report.NetCardinality{SrcIPs: s.src.Estimate(), DstIPs: s.dst.Estimate()},
+		Top: report.NetTop{
+			SrcIPs: report.TopItems(s.topSrc, top, visor.AddrName),
+			DstIPs: report.TopItems(s.topDst, top, visor.AddrName),
+		},
+		Rates: report.NetRates{PPS: report.QuantilesOf(s.pps)},
+	}
+}

@@ -1,0 +1,285 @@
+// Package capture opens visor's inputs. The format is sniffed from the
+// bytes (pcap in either byte order and resolution, pcapng, dnstap Frame
+// Streams), through an optional gzip or zstd wrapper; the name never counts.
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/visor-dns/visor"
+)
+
+// MaxCapLen is the longest packet record visor reads; longer records are
+// treated as corruption (no link layer carries more than 256 KiB).
+const MaxCapLen = 262144
+
+// maxZstdWindow bounds the memory a zstd stream may ask for.
+const maxZstdWindow = 64 << 20
+
+// Error is a failure to read an input. Offset is a byte offset in the
+// (decompressed) stream, or -1; Packet the number of packets read before.
+type Error struct {
+	Path   string
+	Offset int64
+	Packet uint64
+	Err    error
+	// Partial is true when packets were read before the failure: the
+	// report covers them and integrity counts the rest.
+	Partial bool
+}
+
+func (e *Error) Error() string {
+	where := ""
+	if e.Offset >= 0 {
+		where = fmt.Sprintf(" at byte offset %d", e.Offset)
+	}
+	return fmt.Sprintf("visor: %s%s (after packet %d): %v", e.Path, where, e.Packet, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Reason is a short integrity key for the failure.
+func (e *Error) Reason() string {
+	if errors.Is(e.Err, io.ErrUnexpectedEOF) {
+		return "input_truncated"
+	}
+	return "input_corrupt"
+}
+
+// counter counts the bytes read through it and hashes them.
+type counter struct {
+	r io.Reader
+	n int64
+	h hash.Hash
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
+	return n, err
+}
+
+// Open opens one input: a file path, or "-" for stdin (read from stdin,
+// os.Stdin when nil). index is the input's position, stamped on every packet.
+func Open(path string, index int, stdin io.Reader) (visor.Source, error) {
+	var f io.ReadCloser
+	if path == "-" {
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		f = io.NopCloser(stdin)
+	} else {
+		fh, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("visor: %w", err)
+		}
+		st, err := fh.Stat()
+		if err == nil && st.IsDir() {
+			fh.Close()
+			return nil, fmt.Errorf("visor: %s is a directory", path)
+		}
+		f = fh
+	}
+	raw := &counter{r: f, h: sha256.New()}
+	info := &visor.InputInfo{Path: path, LinkTypes: map[string]uint64{}}
+	src, err := sniff(raw, info, index)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	src.raw, src.closer = raw, f
+	return src, nil
+}
+
+// stream is the byte stream under a format reader, with what Source needs.
+type stream struct {
+	raw    *counter // the file's bytes, hashed
+	closer io.Closer
+	dec    io.Closer // decompressor, if any
+	c      *counter  // the (decompressed) bytes the format reader sees
+	info   *visor.InputInfo
+}
+
+// sniff looks at the first bytes, unwraps compression, and picks the format.
+func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
+	br := bufio.NewReaderSize(raw, 1<<16)
+	head, _ := br.Peek(4)
+	if len(head) == 0 {
+		return nil, &Error{Path: info.Path, Offset: 0, Err: errors.New("empty input")}
+	}
+	var r io.Reader = br
+	var dec io.Closer
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &Error{Path: info.Path, Offset: 0, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		r, dec, info.Format = zr, zr, "+gzip"
+	case bytes.Equal(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(1<<30))
+		if err != nil {
+			return nil, &Error{Path: info.Path, Offset: 0, Err: fmt.Errorf("zstd: %w", err)}
+		}
+		r, dec, info.Format = zr, zr.IOReadCloser(), "+zstd"
+	}
+	c := &counter{r: r}
+	inner := bufio.NewReaderSize(c, 1<<16)
+	magic, err := inner.Peek(4)
+	if len(magic) < 4 {
+		if err == nil || err == io.EOF {
+			err = errors.New("too short to be a capture")
+		}
+		return nil, &Error{Path: info.Path, Offset: 0, Err: err}
+	}
+	st := &stream{dec: dec, c: c, info: info}
+	var s *source
+	switch binary.BigEndian.Uint32(magic) {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		s, err = newPcap(inner, st, index)
+	case 0x0a0d0d0a:
+		s, err = newPcapng(inner, st, index)
+	case 0x00000000:
+		return nil, &Error{Path: info.Path, Offset: 0, Err: errors.New("dnstap Frame Streams input is not supported yet")}
+	default:
+		return nil, &Error{Path: info.Path, Offset: 0, Err: fmt.Errorf("unknown format (first bytes % x): not pcap, pcapng or dnstap", magic)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Expand turns the command line's inputs into file paths: a directory
+// stands for the regular files in it (sorted by name; the merge orders
+// their packets by time).
+func Expand(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if a == "-" {
+			out = append(out, a)
+			continue
+		}
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("visor: %w", err)
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, fmt.Errorf("visor: %w", err)
+		}
+		var files []string
+		for _, e := range ents {
+			if e.Type().IsRegular() && !isSidecar(e.Name()) {
+				files = append(files, filepath.Join(a, e.Name()))
+			}
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("visor: %s: no files in directory", a)
+		}
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// isSidecar skips files that sit beside captures but are not captures.
+func isSidecar(name string) bool {
+	for _, ext := range []string{".json", ".md", ".txt"} {
+		if filepath.Ext(name) == ext {
+			return true
+		}
+	}
+	return len(name) > 0 && name[0] == '.'
+}
+
+// source is a Source over one stream; read is the format's packet reader.
+type source struct {
+	*stream
+	read  func(p *visor.Packet) error
+	index int
+	links map[uint16]uint64
+	done  bool
+}
+
+func newSource(st *stream, index int, read func(p *visor.Packet) error) *source {
+	return &source{stream: st, read: read, index: index, links: map[uint16]uint64{}}
+}
+
+func (s *source) Next(p *visor.Packet) error {
+	if s.done {
+		return io.EOF
+	}
+	err := s.read(p)
+	if err != nil {
+		s.done = true
+		if err == io.EOF {
+			s.finish()
+		}
+		return err
+	}
+	s.info.Packets++
+	p.Input, p.Number = s.index, s.info.Packets
+	s.info.Bytes += uint64(len(p.Data))
+	if s.info.Packets == 1 {
+		s.info.FirstTS = p.TS
+	}
+	s.info.LastTS = p.TS
+	s.links[p.LinkType]++
+	return nil
+}
+
+// finish reads what is left of the file so the hash covers all of it.
+func (s *source) finish() {
+	if s.raw != nil && s.raw.h != nil {
+		io.Copy(io.Discard, s.raw)
+		s.info.SHA256 = hex.EncodeToString(s.raw.h.Sum(nil))
+	}
+}
+
+func (s *source) Info() *visor.InputInfo {
+	s.info.LinkTypes = map[string]uint64{}
+	for lt, n := range s.links {
+		s.info.LinkTypes[LinkTypeName(lt)] = n
+	}
+	return s.info
+}
+
+func (s *source) Close() error {
+	if s.dec != nil {
+		s.dec.Close()
+	}
+	if s.closer != nil {
+		return s.closer.Close()
+	}
+	return nil
+}
+
+// Consumed is the number of bytes of the input read so far.
+func (s *source) Consumed() int64 {
+	if s.raw == nil {
+		return 0
+	}
+	return s.raw.n
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/analyzers"
+	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/report"
+)
+
+func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
+	opts := &analysisOptions{}
+	cmd := &cobra.Command{
+		Use:   "analyze [flags] INPUT...",
+		Short: "Analyse captures in one pass and print a report",
+		Long: "analyze reads every INPUT (a capture file, a directory of captures, or - for stdin),\n" +
+			"merges their packets in capture-time order and reports on them.\n\n" + exitMessage,
+		Example: "  visor analyze attack.pcap --top 20\n  visor analyze --format json -o report.json captures/",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(args); err != nil {
+				return err
+			}
+			return runAnalyze(cmd.Context(), opts, cmd.InOrStdin(), stdout, stderr)
+		},
+	}
+	opts.addFlags(cmd.Flags())
+	return cmd
+}
+
+// analyse runs the shared core: open, merge, observe, report.
+func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr io.Writer) (*report.Report, error) {
+	paths, err := capture.Expand(opts.inputs)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	var srcs []visor.Source
+	closeAll := func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}
+	for i, p := range paths {
+		s, err := capture.Open(p, i, stdin)
+		if err != nil {
+			closeAll()
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		srcs = append(srcs, s)
+	}
+	defer closeAll()
+	m, err := capture.NewMerge(srcs)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	aopts := opts.analyzerOptions()
+	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
+	prog := newProgress(opts.progress, stderr, paths, srcs)
+	aopts.Progress = prog.update
+	a := analyzers.New(aopts)
+	runErr := a.Run(ctx, m)
+	prog.done()
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return nil, &exitError{code: exitUsage, err: runErr}
+	}
+	rep := a.Finish()
+	rep.Tool = report.Tool{Name: "visor", Version: version}
+	for _, s := range srcs {
+		rep.Inputs = append(rep.Inputs, inputReport(s.Info()))
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", w)
+		rep.Integrity[w.Reason()]++
+	}
+	return rep, nil
+}
+
+func inputReport(in *visor.InputInfo) report.Input {
+	r := report.Input{Path: in.Path, Format: in.Format, SHA256: in.SHA256, Packets: in.Packets,
+		Bytes: in.Bytes, LinkTypes: in.LinkTypes, Identity: in.Identity, Version: in.Version}
+	if in.Packets > 0 {
+		r.FirstTS, r.LastTS = report.Time(in.FirstTS), report.Time(in.LastTS)
+	}
+	return r
+}
+
+func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	rep, err := analyse(ctx, opts, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	if err := writeReport(opts, rep, stdout); err != nil {
+		return err
+	}
+	return strictResult(opts, rep)
+}
+
+// writeReport renders rep in the chosen format to -o FILE or stdout.
+func writeReport(opts *analysisOptions, rep *report.Report, stdout io.Writer) error {
+	w := stdout
+	var f *os.File
+	if opts.output != "" && opts.output != "-" {
+		var err error
+		if f, err = os.Create(opts.output); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
+		}
+		w = f
+	}
+	var err error
+	switch opts.format {
+	case "json":
+		err = report.WriteJSON(w, rep)
+	default:
+		err = report.WriteTable(w, rep, opts.top)
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing report: %w", err)}
+	}
+	return nil
+}
+
+// strictResult fails the run under --strict when integrity counts anything.
+func strictResult(opts *analysisOptions, rep *report.Report) error {
+	if !opts.strict || len(rep.Integrity) == 0 {
+		return nil
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("visor: --strict: integrity counts %d kind(s) of problem: %v", len(rep.Integrity), rep.Integrity)}
+}

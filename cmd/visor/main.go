@@ -1,0 +1,87 @@
+// Command visor reads pcap, pcapng and dnstap captures and reports what
+// happened on the network and in DNS, on the capture's own clock.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit statuses, as the contract fixes them.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // a check failed, or --strict found an integrity problem
+	exitUsage   = 2 // bad usage or unreadable input
+	exitMessage = "EXIT STATUS\n  0  success\n  1  a check assertion failed, or --strict found an integrity problem\n  2  bad usage or unreadable input\n"
+)
+
+// exitError carries an exit status; its message (if any) goes to stderr.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf("visor: "+format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line and maps every error to an exit status,
+// in this one place.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, ee.err)
+		}
+		return ee.code
+	}
+	// Flag parsing and unknown commands come back from cobra as plain errors.
+	fmt.Fprintln(stderr, "visor:", err)
+	return exitUsage
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "visor",
+		Short: "Network and DNS forensics on pcap, pcapng and dnstap captures",
+		Long: "visor reads captures (pcap, pcapng, dnstap; plain, gzip or zstd) and reports what happened:\n" +
+			"counters, rates, top talkers and names, cardinalities, latency quantiles and findings,\n" +
+			"all on the capture's own clock.\n\n" + exitMessage,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newAnalyzeCommand(stdout, stderr), newVersionCommand(stdout))
+	return root
+}

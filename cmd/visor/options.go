@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/visor-dns/visor/analyzers"
+	"github.com/visor-dns/visor/filter"
+)
+
+// analysisOptions are the flags every analysing command takes.
+type analysisOptions struct {
+	top        int
+	bucket     time.Duration
+	format     string
+	output     string
+	hostSpec   []string
+	dnsPorts   []string
+	bpf        string
+	suffixes   []string
+	progress   string
+	strict     bool
+	timeout    time.Duration
+	slow       time.Duration
+	labels     []string
+	inputs     []string
+	parsedHost []netip.Prefix
+	parsedPort []uint16
+	filter     *filter.Filter
+}
+
+func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.top, "top", 10, "length of every top-N list")
+	fs.DurationVar(&o.bucket, "bucket", time.Minute, "width of a time bucket, in capture time (whole seconds)")
+	fs.StringVar(&o.format, "format", "table", "output format: table, json or openmetrics")
+	fs.StringVarP(&o.output, "output", "o", "", "write the report to FILE instead of stdout")
+	fs.StringSliceVar(&o.hostSpec, "host-spec", nil, "CIDR[,CIDR...] of the observed host(s): packets to them are in, from them out")
+	fs.StringSliceVar(&o.dnsPorts, "dns-port", []string{"53", "5353", "5355"}, "ports carrying DNS")
+	fs.StringVar(&o.bpf, "bpf", "", "pcap-filter expression applied to every packet")
+	fs.StringSliceVar(&o.suffixes, "qname-suffix", nil, "analyse only DNS messages whose name ends in one of these suffixes")
+	fs.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always or never")
+	fs.BoolVar(&o.strict, "strict", false, "exit 1 when integrity counts anything not fully analysed")
+	fs.DurationVar(&o.timeout, "xact-timeout", 5*time.Second, "a query unanswered this long (capture time) has timed out")
+	fs.DurationVar(&o.slow, "slow", 500*time.Millisecond, "a transaction at least this slow enters the slow list")
+	fs.StringArrayVar(&o.labels, "label", nil, "k=v label added to every OpenMetrics series (repeatable)")
+}
+
+// check validates flag values and combinations.
+func (o *analysisOptions) check(args []string) error {
+	if len(args) == 0 {
+		return usageError("no input: give a capture file, a directory, or - for stdin")
+	}
+	o.inputs = args
+	if o.top < 1 {
+		return usageError("--top must be at least 1, not %d", o.top)
+	}
+	if o.bucket < time.Second || o.bucket%time.Second != 0 {
+		return usageError("--bucket must be a whole number of seconds, not %s", o.bucket)
+	}
+	switch o.format {
+	case "table", "json":
+	case "openmetrics":
+		return usageError("--format openmetrics is not available yet")
+	default:
+		return usageError("--format must be table, json or openmetrics, not %q", o.format)
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return usageError("--progress must be auto, always or never, not %q", o.progress)
+	}
+	flt, err := filter.Compile(o.bpf)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	o.filter = flt
+	if o.bpf == "" {
+		o.filter = nil
+	}
+	o.parsedHost = nil
+	for _, h := range o.hostSpec {
+		h = strings.TrimSpace(h)
+		p, err := netip.ParsePrefix(h)
+		if err != nil {
+			a, aerr := netip.ParseAddr(h)
+			if aerr != nil {
+				return usageError("--host-spec %q is not a CIDR or address", h)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		o.parsedHost = append(o.parsedHost, p.Masked())
+	}
+	o.parsedPort = nil
+	for _, s := range o.dnsPorts {
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
+		if err != nil || n == 0 {
+			return usageError("--dns-port %q is not a port number", s)
+		}
+		o.parsedPort = append(o.parsedPort, uint16(n))
+	}
+	for _, l := range o.labels {
+		if k, _, ok := strings.Cut(l, "="); !ok || k == "" {
+			return usageError("--label %q is not k=v", l)
+		}
+	}
+	if o.timeout <= 0 || o.slow <= 0 {
+		return usageError("--xact-timeout and --slow must be positive")
+	}
+	return nil
+}
+
+func (o *analysisOptions) analyzerOptions() analyzers.Options {
+	return analyzers.Options{
+		Bucket:        int64(o.bucket),
+		Top:           o.top,
+		DNSPorts:      o.parsedPort,
+		HostSpec:      o.parsedHost,
+		QNameSuffixes: o.suffixes,
+		XactTimeout:   int64(o.timeout),
+		Slow:          int64(o.slow),
+		Filter:        o.filter,
+	}
+}
+
+func (o *analysisOptions) String() string {
+	return fmt.Sprintf("%+v", *o)
+}

@@ -1,0 +1,232 @@
+package decode
+
+import "encoding/binary"
+
+// DNS is a parsed view of one DNS message: the header, the first question
+// and the EDNS facts visor reports. Parse fills it without allocating; the
+// name lives in the view's own buffer.
+type DNS struct {
+	ID      uint16
+	Flags   uint16
+	QDCount uint16
+	ANCount uint16
+	NSCount uint16
+	ARCount uint16
+
+	HasQuestion bool
+	QType       uint16
+	QClass      uint16
+	name        [maxPresentation]byte
+	nameLen     int
+
+	EDNS    bool
+	DO      bool
+	UDPSize uint16
+	ECS     bool
+
+	// Malformed is set when the header parsed but the rest did not.
+	Malformed bool
+}
+
+// maxPresentation bounds a name in presentation form (255 wire bytes, each
+// escaped as \DDD at worst).
+const maxPresentation = 1024
+
+// HeaderLen is the fixed DNS header length.
+const HeaderLen = 12
+
+// Response reports the QR bit.
+func (m *DNS) Response() bool { return m.Flags&0x8000 != 0 }
+
+// Rcode is the header's 4-bit response code.
+func (m *DNS) Rcode() uint8 { return uint8(m.Flags & 0x000f) }
+
+// Opcode is the header's opcode.
+func (m *DNS) Opcode() uint8 { return uint8(m.Flags>>11) & 0x0f }
+
+// TC reports the truncation bit.
+func (m *DNS) TC() bool { return m.Flags&0x0200 != 0 }
+
+// QName is the first question's name, lowercased, in presentation form
+// without the trailing dot ("." for the root). It aliases the view and is
+// valid until the next Parse.
+func (m *DNS) QName() []byte { return m.name[:m.nameLen] }
+
+// ParseDNS fills m from the wire message b. It returns false when b is too
+// short for a header; otherwise m.Malformed tells whether the rest parsed.
+func ParseDNS(b []byte, m *DNS) bool {
+	if len(b) < HeaderLen {
+		return false
+	}
+	m.ID = binary.BigEndian.Uint16(b[0:2])
+	m.Flags = binary.BigEndian.Uint16(b[2:4])
+	m.QDCount = binary.BigEndian.Uint16(b[4:6])
+	m.ANCount = binary.BigEndian.Uint16(b[6:8])
+	m.NSCount = binary.BigEndian.Uint16(b[8:10])
+	m.ARCount = binary.BigEndian.Uint16(b[10:12])
+	m.HasQuestion, m.QType, m.QClass, m.nameLen = false, 0, 0, 0
+	m.EDNS, m.DO, m.UDPSize, m.ECS, m.Malformed = false, false, 0, false, false
+	off := HeaderLen
+	for i := 0; i < int(m.QDCount); i++ {
+		var ok bool
+		if i == 0 {
+			m.nameLen, off, ok = readName(b, off, m.name[:])
+		} else {
+			off, ok = skipName(b, off)
+		}
+		if !ok || off+4 > len(b) {
+			m.Malformed = true
+			return true
+		}
+		if i == 0 {
+			m.HasQuestion = true
+			m.QType = binary.BigEndian.Uint16(b[off:])
+			m.QClass = binary.BigEndian.Uint16(b[off+2:])
+		}
+		off += 4
+	}
+	for i := 0; i < int(m.ANCount)+int(m.NSCount); i++ {
+		var ok bool
+		if off, ok = skipRR(b, off); !ok {
+			m.Malformed = true
+			return true
+		}
+	}
+	for i := 0; i < int(m.ARCount); i++ {
+		start := off
+		var ok bool
+		if off, ok = skipName(b, off); !ok || off+10 > len(b) {
+			m.Malformed = true
+			return true
+		}
+		typ := binary.BigEndian.Uint16(b[off:])
+		rdlen := int(binary.BigEndian.Uint16(b[off+8:]))
+		if off+10+rdlen > len(b) {
+			m.Malformed = true
+			return true
+		}
+		if typ == 41 && off == start+1 { // OPT owner is the root
+			m.EDNS = true
+			m.UDPSize = binary.BigEndian.Uint16(b[off+2:])
+			m.DO = binary.BigEndian.Uint16(b[off+6:])&0x8000 != 0
+			opts := b[off+10 : off+10+rdlen]
+			for len(opts) >= 4 {
+				code := binary.BigEndian.Uint16(opts)
+				olen := int(binary.BigEndian.Uint16(opts[2:]))
+				if code == 8 {
+					m.ECS = true
+				}
+				if 4+olen > len(opts) {
+					break
+				}
+				opts = opts[4+olen:]
+			}
+		}
+		off += 10 + rdlen
+	}
+	return true
+}
+
+// readName reads a possibly compressed name at off into dst in lowercase
+// presentation form. It returns the length written and the offset after
+// the name in the message.
+func readName(b []byte, off int, dst []byte) (n, next int, ok bool) {
+	next = -1
+	wire := 0
+	for jumps := 0; ; {
+		if off >= len(b) {
+			return 0, 0, false
+		}
+		l := int(b[off])
+		switch {
+		case l == 0:
+			if next < 0 {
+				next = off + 1
+			}
+			if n == 0 {
+				dst[0] = '.'
+				n = 1
+			}
+			return n, next, true
+		case l&0xc0 == 0xc0:
+			if off+1 >= len(b) {
+				return 0, 0, false
+			}
+			ptr := int(binary.BigEndian.Uint16(b[off:]) & 0x3fff)
+			if next < 0 {
+				next = off + 2
+			}
+			if jumps++; jumps > 64 || ptr >= off {
+				return 0, 0, false
+			}
+			off = ptr
+		case l&0xc0 != 0:
+			return 0, 0, false
+		default:
+			wire += l + 1
+			if wire > 255 || off+1+l > len(b) {
+				return 0, 0, false
+			}
+			if n > 0 {
+				dst[n] = '.'
+				n++
+			}
+			for _, c := range b[off+1 : off+1+l] {
+				switch {
+				case c >= 'A' && c <= 'Z':
+					dst[n] = c + 32
+					n++
+				case c == '.' || c == '\\' || c <= ' ' || c >= 0x7f:
+					dst[n] = '\\'
+					dst[n+1] = '0' + c/100
+					dst[n+2] = '0' + c/10%10
+					dst[n+3] = '0' + c%10
+					n += 4
+				default:
+					dst[n] = c
+					n++
+				}
+			}
+			off += 1 + l
+		}
+	}
+}
+
+// skipName returns the offset after the name at off.
+func skipName(b []byte, off int) (int, bool) {
+	for wire := 0; ; {
+		if off >= len(b) {
+			return 0, false
+		}
+		l := int(b[off])
+		switch {
+		case l == 0:
+			return off + 1, true
+		case l&0xc0 == 0xc0:
+			if off+2 > len(b) {
+				return 0, false
+			}
+			return off + 2, true
+		case l&0xc0 != 0:
+			return 0, false
+		}
+		wire += l + 1
+		if wire > 255 {
+			return 0, false
+		}
+		off += 1 + l
+	}
+}
+
+// skipRR returns the offset after the resource record at off.
+func skipRR(b []byte, off int) (int, bool) {
+	off, ok := skipName(b, off)
+	if !ok || off+10 > len(b) {
+		return 0, false
+	}
+	end := off + 10 + int(binary.BigEndian.Uint16(b[off+8:]))
+	if end > len(b) {
+		return 0, false
+	}
+	return end, true
+}

@@ -1,0 +1,177 @@
+// Package report is visor's report model and its renderers: a one-page
+// table, JSON (described by visor.report.v1.schema.json) and OpenMetrics.
+package report
+
+import "time"
+
+// Schema names the JSON report's version.
+const Schema = "visor.report/v1"
+
+// Report is the result of one analysis run, as the JSON contract spells it.
+type Report struct {
+	Schema        string            `json:"schema"`
+	Tool          Tool              `json:"tool"`
+	Inputs        []Input           `json:"inputs"`
+	Integrity     map[string]uint64 `json:"integrity"`
+	BucketSeconds float64           `json:"bucket_seconds"`
+	Summary       Section           `json:"summary"`
+	Buckets       []Bucket          `json:"buckets"`
+	Findings      []Finding         `json:"findings"`
+}
+
+// Tool names the program that wrote the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Input describes one input file.
+type Input struct {
+	Path      string            `json:"path"`
+	Format    string            `json:"format"`
+	SHA256    string            `json:"sha256"`
+	Packets   uint64            `json:"packets"`
+	Bytes     uint64            `json:"bytes"`
+	FirstTS   string            `json:"first_ts"`
+	LastTS    string            `json:"last_ts"`
+	LinkTypes map[string]uint64 `json:"link_types"`
+	Identity  string            `json:"identity,omitempty"`
+	Version   string            `json:"version,omitempty"`
+}
+
+// Section is what the summary and every bucket report.
+type Section struct {
+	Net Net `json:"net"`
+	DNS DNS `json:"dns"`
+}
+
+// Bucket is one time bucket of capture time, [Start, End).
+type Bucket struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+	Section
+}
+
+// Net is the packet-level view.
+type Net struct {
+	Packets     uint64         `json:"packets"`
+	Bytes       uint64         `json:"bytes"`
+	IPv4        uint64         `json:"ipv4"`
+	IPv6        uint64         `json:"ipv6"`
+	NonIP       uint64         `json:"non_ip"`
+	UDP         uint64         `json:"udp"`
+	TCP         uint64         `json:"tcp"`
+	OtherL4     uint64         `json:"other_l4"`
+	Fragments   uint64         `json:"fragments"`
+	In          uint64         `json:"in"`
+	Out         uint64         `json:"out"`
+	UnknownDir  uint64         `json:"unknown_dir"`
+	Cardinality NetCardinality `json:"cardinality"`
+	Top         NetTop         `json:"top"`
+	Rates       NetRates       `json:"rates"`
+}
+
+// NetCardinality estimates distinct addresses.
+type NetCardinality struct {
+	SrcIPs uint64 `json:"src_ips"`
+	DstIPs uint64 `json:"dst_ips"`
+}
+
+// NetTop lists the busiest addresses.
+type NetTop struct {
+	SrcIPs []TopItem `json:"src_ips"`
+	DstIPs []TopItem `json:"dst_ips"`
+}
+
+// NetRates holds rates over seconds of capture time.
+type NetRates struct {
+	PPS Quantiles `json:"pps"`
+}
+
+// Quantiles of a distribution.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+}
+
+// TopItem is one entry of a top-N list. Estimate may exceed the true count
+// by at most Error.
+type TopItem struct {
+	Name     string `json:"name"`
+	Estimate uint64 `json:"estimate"`
+	Error    uint64 `json:"error"`
+}
+
+// DNS is the DNS-message view.
+type DNS struct {
+	Messages    uint64            `json:"messages"`
+	Queries     uint64            `json:"queries"`
+	Responses   uint64            `json:"responses"`
+	UDP         uint64            `json:"udp"`
+	TCP         uint64            `json:"tcp"`
+	IPv4        uint64            `json:"ipv4"`
+	IPv6        uint64            `json:"ipv6"`
+	Malformed   uint64            `json:"malformed"`
+	Rcodes      map[string]uint64 `json:"rcodes"`
+	Qtypes      map[string]uint64 `json:"qtypes"`
+	Nodata      uint64            `json:"nodata"`
+	EDNS        uint64            `json:"edns"`
+	DO          uint64            `json:"do"`
+	ECS         uint64            `json:"ecs"`
+	TC          uint64            `json:"tc"`
+	Cardinality DNSCardinality    `json:"cardinality"`
+	Top         DNSTop            `json:"top"`
+	Xacts       Xacts             `json:"xacts"`
+}
+
+// DNSCardinality estimates distinct query names.
+type DNSCardinality struct {
+	QName uint64 `json:"qname"`
+}
+
+// DNSTop holds the DNS top-N lists.
+type DNSTop struct {
+	QName    []TopItem `json:"qname"`
+	QName2   []TopItem `json:"qname2"`
+	QName3   []TopItem `json:"qname3"`
+	NXDomain []TopItem `json:"nxdomain"`
+	Servfail []TopItem `json:"servfail"`
+	Refused  []TopItem `json:"refused"`
+	Nodata   []TopItem `json:"nodata"`
+	Clients  []TopItem `json:"clients"`
+	Slow     []TopItem `json:"slow"`
+}
+
+// Xacts counts query/response transactions.
+type Xacts struct {
+	Total    uint64  `json:"total"`
+	TimedOut uint64  `json:"timed_out"`
+	In       XactDir `json:"in"`
+	Out      XactDir `json:"out"`
+	Unknown  XactDir `json:"unknown"`
+}
+
+// XactDir is one direction's transactions.
+type XactDir struct {
+	Count     uint64    `json:"count"`
+	TimedOut  uint64    `json:"timed_out"`
+	LatencyUS Quantiles `json:"latency_us"`
+}
+
+// Finding is a named event the detectors found.
+type Finding struct {
+	Kind     string         `json:"kind"`
+	Severity string         `json:"severity"`
+	Summary  string         `json:"summary"`
+	Start    string         `json:"start"`
+	Peak     string         `json:"peak"`
+	End      string         `json:"end"`
+	Evidence map[string]any `json:"evidence"`
+}
+
+// Time formats a capture timestamp (Unix ns) as RFC 3339 UTC with nanoseconds.
+func Time(ns int64) string {
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+}

@@ -1,0 +1,155 @@
+package sketch
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"testing"
+)
+
+// insertRange inserts the distinct items lo..hi-1 (as 8-byte keys with a
+// DNS-ish prefix) into c.
+func insertRange(c *Cardinality, lo, hi uint64) {
+	var buf [16]byte
+	copy(buf[:], "qname:")
+	for i := lo; i < hi; i++ {
+		binary.BigEndian.PutUint64(buf[8:], i)
+		c.Insert(buf[:])
+	}
+}
+
+func relErr(got, want uint64) float64 {
+	return math.Abs(float64(got)-float64(want)) / float64(want)
+}
+
+func TestCardinalityAccuracy(t *testing.T) {
+	tests := []struct {
+		n      uint64
+		maxErr float64
+	}{
+		{10, 0},
+		{100, 0},
+		{1000, 0.005},
+		{10_000, 0.02},
+		{100_000, 0.02},
+		{1_000_000, 0.02},
+		{3_000_000, 0.02},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
+			if testing.Short() && tc.n > 100_000 {
+				t.Skip("large cardinality in -short mode")
+			}
+			c := NewCardinality()
+			insertRange(c, 0, tc.n)
+			// Duplicates must not count.
+			insertRange(c, 0, tc.n/2)
+			got := c.Estimate()
+			t.Logf("n=%d estimate=%d relative error=%.5f", tc.n, got, relErr(got, tc.n))
+			if e := relErr(got, tc.n); e > tc.maxErr {
+				t.Errorf("Estimate()=%d for %d distinct: relative error %.4f > %.4f", got, tc.n, e, tc.maxErr)
+			}
+		})
+	}
+}
+
+func TestCardinalityEmpty(t *testing.T) {
+	if got := NewCardinality().Estimate(); got != 0 {
+		t.Errorf("empty Estimate()=%d, want 0", got)
+	}
+}
+
+func TestCardinalityInsertString(t *testing.T) {
+	a, b := NewCardinality(), NewCardinality()
+	for i := range 5000 {
+		s := fmt.Sprintf("host-%d.example.", i)
+		a.Insert([]byte(s))
+		b.InsertString(s)
+	}
+	a.Merge(b) // identical sets: union is the same set
+	if got, want := a.Estimate(), b.Estimate(); got != want {
+		t.Errorf("InsertString and Insert disagree: %d vs %d", got, want)
+	}
+}
+
+func TestCardinalityMerge(t *testing.T) {
+	tests := []struct {
+		name     string
+		aLo, aHi uint64
+		bLo, bHi uint64
+		union    uint64
+		maxErr   float64
+	}{
+		{"sparse+sparse overlap", 0, 500, 250, 750, 750, 0},
+		{"sparse+dense", 0, 300, 100, 200_100, 200_100, 0.02},
+		{"dense+sparse", 0, 200_000, 199_900, 200_300, 200_300, 0.02},
+		{"dense+dense overlap", 0, 600_000, 400_000, 1_000_000, 1_000_000, 0.02},
+		{"identical", 0, 50_000, 0, 50_000, 50_000, 0.02},
+		{"disjoint", 0, 40_000, 1 << 40, 1<<40 + 60_000, 100_000, 0.02},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := NewCardinality(), NewCardinality()
+			insertRange(a, tc.aLo, tc.aHi)
+			insertRange(b, tc.bLo, tc.bHi)
+			bBefore := b.Estimate()
+			m := a.Clone()
+			m.Merge(b)
+			if got := m.Estimate(); relErr(got, tc.union) > tc.maxErr {
+				t.Errorf("merged Estimate()=%d, want %d ±%.0f%%", got, tc.union, 100*tc.maxErr)
+			}
+			// Merge is commutative, and must leave its argument alone.
+			m2 := b.Clone()
+			m2.Merge(a)
+			if x, y := m.Estimate(), m2.Estimate(); x != y {
+				t.Errorf("a∪b=%d but b∪a=%d", x, y)
+			}
+			if got := b.Estimate(); got != bBefore {
+				t.Errorf("Merge modified its argument: %d -> %d", bBefore, got)
+			}
+			// And equal to inserting everything into one sketch.
+			one := NewCardinality()
+			insertRange(one, tc.aLo, tc.aHi)
+			insertRange(one, tc.bLo, tc.bHi)
+			if x, y := m.Estimate(), one.Estimate(); relErr(x, y) > 0.001 {
+				t.Errorf("merged %d, single sketch %d", x, y)
+			}
+		})
+	}
+}
+
+func TestCardinalityResetAndClone(t *testing.T) {
+	c := NewCardinality()
+	insertRange(c, 0, 100_000)
+	clone := c.Clone()
+	c.Reset()
+	if got := c.Estimate(); got != 0 {
+		t.Fatalf("after Reset Estimate()=%d, want 0", got)
+	}
+	// c is dense now; reuse must still be accurate for small counts.
+	for _, n := range []uint64{10, 100, 1000, 20_000} {
+		c.Reset()
+		insertRange(c, 1<<32, 1<<32+n)
+		if got := c.Estimate(); relErr(got, n) > 0.02 {
+			t.Errorf("after Reset, %d distinct: Estimate()=%d", n, got)
+		}
+	}
+	if got := clone.Estimate(); relErr(got, 100_000) > 0.02 {
+		t.Errorf("clone Estimate()=%d after Reset of original, want ~100000", got)
+	}
+}
+
+func TestCardinalityZeroAllocDense(t *testing.T) {
+	c := NewCardinality()
+	insertRange(c, 0, 100_000)
+	var buf [16]byte
+	i := uint64(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		binary.BigEndian.PutUint64(buf[8:], i)
+		c.Insert(buf[:])
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("Insert: %v allocs/op, want 0", allocs)
+	}
+}

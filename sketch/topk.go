@@ -1,0 +1,326 @@
+package sketch
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// TopK is a SpaceSaving frequent-items sketch with a fixed capacity.
+//
+// It tracks at most capacity items. For every tracked item it keeps an
+// estimate and the item's own error; it also keeps a single error bound that
+// covers every item, tracked or not. With N = Total() and k = capacity the
+// sketch guarantees, after any sequence of Add, AddString and Merge calls
+// between sketches of the same capacity:
+//
+//   - estimates never undercount: true ≤ Estimate for every tracked item;
+//   - Estimate − true ≤ Error ≤ ErrorBound() ≤ N/k for every tracked item;
+//   - an item that is not tracked occurred at most ErrorBound() times, so any
+//     item with true frequency > N/k is present;
+//   - while the number of distinct items is ≤ k, counts are exact and
+//     ErrorBound() is 0. That stays true across merges whose union of
+//     distinct items still fits in k.
+//
+// Adding an item that is already tracked allocates nothing and costs
+// O(log k); adding a new item copies its name once and evicts the minimum
+// in O(log k) (a min-heap indexed from each entry).
+//
+// Merge follows the mergeable SpaceSaving of Agarwal et al. (2012,
+// "Mergeable summaries") in the form given by Cafaro et al. for parallel
+// SpaceSaving: counts of items tracked by both sides are added; an item
+// tracked by one side only is charged the other side's error bound (the
+// most it can have occurred there) as both count and error; then the k
+// largest are kept and the error bound becomes the larger of the two
+// bounds' sum and the largest dropped count.
+type TopK struct {
+	capacity int
+	index    map[string]int32 // name -> slot in entries
+	entries  []topkEntry      // slots; len ≤ capacity
+	heap     []int32          // min-heap of slots, ordered by lessEntry
+	total    uint64
+	floor    uint64      // upper bound on the true count of any untracked item
+	scratch  []topkEntry // Merge's work space, kept for reuse
+	order    []int32
+}
+
+type topkEntry struct {
+	name  string
+	count uint64
+	err   uint64
+	hpos  int32 // position of this slot in heap
+}
+
+// Item is one entry of a TopK report.
+type Item struct {
+	Name     string
+	Estimate uint64 // never below the true count
+	Error    uint64 // this item's own maximum overcount: true ≥ Estimate − Error
+}
+
+// NewTopK returns an empty TopK that tracks up to capacity items. A capacity
+// below 1 is treated as 1.
+func NewTopK(capacity int) *TopK {
+	capacity = max(capacity, 1)
+	return &TopK{
+		capacity: capacity,
+		index:    make(map[string]int32, capacity),
+		entries:  make([]topkEntry, 0, capacity),
+		heap:     make([]int32, 0, capacity),
+	}
+}
+
+// Capacity returns the maximum number of items t tracks.
+func (t *TopK) Capacity() int { return t.capacity }
+
+// Len returns the number of items t tracks now.
+func (t *TopK) Len() int { return len(t.entries) }
+
+// Add counts n occurrences of item. It never retains item: the name is
+// copied when t has to store it, and looking up an item that is already
+// tracked allocates nothing.
+func (t *TopK) Add(item []byte, n uint64) {
+	t.total += n
+	if slot, ok := t.index[string(item)]; ok {
+		t.bump(slot, n)
+		return
+	}
+	t.insert(string(item), n)
+}
+
+// AddString counts n occurrences of item. The name is cloned when t has to
+// store it, so t never pins a larger string item may be part of.
+func (t *TopK) AddString(item string, n uint64) {
+	t.total += n
+	if slot, ok := t.index[item]; ok {
+		t.bump(slot, n)
+		return
+	}
+	t.insert(strings.Clone(item), n)
+}
+
+func (t *TopK) bump(slot int32, n uint64) {
+	e := &t.entries[slot]
+	e.count += n
+	t.down(int(e.hpos))
+}
+
+// insert stores an untracked item; name must already be owned by t.
+func (t *TopK) insert(name string, n uint64) {
+	if len(t.entries) < t.capacity {
+		// An untracked item may have occurred up to floor times already
+		// (floor is 0 unless a merge dropped items).
+		slot := int32(len(t.entries))
+		t.entries = append(t.entries, topkEntry{name: name, count: t.floor + n, err: t.floor, hpos: int32(len(t.heap))})
+		t.heap = append(t.heap, slot)
+		t.index[name] = slot
+		t.up(len(t.heap) - 1)
+		return
+	}
+	// Evict the minimum: the newcomer inherits its count as error.
+	slot := t.heap[0]
+	e := &t.entries[slot]
+	delete(t.index, e.name)
+	t.floor = max(t.floor, e.count)
+	e.name = name
+	e.err = e.count
+	e.count += n
+	t.index[name] = slot
+	t.down(0)
+}
+
+// lessEntry orders the heap: smallest count first; among equal counts the
+// largest name first, so eviction is deterministic and Top's tie-break
+// (name ascending) keeps the names it would report.
+func lessEntry(a, b *topkEntry) bool {
+	if a.count != b.count {
+		return a.count < b.count
+	}
+	return a.name > b.name
+}
+
+func (t *TopK) less(i, j int) bool {
+	return lessEntry(&t.entries[t.heap[i]], &t.entries[t.heap[j]])
+}
+
+func (t *TopK) swap(i, j int) {
+	h := t.heap
+	h[i], h[j] = h[j], h[i]
+	t.entries[h[i]].hpos = int32(i)
+	t.entries[h[j]].hpos = int32(j)
+}
+
+func (t *TopK) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.less(i, p) {
+			return
+		}
+		t.swap(i, p)
+		i = p
+	}
+}
+
+func (t *TopK) down(i int) {
+	n := len(t.heap)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && t.less(r, l) {
+			m = r
+		}
+		if !t.less(m, i) {
+			return
+		}
+		t.swap(i, m)
+		i = m
+	}
+}
+
+// Merge adds o's counts into t. t keeps its own capacity; the guarantees in
+// the type's documentation hold when both sketches have the same capacity.
+// o is not modified (t may share o's immutable name strings).
+func (t *TopK) Merge(o *TopK) {
+	if o == nil || o.total == 0 && len(o.entries) == 0 && o.floor == 0 {
+		return
+	}
+	if o == t {
+		o = t.Clone()
+	}
+	comb := t.scratch[:0]
+	for i := range t.entries {
+		e := t.entries[i]
+		if s, ok := o.index[e.name]; ok {
+			oe := &o.entries[s]
+			e.count += oe.count
+			e.err += oe.err
+		} else {
+			e.count += o.floor
+			e.err += o.floor
+		}
+		comb = append(comb, e)
+	}
+	for i := range o.entries {
+		oe := o.entries[i]
+		if _, ok := t.index[oe.name]; ok {
+			continue
+		}
+		oe.count += t.floor
+		oe.err += t.floor
+		comb = append(comb, oe)
+	}
+	floor := t.floor + o.floor
+
+	clear(t.index)
+	t.entries = t.entries[:0]
+	t.heap = t.heap[:0]
+	keep := func(e topkEntry) {
+		slot := int32(len(t.entries))
+		e.hpos = slot
+		t.entries = append(t.entries, e)
+		t.heap = append(t.heap, slot)
+		t.index[e.name] = slot
+	}
+	if len(comb) > t.capacity {
+		// Keep the capacity largest, ordered as Top reports them; sort
+		// indices rather than the wide entries.
+		ord := t.order[:0]
+		for i := range comb {
+			ord = append(ord, int32(i))
+		}
+		slices.SortFunc(ord, func(a, b int32) int { return cmpReport(&comb[a], &comb[b]) })
+		floor = max(floor, comb[ord[t.capacity]].count)
+		for _, i := range ord[:t.capacity] {
+			keep(comb[i])
+		}
+		t.order = ord[:0]
+	} else {
+		for _, e := range comb {
+			keep(e)
+		}
+	}
+	for i := len(t.heap)/2 - 1; i >= 0; i-- {
+		t.down(i)
+	}
+	clear(comb) // drop name references
+	t.scratch = comb[:0]
+	t.floor = floor
+	t.total += o.total
+}
+
+// cmpReport orders entries as Top reports them: largest count first, ties by
+// name ascending.
+func cmpReport(a, b *topkEntry) int {
+	if c := cmp.Compare(b.count, a.count); c != 0 {
+		return c
+	}
+	return strings.Compare(a.name, b.name)
+}
+
+// Top returns at most n items, largest Estimate first, ties broken by Name
+// ascending.
+func (t *TopK) Top(n int) []Item {
+	if n <= 0 || len(t.entries) == 0 {
+		return nil
+	}
+	es := slices.Clone(t.entries)
+	slices.SortFunc(es, func(a, b topkEntry) int { return cmpReport(&a, &b) })
+	es = es[:min(n, len(es))]
+	out := make([]Item, len(es))
+	for i, e := range es {
+		out[i] = Item{Name: e.name, Estimate: e.count, Error: e.err}
+	}
+	return out
+}
+
+// Lookup returns the tracked entry for item, or false when t does not track
+// it (it then occurred at most ErrorBound() times).
+func (t *TopK) Lookup(item string) (Item, bool) {
+	slot, ok := t.index[item]
+	if !ok {
+		return Item{}, false
+	}
+	e := &t.entries[slot]
+	return Item{Name: e.name, Estimate: e.count, Error: e.err}, true
+}
+
+// ErrorBound returns the largest overestimate of any reported count, which is
+// also the most often any untracked item can have occurred. It is 0 while
+// fewer distinct items than the capacity were ever seen and no merge
+// overflowed, and never exceeds Total()/capacity.
+func (t *TopK) ErrorBound() uint64 { return t.floor }
+
+// Total returns the sum of all counts added (including merged sketches).
+func (t *TopK) Total() uint64 { return t.total }
+
+// Reset empties t, keeping its allocated memory for reuse.
+func (t *TopK) Reset() {
+	clear(t.index)
+	clear(t.entries) // drop name references
+	t.entries = t.entries[:0]
+	t.heap = t.heap[:0]
+	t.total = 0
+	t.floor = 0
+}
+
+// Clone returns a deep copy of t.
+func (t *TopK) Clone() *TopK {
+	c := &TopK{
+		capacity: t.capacity,
+		index:    maps.Clone(t.index),
+		entries:  make([]topkEntry, len(t.entries), t.capacity),
+		heap:     make([]int32, len(t.heap), t.capacity),
+		total:    t.total,
+		floor:    t.floor,
+	}
+	if c.index == nil {
+		c.index = make(map[string]int32, t.capacity)
+	}
+	copy(c.entries, t.entries)
+	copy(c.heap, t.heap)
+	return c
+}
