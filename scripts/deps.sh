@@ -13,6 +13,8 @@ check dnsperf dnsperf
 check fstrm_capture fstrm-bin
 check dnstap-read bind9-dnsutils
 check ip iproute2
+check ethtool ethtool
+check dumpcap wireshark-common
 [ -e /usr/lib/x86_64-linux-gnu/knot/modules-3.2/dnstap.so ] || [ -n "$(ls /usr/lib/*/knot/modules-*/dnstap.so 2>/dev/null)" ] || need+=(knot-module-dnstap)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
