@@ -141,7 +141,7 @@ func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
 		r, dec, info.Format = zr, zr.IOReadCloser(), "+zstd"
 	}
 	c := &counter{r: r}
-	inner := bufio.NewReaderSize(c, 1<<16)
+	inner := bufio.NewReaderSize(c, 1<<20) // holds a whole record of MaxCapLen
 	magic, err := inner.Peek(4)
 	if len(magic) < 4 {
 		if err == nil || err == io.EOF {

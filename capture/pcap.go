@@ -2,7 +2,9 @@ package capture
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/gopacket/gopacket/layers"
@@ -11,53 +13,93 @@ import (
 	"github.com/visor-dns/visor"
 )
 
-// posReader tells the pcap reader's position: the bytes it has taken from
-// the buffered stream, so errors can name the record's offset.
-type posReader struct {
-	r   *bufio.Reader
-	pos int64
-}
+// pcapHeaderLen and pcapRecordLen are the classic pcap file and record
+// header sizes.
+const (
+	pcapHeaderLen = 24
+	pcapRecordLen = 16
+)
 
-func (p *posReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.pos += int64(n)
-	return n, err
-}
-
+// newPcap reads classic pcap itself rather than through pcapgo.Reader: the
+// records are handed out straight from the buffered stream (no copy), and
+// every error names the exact byte offset of the record.
 func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
-	pr := &posReader{r: br}
-	r, err := pcapgo.NewReader(pr)
+	hdr, err := br.Peek(pcapHeaderLen)
 	if err != nil {
-		return nil, &Error{Path: st.info.Path, Offset: 0, Err: err}
+		return nil, &Error{Path: st.info.Path, Offset: 0, Err: fmt.Errorf("pcap file header: %w", eofIsUnexpected(err))}
 	}
-	if r.Resolution().String() == "1ns" {
+	var bo binary.ByteOrder = binary.LittleEndian
+	nano := false
+	switch binary.LittleEndian.Uint32(hdr) {
+	case 0xa1b2c3d4:
+	case 0xa1b23c4d:
+		nano = true
+	case 0xd4c3b2a1:
+		bo = binary.BigEndian
+	case 0x4d3cb2a1:
+		bo, nano = binary.BigEndian, true
+	}
+	if major := bo.Uint16(hdr[4:]); major != 2 {
+		return nil, &Error{Path: st.info.Path, Offset: 4, Err: fmt.Errorf("pcap major version %d, want 2", major)}
+	}
+	link := uint16(bo.Uint32(hdr[20:]) & 0xffff) // upper bits hold FCS flags
+	if nano {
 		st.info.Format = "pcap-ns" + st.info.Format
 	} else {
 		st.info.Format = "pcap" + st.info.Format
 	}
-	// The header's snaplen is advice; the fixed cap keeps memory bounded.
-	r.SetSnaplen(MaxCapLen)
-	link := uint16(r.LinkType())
+	br.Discard(pcapHeaderLen)
+	pos := int64(pcapHeaderLen)
+	pending := 0 // bytes of the last record still to discard
 	var s *source
 	s = newSource(st, index, func(p *visor.Packet) error {
-		start := pr.pos
-		data, ci, err := r.ZeroCopyReadPacketData()
+		if pending > 0 {
+			br.Discard(pending)
+			pos += int64(pending)
+			pending = 0
+		}
+		rec, err := br.Peek(pcapRecordLen)
 		if err != nil {
-			if err == io.EOF && pr.pos == start {
+			if err == io.EOF && len(rec) == 0 {
 				return io.EOF
 			}
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return &Error{Path: st.info.Path, Offset: start, Packet: s.info.Packets, Err: err, Partial: s.info.Packets > 0}
+			return s.failAt(pos, eofIsUnexpected(err))
 		}
-		p.TS = ci.Timestamp.UnixNano()
-		p.Data = data
-		p.OrigLen = ci.Length
+		caplen := bo.Uint32(rec[8:])
+		if caplen > MaxCapLen {
+			return s.failAt(pos, fmt.Errorf("record declares %d captured bytes, more than the %d visor accepts", caplen, MaxCapLen))
+		}
+		whole, err := br.Peek(pcapRecordLen + int(caplen))
+		if err != nil {
+			return s.failAt(pos, eofIsUnexpected(err))
+		}
+		frac := int64(bo.Uint32(whole[4:]))
+		if !nano {
+			frac *= 1000
+		}
+		p.TS = int64(bo.Uint32(whole[0:]))*1e9 + frac
+		p.Data = whole[pcapRecordLen:]
+		p.OrigLen = int(bo.Uint32(whole[12:]))
+		if p.OrigLen < int(caplen) {
+			p.OrigLen = int(caplen)
+		}
 		p.LinkType = link
+		pending = pcapRecordLen + int(caplen)
 		return nil
 	})
 	return s, nil
+}
+
+// failAt is a read error at a byte offset of the (decompressed) stream.
+func (s *source) failAt(off int64, err error) error {
+	return &Error{Path: s.info.Path, Offset: off, Packet: s.info.Packets, Err: err, Partial: s.info.Packets > 0}
+}
+
+func eofIsUnexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func newPcapng(br *bufio.Reader, st *stream, index int) (*source, error) {
@@ -74,10 +116,10 @@ func newPcapng(br *bufio.Reader, st *stream, index int) (*source, error) {
 				return io.EOF
 			}
 			// The ng reader buffers ahead; the packet number locates the failure.
-			return &Error{Path: st.info.Path, Offset: -1, Packet: s.info.Packets, Err: err, Partial: s.info.Packets > 0}
+			return s.failAt(-1, eofIsUnexpected(err))
 		}
 		if ci.CaptureLength > MaxCapLen {
-			return &Error{Path: st.info.Path, Offset: -1, Packet: s.info.Packets, Err: errors.New("packet record longer than 256 KiB"), Partial: s.info.Packets > 0}
+			return s.failAt(-1, errors.New("packet record longer than 256 KiB"))
 		}
 		p.TS = ci.Timestamp.UnixNano()
 		p.Data = data

@@ -125,3 +125,34 @@ func sameMap(t *testing.T, name string, got, want map[string]uint64) {
 		}
 	}
 }
+
+// TestSameTrafficThreeWays checks that one traffic captured as Ethernet
+// pcap, SLL2 nanosecond pcap and pcapng gives the same DNS report.
+func TestSameTrafficThreeWays(t *testing.T) {
+	dirs := []string{"../../testdata"}
+	if d := os.Getenv("VISOR_LAB_DIR"); d != "" {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		t.Run(d, func(t *testing.T) {
+			var ref *report.DNS
+			for _, name := range []string{"lab-eth.pcap", "lab-sll2.pcap", "lab.pcapng"} {
+				r := analyzeJSON(t, filepath.Join(d, name))
+				got := r.Summary.DNS
+				got.Xacts = report.Xacts{Total: got.Xacts.Total, TimedOut: got.Xacts.TimedOut}
+				if ref == nil {
+					ref = &got
+					if got.Messages == 0 {
+						t.Fatalf("%s: no DNS messages", name)
+					}
+					continue
+				}
+				a, _ := json.Marshal(ref)
+				b, _ := json.Marshal(got)
+				if string(a) != string(b) {
+					t.Errorf("%s differs from lab-eth.pcap:\n%s\n%s", name, a, b)
+				}
+			}
+		})
+	}
+}
