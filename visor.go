@@ -19,6 +19,31 @@ type Packet struct {
 	LinkType uint16 // pcap LINKTYPE_* value
 	Input    int    // index of the input the packet came from
 	Number   uint64 // 1-based packet number within its input
+	// Tap is set, with LinkType LinkDNSTap, when the packet is a dnstap
+	// message rather than captured bytes; Data is then unused.
+	Tap *TapMessage
+}
+
+// LinkDNSTap is the LinkType of packets that carry a dnstap message. It is
+// not a pcap link type.
+const LinkDNSTap uint16 = 0xfffe
+
+// TapMessage is one dnstap message: a DNS message logged by a server, with
+// the addresses and times the server recorded. Message is owned by the
+// source until its next Next call.
+type TapMessage struct {
+	Type         string    // dnstap message type, e.g. CLIENT_QUERY
+	Response     bool      // a *_RESPONSE type
+	Dir          Direction // In when the logging server answered, Out when it asked
+	IPVersion    uint8     // 4, 6 or 0 when unknown
+	Transport    uint8     // TransportUDP, TransportTCP, TransportDoT, TransportDoH, TransportDoQ
+	QueryAddr    netip.Addr
+	ResponseAddr netip.Addr
+	QueryPort    uint16
+	ResponsePort uint16
+	QueryTime    int64 // Unix ns, 0 when absent
+	ResponseTime int64 // Unix ns, 0 when absent
+	Message      []byte
 }
 
 // Source yields packets in file order.
@@ -49,6 +74,10 @@ type InputInfo struct {
 const (
 	TransportUDP uint8 = 17
 	TransportTCP uint8 = 6
+	// Encrypted transports, known only from dnstap.
+	TransportDoT uint8 = 200
+	TransportDoH uint8 = 201
+	TransportDoQ uint8 = 202
 )
 
 // Frame is a decoded packet: the network and transport facts the net
@@ -82,6 +111,9 @@ type Message struct {
 	DstPort   uint16
 	WireLen   int // bytes of the message on the wire (UDP payload or TCP frame)
 	Data      []byte
+	// QueryTime is, for a dnstap response that carries it, when the server
+	// saw the query (Unix ns): the latency is then known without pairing.
+	QueryTime int64
 }
 
 // Direction says which way a packet or transaction went relative to the

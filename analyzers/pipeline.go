@@ -152,6 +152,10 @@ func (a *Analysis) Run(ctx context.Context, r Reader) error {
 
 // Observe analyses one packet.
 func (a *Analysis) Observe(p *visor.Packet) {
+	if p.Tap != nil {
+		a.observeTap(p)
+		return
+	}
 	f := &a.frame
 	st := decode.Packet(p, f)
 	if a.opts.Filter != nil && !a.opts.Filter.Match(f) {
@@ -193,6 +197,39 @@ func (a *Analysis) Observe(p *visor.Packet) {
 			a.streams.Feed(f, a.emitFunc)
 		}
 	}
+}
+
+// observeTap analyses a dnstap message: its frame is built from the
+// addresses the server logged, its direction from the message type.
+func (a *Analysis) observeTap(p *visor.Packet) {
+	t := p.Tap
+	f := &a.frame
+	*f = visor.Frame{TS: p.TS, WireLen: len(t.Message), IPVersion: t.IPVersion, Payload: t.Message,
+		Src: t.QueryAddr, Dst: t.ResponseAddr, SrcPort: t.QueryPort, DstPort: t.ResponsePort}
+	if t.Response {
+		f.Src, f.Dst, f.SrcPort, f.DstPort = f.Dst, f.Src, f.DstPort, f.SrcPort
+	}
+	switch t.Transport {
+	case visor.TransportUDP, visor.TransportDoQ:
+		f.Proto = visor.TransportUDP
+	default:
+		f.Proto = visor.TransportTCP
+	}
+	if a.opts.Filter != nil && !a.opts.Filter.Match(f) {
+		a.filtered++
+		return
+	}
+	a.packets++
+	a.clock(p.TS)
+	a.net.Observe(f, t.Dir)
+	a.dnsA.Expire(f.TS, a.dns)
+	m := &a.msg
+	*m = visor.Message{TS: f.TS, IPVersion: f.IPVersion, Transport: t.Transport, Src: f.Src, Dst: f.Dst,
+		SrcPort: f.SrcPort, DstPort: f.DstPort, WireLen: len(t.Message), Data: t.Message}
+	if t.Response && t.QueryTime != 0 {
+		m.QueryTime = t.QueryTime
+	}
+	a.dnsA.Observe(m, a.dns, t.Dir)
 }
 
 func (a *Analysis) emitTCP(b []byte, f *visor.Frame) {

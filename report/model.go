@@ -121,6 +121,9 @@ type DNS struct {
 	DO          uint64            `json:"do"`
 	ECS         uint64            `json:"ecs"`
 	TC          uint64            `json:"tc"`
+	DoT         uint64            `json:"dot,omitempty"`
+	DoH         uint64            `json:"doh,omitempty"`
+	DoQ         uint64            `json:"doq,omitempty"`
 	Cardinality DNSCardinality    `json:"cardinality"`
 	Top         DNSTop            `json:"top"`
 	Xacts       Xacts             `json:"xacts"`

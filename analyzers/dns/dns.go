@@ -79,10 +79,20 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) {
 		return
 	}
 	st.Messages++
-	if m.Transport == visor.TransportTCP {
-		st.TCP++
-	} else {
+	switch m.Transport {
+	case visor.TransportUDP:
 		st.UDP++
+	case visor.TransportTCP:
+		st.TCP++
+	case visor.TransportDoT:
+		st.TCP++
+		st.DoT++
+	case visor.TransportDoH:
+		st.TCP++
+		st.DoH++
+	case visor.TransportDoQ:
+		st.UDP++
+		st.DoQ++
 	}
 	if m.IPVersion == 6 {
 		st.IPv6++
@@ -143,7 +153,7 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) {
 	if rc == 0 && v.ANCount == 0 {
 		st.Nodata++
 	}
-	a.response(m, v, st)
+	a.response(m, v, st, dir)
 }
 
 func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *decode.DNS) xactKey {
@@ -164,14 +174,22 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction) {
 	a.fifo = append(a.fifo, queued{key: k, ts: m.TS})
 }
 
-func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State) {
+func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction) {
 	k := a.keyOf(m.Dst, m.Src, m.DstPort, m.SrcPort, v)
 	q, ok := a.open[k]
-	if !ok {
+	switch {
+	case ok:
+		delete(a.open, k)
+	case m.QueryTime != 0:
+		// A dnstap response that carries its query's time is a whole transaction.
+		q = openQuery{ts: m.QueryTime, dir: dir}
+	default:
 		a.Stats.ResponsesUnmatched++
 		return
 	}
-	delete(a.open, k)
+	if m.QueryTime != 0 {
+		q.ts = m.QueryTime
+	}
 	st.xactTotal++
 	d := &st.dirs[q.dir]
 	d.count++

@@ -28,6 +28,7 @@ type State struct {
 	UDP, TCP, IPv4, IPv6         uint64
 	Malformed, Nodata            uint64
 	EDNS, DO, ECS, TC            uint64
+	DoT, DoH, DoQ                uint64 // encrypted transports, from dnstap
 	rcodes                       [16]uint64
 	qtypes                       map[uint16]uint64
 	qnames                       *sketch.Cardinality
@@ -72,6 +73,9 @@ func (s *State) Merge(o *State) {
 	s.DO += o.DO
 	s.ECS += o.ECS
 	s.TC += o.TC
+	s.DoT += o.DoT
+	s.DoH += o.DoH
+	s.DoQ += o.DoQ
 	for i, n := range o.rcodes {
 		s.rcodes[i] += n
 	}
@@ -132,7 +136,7 @@ func (s *State) Report(top int) report.DNS {
 		Messages: s.Messages, Queries: s.Queries, Responses: s.Responses,
 		UDP: s.UDP, TCP: s.TCP, IPv4: s.IPv4, IPv6: s.IPv6,
 		Malformed: s.Malformed, Nodata: s.Nodata,
-		EDNS: s.EDNS, DO: s.DO, ECS: s.ECS, TC: s.TC,
+		EDNS: s.EDNS, DO: s.DO, ECS: s.ECS, TC: s.TC, DoT: s.DoT, DoH: s.DoH, DoQ: s.DoQ,
 		Rcodes: map[string]uint64{}, Qtypes: map[string]uint64{},
 		Cardinality: report.DNSCardinality{QName: s.qnames.Estimate()},
 		Top: report.DNSTop{

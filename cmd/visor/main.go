@@ -82,6 +82,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyzeCommand(stdout, stderr), newVersionCommand(stdout))
+	root.AddCommand(newAnalyzeCommand(stdout, stderr), newReplayCommand(stdout, stderr), newCheckCommand(stdout, stderr),
+		newLiveCommand(stdout, stderr), newVersionCommand(stdout))
 	return root
 }
