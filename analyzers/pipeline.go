@@ -1,7 +1,11 @@
-// Package analyzers runs the analysis: it reads packets in capture-time
-// order, decodes them, feeds the net and dns analyzers, closes time buckets
-// on capture time, and builds the report. Bucket states merge into the
-// summary, so the summary is the merge of the buckets, not a recount.
+// Package analyzers runs the analysis. One reader decodes every packet
+// (link, IP, fragment reassembly, --bpf), keeps the capture-time clock and
+// the packet rate, and hands frames in batches to shards chosen by a
+// symmetric flow hash, so a query and its response, or the segments of a
+// TCP connection, meet on one shard. Shards run the net and dns analyzers
+// on their own state; when a bucket closes, a merger adds the shards'
+// states into the bucket's report and the summary. The summary is the
+// merge of the buckets, not a recount.
 package analyzers
 
 import (
@@ -9,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
@@ -17,6 +22,7 @@ import (
 	"github.com/visor-dns/visor/decode"
 	"github.com/visor-dns/visor/filter"
 	"github.com/visor-dns/visor/report"
+	"github.com/visor-dns/visor/sketch"
 )
 
 // Options are the analysis settings every analysing command shares.
@@ -29,6 +35,9 @@ type Options struct {
 	XactTimeout   int64
 	Slow          int64
 	Filter        *filter.Filter // --bpf; nil passes everything
+	// Shards is the number of analysing goroutines; 0 means one per CPU.
+	// The report is the same whatever the number.
+	Shards int
 	// Warn receives one line per new kind of problem (e.g. an unsupported
 	// link type), for stderr.
 	Warn func(string)
@@ -41,19 +50,23 @@ type Reader interface {
 	Next(p *visor.Packet) error
 }
 
-// Analysis is one run's state.
+// readerPart is the reader's share of a closed bucket.
+type readerPart struct {
+	pps *sketch.Quantiles
+}
+
+// Analysis is one run: the reader's state, the shards and the merger.
 type Analysis struct {
-	opts     Options
-	ports    [1024]uint64 // bitset of DNS ports
-	frame    visor.Frame
-	msg      visor.Message
-	defrag   *decode.Defrag
-	streams  *decode.Streams
-	dnsA     *dns.Analyzer
-	net      *net.State
-	dns      *dns.State
-	sumNet   *net.State
-	sumDNS   *dns.State
+	opts    Options
+	ports   [1024]uint64 // bitset of DNS ports
+	frame   visor.Frame
+	defrag  *decode.Defrag
+	shards  []*shard
+	batches []*batch // the batch being filled for each shard
+	free    chan *batch
+	parts   chan part
+	rate    *rate
+
 	started  bool
 	bucket   int64 // start of the open bucket
 	lastTS   int64
@@ -64,11 +77,17 @@ type Analysis struct {
 	back     uint64            // timestamps that went backwards
 	backMax  int64
 	trunc    uint64
-	buckets  []report.Bucket
-	emitFunc func([]byte, *visor.Frame)
+
+	// Written by the merger; read after done is closed.
+	done    chan struct{}
+	buckets []report.Bucket
+	sumNet  *net.State
+	sumDNS  *dns.State
+	tcp     decode.TCPStats
+	dnsSt   dns.Stats
 }
 
-// New prepares an analysis.
+// New prepares an analysis and starts its shards and merger.
 func New(opts Options) *Analysis {
 	if opts.Bucket <= 0 {
 		opts.Bucket = 60e9
@@ -76,23 +95,42 @@ func New(opts Options) *Analysis {
 	if opts.Top <= 0 {
 		opts.Top = 10
 	}
-	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), streams: decode.NewStreams(),
-		dnsA: dns.NewAnalyzer(), net: net.NewState(), dns: dns.NewState(),
-		sumNet: net.NewState(), sumDNS: dns.NewState(), links: map[uint16]uint64{}}
-	if opts.XactTimeout > 0 {
-		a.dnsA.Timeout = opts.XactTimeout
+	if opts.Shards <= 0 {
+		opts.Shards = runtime.GOMAXPROCS(0)
 	}
-	if opts.Slow > 0 {
-		a.dnsA.Slow = opts.Slow
-	}
-	for _, s := range opts.QNameSuffixes {
-		a.dnsA.Suffixes = append(a.dnsA.Suffixes, []byte(normalizeSuffix(s)))
-	}
+	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
+		sumNet: net.NewState(), sumDNS: dns.NewState(), links: map[uint16]uint64{},
+		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{})}
 	for _, p := range opts.DNSPorts {
 		a.ports[p/64] |= 1 << (p % 64)
 	}
-	a.emitFunc = a.emitTCP
+	nb := 8 * opts.Shards
+	a.free = make(chan *batch, nb+opts.Shards)
+	for i := 0; i < nb; i++ {
+		a.free <- newBatch()
+	}
+	for i := 0; i < opts.Shards; i++ {
+		s := newShard(i, a, a.parts)
+		a.shards = append(a.shards, s)
+		a.batches = append(a.batches, <-a.free)
+		go s.run()
+	}
+	go a.merge()
 	return a
+}
+
+func (a *Analysis) newDNSAnalyzer() *dns.Analyzer {
+	d := dns.NewAnalyzer()
+	if a.opts.XactTimeout > 0 {
+		d.Timeout = a.opts.XactTimeout
+	}
+	if a.opts.Slow > 0 {
+		d.Slow = a.opts.Slow
+	}
+	for _, s := range a.opts.QNameSuffixes {
+		d.Suffixes = append(d.Suffixes, []byte(normalizeSuffix(s)))
+	}
+	return d
 }
 
 func normalizeSuffix(s string) string {
@@ -111,8 +149,6 @@ func normalizeSuffix(s string) string {
 	return string(b)
 }
 
-func (a *Analysis) dnsPort(p uint16) bool { return a.ports[p/64]&(1<<(p%64)) != 0 }
-
 func (a *Analysis) direction(f *visor.Frame) visor.Direction {
 	for _, p := range a.opts.HostSpec {
 		if p.Contains(f.Dst) {
@@ -128,6 +164,7 @@ func (a *Analysis) direction(f *visor.Frame) visor.Direction {
 }
 
 // Run reads r to its end (or ctx's cancellation) and observes every packet.
+// Call Finish afterwards for the report.
 func (a *Analysis) Run(ctx context.Context, r Reader) error {
 	var p visor.Packet
 	for n := uint64(0); ; n++ {
@@ -150,7 +187,8 @@ func (a *Analysis) Run(ctx context.Context, r Reader) error {
 	}
 }
 
-// Observe analyses one packet.
+// Observe analyses one packet. It must not be called after Finish, nor
+// concurrently.
 func (a *Analysis) Observe(p *visor.Packet) {
 	if p.Tap != nil {
 		a.observeTap(p)
@@ -162,8 +200,7 @@ func (a *Analysis) Observe(p *visor.Packet) {
 		a.filtered++
 		return
 	}
-	a.packets++
-	a.clock(p.TS)
+	a.tick(p.TS)
 	if st != decode.OK && st != decode.NonIP {
 		a.status[st]++
 		if st == decode.UnsupportedLink {
@@ -177,25 +214,12 @@ func (a *Analysis) Observe(p *visor.Packet) {
 		a.trunc++
 	}
 	dir := a.direction(f)
-	a.net.Observe(f, dir)
-	a.dnsA.Expire(f.TS, a.dns)
-	if st != decode.OK || f.IPVersion == 0 {
-		return
-	}
-	if f.Fragment {
-		if !a.defrag.Add(f) || f.Payload == nil {
-			return
-		}
-	}
-	switch f.Proto {
-	case visor.TransportUDP:
-		if a.dnsPort(f.SrcPort) || a.dnsPort(f.DstPort) {
-			a.message(f, f.Payload, visor.TransportUDP, dir)
-		}
-	case visor.TransportTCP:
-		if a.dnsPort(f.SrcPort) || a.dnsPort(f.DstPort) {
-			a.streams.Feed(f, a.emitFunc)
-		}
+	a.dispatch(f, dir)
+	if st == decode.OK && f.Fragment && a.defrag.Add(f) && f.Payload != nil {
+		// The whole datagram goes on for its transport; the net analyzer
+		// has counted its pieces already.
+		it := a.dispatch(f, dir)
+		it.f.WireLen = -1
 	}
 }
 
@@ -219,28 +243,55 @@ func (a *Analysis) observeTap(p *visor.Packet) {
 		a.filtered++
 		return
 	}
-	a.packets++
-	a.clock(p.TS)
-	a.net.Observe(f, t.Dir)
-	a.dnsA.Expire(f.TS, a.dns)
-	m := &a.msg
-	*m = visor.Message{TS: f.TS, IPVersion: f.IPVersion, Transport: t.Transport, Src: f.Src, Dst: f.Dst,
-		SrcPort: f.SrcPort, DstPort: f.DstPort, WireLen: len(t.Message), Data: t.Message}
-	if t.Response && t.QueryTime != 0 {
-		m.QueryTime = t.QueryTime
+	a.tick(p.TS)
+	it := a.dispatch(f, t.Dir)
+	it.tap, it.transport = true, t.Transport
+	if t.Response {
+		it.queryTime = t.QueryTime
 	}
-	a.dnsA.Observe(m, a.dns, t.Dir)
 }
 
-func (a *Analysis) emitTCP(b []byte, f *visor.Frame) {
-	a.message(f, b, visor.TransportTCP, a.direction(f))
+// tick counts a packet on the clock, the rate, and the bucket.
+func (a *Analysis) tick(ts int64) {
+	a.packets++
+	a.clock(ts)
+	a.rate.tick(ts)
 }
 
-func (a *Analysis) message(f *visor.Frame, b []byte, transport uint8, dir visor.Direction) {
-	m := &a.msg
-	*m = visor.Message{TS: f.TS, IPVersion: f.IPVersion, Transport: transport, Src: f.Src, Dst: f.Dst,
-		SrcPort: f.SrcPort, DstPort: f.DstPort, WireLen: len(b), Data: b}
-	a.dnsA.Observe(m, a.dns, dir)
+// dispatch copies the frame into its shard's batch.
+func (a *Analysis) dispatch(f *visor.Frame, dir visor.Direction) *item {
+	i := 0
+	if n := len(a.shards); n > 1 && f.IPVersion != 0 {
+		i = int(flowHash(f) % uint64(n))
+	}
+	b := a.batches[i]
+	if b.full() {
+		a.shards[i].in <- b
+		b = <-a.free
+		a.batches[i] = b
+	}
+	return b.add(f, dir)
+}
+
+// flowHash is the same for both directions of a flow.
+func flowHash(f *visor.Frame) uint64 {
+	s, d := f.Src.As16(), f.Dst.As16()
+	var h uint64
+	for i := 0; i < 16; i += 8 {
+		h ^= le64(s[i:]) ^ le64(d[i:])
+	}
+	h ^= uint64(f.SrcPort^f.DstPort) << 32
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+func le64(b []byte) uint64 {
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 // clock moves the open bucket forward on capture time.
@@ -259,7 +310,7 @@ func (a *Analysis) clock(ts int64) {
 		a.lastTS = ts
 	}
 	if b > a.bucket {
-		a.closeBucket()
+		a.closeBucket(markBucket)
 		a.bucket = b
 	}
 }
@@ -272,31 +323,107 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// closeBucket renders the open bucket and merges it into the summary.
-func (a *Analysis) closeBucket() {
+// closeBucket sends every shard its pending frames and the mark, and the
+// merger the reader's part.
+func (a *Analysis) closeBucket(m mark) {
 	end := a.bucket + a.opts.Bucket
-	a.dnsA.Expire(end, a.dns)
-	a.net.Flush()
-	a.buckets = append(a.buckets, report.Bucket{
-		Start: report.Time(a.bucket), End: report.Time(end),
-		Section: report.Section{Net: a.net.Report(a.opts.Top), DNS: a.dns.Report(a.opts.Top)},
-	})
-	a.sumNet.Merge(a.net)
-	a.sumDNS.Merge(a.dns)
-	a.net.Reset()
-	a.dns.Reset()
+	for i, s := range a.shards {
+		if len(a.batches[i].items) > 0 {
+			s.in <- a.batches[i]
+			a.batches[i] = <-a.free
+		}
+		mb := <-a.free
+		mb.mark, mb.bucket, mb.end = m, a.bucket, end
+		s.in <- mb
+	}
+	a.rate.flush()
+	a.parts <- part{shard: -1, bucket: a.bucket, end: end, final: m == markFinish, reader: &readerPart{pps: a.rate.q}}
+	a.rate.q = sketch.NewQuantiles()
 }
 
-// Finish closes open state and returns the report (without inputs and
-// tool, which the caller knows).
+// bucketAcc gathers the parts of one bucket.
+type bucketAcc struct {
+	n   int
+	end int64
+	st  states
+}
+
+// merge runs on its own goroutine: it adds the shards' parts into bucket
+// reports and the summary, in bucket order.
+func (a *Analysis) merge() {
+	pending := map[int64]*bucketAcc{}
+	finals := 0
+	for p := range a.parts {
+		acc := pending[p.bucket]
+		if acc == nil {
+			acc = &bucketAcc{end: p.end, st: states{net.NewState(), dns.NewState()}}
+			pending[p.bucket] = acc
+		}
+		acc.n++
+		if p.reader != nil {
+			acc.st.net.MergeRates(p.reader.pps)
+		} else {
+			acc.st.net.Merge(p.st.net)
+			acc.st.dns.Merge(p.st.dns)
+			if !p.final {
+				p.st.net.Reset()
+				p.st.dns.Reset()
+				select {
+				case a.shards[p.shard].spare <- p.st:
+				default:
+				}
+			}
+		}
+		if p.final {
+			finals++
+			addTCP(&a.tcp, p.tcp)
+			addDNS(&a.dnsSt, p.dnsSt)
+		}
+		if acc.n == len(a.shards)+1 {
+			delete(pending, p.bucket)
+			if a.started || !p.final {
+				a.buckets = append(a.buckets, report.Bucket{
+					Start: report.Time(p.bucket), End: report.Time(acc.end),
+					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
+				})
+				a.sumNet.Merge(acc.st.net)
+				a.sumDNS.Merge(acc.st.dns)
+			}
+		}
+		if finals == len(a.shards)+1 && len(pending) == 0 {
+			close(a.done)
+			return
+		}
+	}
+}
+
+func addTCP(d *decode.TCPStats, s decode.TCPStats) {
+	d.Gaps += s.Gaps
+	d.Evicted += s.Evicted
+	d.Expired += s.Expired
+	d.Unsynced += s.Unsynced
+	d.Oversize += s.Oversize
+	d.Retransmitted += s.Retransmitted
+	d.Truncated += s.Truncated
+}
+
+func addDNS(d *dns.Stats, s dns.Stats) {
+	d.NotDNS += s.NotDNS
+	d.ResponsesUnmatched += s.ResponsesUnmatched
+	d.OpenEvicted += s.OpenEvicted
+	d.OpenAtEnd += s.OpenAtEnd
+	d.DuplicateQueries += s.DuplicateQueries
+	d.FilteredBySuffix += s.FilteredBySuffix
+}
+
+// Finish closes the last bucket, stops the shards and returns the report
+// (without inputs and tool, which the caller knows).
 func (a *Analysis) Finish() *report.Report {
-	a.streams.Close()
 	a.defrag.Close()
-	if a.started {
-		a.dnsA.Close(a.dns)
-		a.closeBucket()
-	} else {
-		a.dnsA.Close(a.dns)
+	a.closeBucket(markFinish)
+	<-a.done
+	for _, s := range a.shards {
+		close(s.in)
 	}
 	return &report.Report{
 		Schema:        report.Schema,
@@ -326,7 +453,7 @@ func (a *Analysis) integrity() map[string]uint64 {
 	if a.back > 0 {
 		put("timestamps_backwards_max_us", uint64(a.backMax/1e3))
 	}
-	t := a.streams.Stats
+	t := a.tcp
 	put("tcp_gaps", t.Gaps)
 	put("tcp_streams_evicted", t.Evicted)
 	put("tcp_streams_expired_partial", t.Expired)
@@ -338,7 +465,7 @@ func (a *Analysis) integrity() map[string]uint64 {
 	put("ip_fragments_evicted", d.Evicted)
 	put("ip_fragment_overlaps", d.Overlaps)
 	put("ip_fragments_too_big", d.TooBig)
-	s := a.dnsA.Stats
+	s := a.dnsSt
 	put("dns_malformed", a.sumDNS.Malformed)
 	put("dns_not_dns", s.NotDNS)
 	put("dns_responses_unmatched", s.ResponsesUnmatched)

@@ -59,6 +59,11 @@ func NewDefrag() *Defrag {
 // true; f.Payload then aliases the reassembler's buffer until the next Add.
 func (d *Defrag) Add(f *visor.Frame) bool {
 	d.expire(f.TS)
+	from, to := f.FragOffset, f.FragOffset+len(f.Payload)
+	if to > maxDatagram {
+		d.Stats.TooBig++ // before the lookup: an oversize piece takes no slot
+		return false
+	}
 	k := fragKey{f.Src, f.Dst, f.FragID, f.Proto}
 	dg := d.pending[k]
 	if dg == nil {
@@ -70,11 +75,6 @@ func (d *Defrag) Add(f *visor.Frame) bool {
 		dg = &datagram{key: k, total: -1, first: f.TS}
 		d.pending[k] = dg
 		d.link(dg)
-	}
-	from, to := f.FragOffset, f.FragOffset+len(f.Payload)
-	if to > maxDatagram {
-		d.Stats.TooBig++
-		return false
 	}
 	if !f.FragMore {
 		dg.total = to

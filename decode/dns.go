@@ -75,6 +75,9 @@ func ParseDNS(b []byte, m *DNS) bool {
 			off, ok = skipName(b, off)
 		}
 		if !ok || off+4 > len(b) {
+			if i == 0 {
+				m.nameLen = 0 // no whole question: QName stays empty, as HasQuestion says
+			}
 			m.Malformed = true
 			return true
 		}
@@ -164,7 +167,7 @@ func readName(b []byte, off int, dst []byte) (n, next int, ok bool) {
 			return 0, 0, false
 		default:
 			wire += l + 1
-			if wire > 255 || off+1+l > len(b) {
+			if wire+1 > 255 || off+1+l > len(b) { // +1: the root label's length byte
 				return 0, 0, false
 			}
 			if n > 0 {
@@ -211,7 +214,7 @@ func skipName(b []byte, off int) (int, bool) {
 			return 0, false
 		}
 		wire += l + 1
-		if wire > 255 {
+		if wire+1 > 255 { // +1: the root label's length byte
 			return 0, false
 		}
 		off += 1 + l

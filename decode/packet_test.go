@@ -45,7 +45,7 @@ func TestPacket(t *testing.T) {
 	v4opts := cat(ipv4Hdr(client4, server4, 17, 24+len(u), 7, 0, []byte{1, 1, 1, 0}), u)
 
 	// IPv6 with hop-by-hop (8 bytes) and destination options (16 bytes).
-	hbh := []byte{60, 0, 5, 2, 0, 0, 1, 0}                         // next dest-opts; router alert, PadN
+	hbh := []byte{60, 0, 5, 2, 0, 0, 1, 0}                            // next dest-opts; router alert, PadN
 	dopts := []byte{17, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // next UDP; PadN 12
 	v6ext := ip6(0, cat(hbh, dopts, u))
 
@@ -152,6 +152,12 @@ func TestPacket(t *testing.T) {
 		{"ipv6 fragment first", 229, v6first, OK, frag6f(0, true, body[:1232])},
 		{"ipv6 fragment later", 229, v6later, OK, frag6f(1232, false, body[1232:2000])},
 		{"ipv6 atomic fragment", 229, v6atomic, OK, with(udp6, func(f *visor.Frame) { f.FragID = 9 })},
+		{"ipv6 authentication header", 229, ip6(51, cat([]byte{17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}, make([]byte, 12), u)), OK, &udp6},
+		{"ipv6 routing header", 229, ip6(43, cat([]byte{17, 0, 0, 0, 0, 0, 0, 0}, u)), OK, &udp6},
+		{"ipv6 jumbogram trusts the capture", 229, cat(ipv6Hdr(client6, server6, 0, 0), []byte{17, 0, 0xc2, 4, 0, 0, 0, 0}, u), OK, &udp6},
+		{"ipv6 too many extension headers", 229, ip6(60, bytes.Repeat([]byte{60, 0, 1, 4, 0, 0, 0, 0}, 20)), BadIP, nil},
+		{"ipv6 ethertype with ipv4 bytes", 1, eth(0x86dd, cat(v4udp, make([]byte, 20))), BadIP, nil},
+		{"truncated ipv6 authentication header", 229, ip6(51, []byte{17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}), TruncatedIP, nil},
 		{"ipv6 no next header", 229, ip6(59, nil), OK, &visor.Frame{IPVersion: 6, Src: client6, Dst: server6, Proto: 59}},
 		{"ipv4 fragment first (MF)", 228, v4first, OK, frag4(0, true, body[:1480])},
 		{"ipv4 fragment middle", 228, v4middle, OK, frag4(1480, true, body[1480:2960])},

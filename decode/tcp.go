@@ -95,11 +95,14 @@ func (s *Streams) Feed(f *visor.Frame, emit func(msg []byte, f *visor.Frame)) {
 	}
 	if len(f.Payload) > 0 {
 		if f.Truncated {
+			// The capture cut the segment, so where the next one starts is
+			// unknown: forget the stream and let the next segment re-anchor it.
 			s.Stats.Truncated++
-			s.gap(st, seq+uint32(len(f.Payload)))
-		} else {
-			s.segment(st, seq, f.Payload, f, emit)
+			s.Stats.Gaps++
+			s.drop(st)
+			return
 		}
+		s.segment(st, seq, f.Payload, f, emit)
 	}
 	if f.TCPFlags&tcpFIN != 0 {
 		if len(st.buf) > 0 || len(st.pending) > 0 {
@@ -133,6 +136,7 @@ func (s *Streams) segment(st *tcpStream, seq uint32, data []byte, f *visor.Frame
 		if !plausibleStart(data) {
 			s.Stats.Unsynced++
 			st.next = seq + uint32(len(data))
+			s.drain(st, f, emit) // a held segment may start the next message
 			return
 		}
 		st.synced = true

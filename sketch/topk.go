@@ -2,6 +2,7 @@ package sketch
 
 import (
 	"cmp"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -36,9 +37,10 @@ import (
 // bounds' sum and the largest dropped count.
 type TopK struct {
 	capacity int
-	index    map[string]int32 // name -> slot in entries
+	index    map[uint64]int32 // hash of name -> slot in entries
 	entries  []topkEntry      // slots; len ≤ capacity
 	heap     []int32          // min-heap of slots, ordered by lessEntry
+	heaped   bool             // heap is valid; it is built only once t is full
 	total    uint64
 	floor    uint64      // upper bound on the true count of any untracked item
 	scratch  []topkEntry // Merge's work space, kept for reuse
@@ -47,6 +49,7 @@ type TopK struct {
 
 type topkEntry struct {
 	name  string
+	hash  uint64
 	count uint64
 	err   uint64
 	hpos  int32 // position of this slot in heap
@@ -65,7 +68,7 @@ func NewTopK(capacity int) *TopK {
 	capacity = max(capacity, 1)
 	return &TopK{
 		capacity: capacity,
-		index:    make(map[string]int32, capacity),
+		index:    make(map[uint64]int32, capacity),
 		entries:  make([]topkEntry, 0, capacity),
 		heap:     make([]int32, 0, capacity),
 	}
@@ -82,51 +85,75 @@ func (t *TopK) Len() int { return len(t.entries) }
 // tracked allocates nothing.
 func (t *TopK) Add(item []byte, n uint64) {
 	t.total += n
-	if slot, ok := t.index[string(item)]; ok {
+	h := maphash.Bytes(hashSeed, item)
+	if slot, ok := t.index[h]; ok {
 		t.bump(slot, n)
 		return
 	}
-	t.insert(string(item), n)
+	t.insert(string(item), h, n)
 }
+
+// hashSeed keys the index. Items are identified by a 64-bit hash of their
+// name: a collision (odds about 2^-64 per pair) would merge two counts.
+var hashSeed = maphash.MakeSeed()
 
 // AddString counts n occurrences of item. The name is cloned when t has to
 // store it, so t never pins a larger string item may be part of.
 func (t *TopK) AddString(item string, n uint64) {
 	t.total += n
-	if slot, ok := t.index[item]; ok {
+	h := maphash.String(hashSeed, item)
+	if slot, ok := t.index[h]; ok {
 		t.bump(slot, n)
 		return
 	}
-	t.insert(strings.Clone(item), n)
+	t.insert(strings.Clone(item), h, n)
 }
 
 func (t *TopK) bump(slot int32, n uint64) {
 	e := &t.entries[slot]
 	e.count += n
-	t.down(int(e.hpos))
+	if t.heaped {
+		t.down(int(e.hpos))
+	}
+}
+
+// buildHeap orders every slot into the min-heap, once t is full: below
+// capacity no eviction happens, so no heap needs keeping.
+func (t *TopK) buildHeap() {
+	t.heap = t.heap[:0]
+	for i := range t.entries {
+		t.entries[i].hpos = int32(i)
+		t.heap = append(t.heap, int32(i))
+	}
+	for i := len(t.heap)/2 - 1; i >= 0; i-- {
+		t.down(i)
+	}
+	t.heaped = true
 }
 
 // insert stores an untracked item; name must already be owned by t.
-func (t *TopK) insert(name string, n uint64) {
+func (t *TopK) insert(name string, h uint64, n uint64) {
 	if len(t.entries) < t.capacity {
 		// An untracked item may have occurred up to floor times already
 		// (floor is 0 unless a merge dropped items).
 		slot := int32(len(t.entries))
-		t.entries = append(t.entries, topkEntry{name: name, count: t.floor + n, err: t.floor, hpos: int32(len(t.heap))})
-		t.heap = append(t.heap, slot)
-		t.index[name] = slot
-		t.up(len(t.heap) - 1)
+		t.entries = append(t.entries, topkEntry{name: name, hash: h, count: t.floor + n, err: t.floor})
+		t.index[h] = slot
+		t.heaped = false
 		return
+	}
+	if !t.heaped {
+		t.buildHeap()
 	}
 	// Evict the minimum: the newcomer inherits its count as error.
 	slot := t.heap[0]
 	e := &t.entries[slot]
-	delete(t.index, e.name)
+	delete(t.index, e.hash)
 	t.floor = max(t.floor, e.count)
-	e.name = name
+	e.name, e.hash = name, h
 	e.err = e.count
 	e.count += n
-	t.index[name] = slot
+	t.index[h] = slot
 	t.down(0)
 }
 
@@ -194,7 +221,7 @@ func (t *TopK) Merge(o *TopK) {
 	comb := t.scratch[:0]
 	for i := range t.entries {
 		e := t.entries[i]
-		if s, ok := o.index[e.name]; ok {
+		if s, ok := o.index[e.hash]; ok {
 			oe := &o.entries[s]
 			e.count += oe.count
 			e.err += oe.err
@@ -206,7 +233,7 @@ func (t *TopK) Merge(o *TopK) {
 	}
 	for i := range o.entries {
 		oe := o.entries[i]
-		if _, ok := t.index[oe.name]; ok {
+		if _, ok := t.index[oe.hash]; ok {
 			continue
 		}
 		oe.count += t.floor
@@ -222,8 +249,7 @@ func (t *TopK) Merge(o *TopK) {
 		slot := int32(len(t.entries))
 		e.hpos = slot
 		t.entries = append(t.entries, e)
-		t.heap = append(t.heap, slot)
-		t.index[e.name] = slot
+		t.index[e.hash] = slot
 	}
 	if len(comb) > t.capacity {
 		// Keep the capacity largest, ordered as Top reports them; sort
@@ -243,9 +269,7 @@ func (t *TopK) Merge(o *TopK) {
 			keep(e)
 		}
 	}
-	for i := len(t.heap)/2 - 1; i >= 0; i-- {
-		t.down(i)
-	}
+	t.heaped = false
 	clear(comb) // drop name references
 	t.scratch = comb[:0]
 	t.floor = floor
@@ -280,7 +304,7 @@ func (t *TopK) Top(n int) []Item {
 // Lookup returns the tracked entry for item, or false when t does not track
 // it (it then occurred at most ErrorBound() times).
 func (t *TopK) Lookup(item string) (Item, bool) {
-	slot, ok := t.index[item]
+	slot, ok := t.index[maphash.String(hashSeed, item)]
 	if !ok {
 		return Item{}, false
 	}
@@ -303,6 +327,7 @@ func (t *TopK) Reset() {
 	clear(t.entries) // drop name references
 	t.entries = t.entries[:0]
 	t.heap = t.heap[:0]
+	t.heaped = false
 	t.total = 0
 	t.floor = 0
 }
@@ -314,11 +339,12 @@ func (t *TopK) Clone() *TopK {
 		index:    maps.Clone(t.index),
 		entries:  make([]topkEntry, len(t.entries), t.capacity),
 		heap:     make([]int32, len(t.heap), t.capacity),
+		heaped:   t.heaped,
 		total:    t.total,
 		floor:    t.floor,
 	}
 	if c.index == nil {
-		c.index = make(map[string]int32, t.capacity)
+		c.index = make(map[uint64]int32, t.capacity)
 	}
 	copy(c.entries, t.entries)
 	copy(c.heap, t.heap)

@@ -2,6 +2,7 @@ package sketch
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -15,13 +16,16 @@ func checkHeap(t *testing.T, tk *TopK) {
 	if len(tk.entries) > tk.capacity {
 		t.Fatalf("%d entries exceed capacity %d", len(tk.entries), tk.capacity)
 	}
-	if len(tk.index) != len(tk.entries) || len(tk.heap) != len(tk.entries) {
+	if len(tk.index) != len(tk.entries) || (tk.heaped && len(tk.heap) != len(tk.entries)) {
 		t.Fatalf("len(index)=%d len(heap)=%d len(entries)=%d", len(tk.index), len(tk.heap), len(tk.entries))
 	}
-	for name, slot := range tk.index {
-		if tk.entries[slot].name != name {
-			t.Fatalf("index[%q]=%d holds %q", name, slot, tk.entries[slot].name)
+	for h, slot := range tk.index {
+		if e := tk.entries[slot]; e.hash != h || maphash.String(hashSeed, e.name) != h {
+			t.Fatalf("index[%x]=%d holds %q (hash %x)", h, slot, e.name, e.hash)
 		}
+	}
+	if !tk.heaped {
+		tk.buildHeap()
 	}
 	for i, slot := range tk.heap {
 		if int(tk.entries[slot].hpos) != i {

@@ -40,7 +40,6 @@ func NewState() *State {
 func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 	s.Packets++
 	s.Bytes += uint64(f.WireLen)
-	s.tick(f.TS)
 	switch dir {
 	case visor.DirIn:
 		s.In++
@@ -78,35 +77,11 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 	s.topDst.Add(k, 1)
 }
 
-// tick counts the packet in its second; a new second closes the last one
-// and the empty seconds between them.
-func (s *State) tick(ts int64) {
-	sec := ts / 1e9
-	if ts < 0 && ts%1e9 != 0 {
-		sec--
-	}
-	if !s.haveSec {
-		s.sec, s.haveSec = sec, true
-	}
-	if sec > s.sec {
-		s.pps.Add(float64(s.secCount))
-		if gap := sec - s.sec - 1; gap > 0 {
-			s.pps.AddN(0, uint64(gap))
-		}
-		s.sec, s.secCount = sec, 0
-	}
-	s.secCount++
-}
+// MergeRates adds per-second packet counts (kept by the pipeline's reader,
+// which sees every packet) to the rate quantiles.
+func (s *State) MergeRates(q *sketch.Quantiles) { s.pps.Merge(q) }
 
-// Flush closes the open second so the rate quantiles include it.
-func (s *State) Flush() {
-	if s.haveSec && s.secCount > 0 {
-		s.pps.Add(float64(s.secCount))
-	}
-	s.haveSec, s.secCount = false, 0
-}
-
-// Merge adds o (a flushed state) into s.
+// Merge adds o into s.
 func (s *State) Merge(o *State) {
 	s.Packets += o.Packets
 	s.Bytes += o.Bytes

@@ -116,3 +116,31 @@ func flatten(prefix string, v map[string]any, out map[string]uint64) {
 		}
 	}
 }
+
+// TestShardsDoNotChangeTheReport runs the same capture with 1, 2 and 5
+// shards: every number must be the same.
+func TestShardsDoNotChangeTheReport(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*.pcap*")
+	if len(files) == 0 {
+		t.Fatal("no captures in testdata/")
+	}
+	for _, f := range files {
+		if filepath.Ext(f) == ".json" {
+			continue
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var ref string
+			for _, n := range []string{"1", "2", "5"} {
+				r := runVisor("analyze", "--format", "json", "--bucket", "1s", "--shards", n, f)
+				if r.code != 0 {
+					t.Fatalf("exit %d: %s", r.code, r.stderr)
+				}
+				if ref == "" {
+					ref = r.stdout
+				} else if r.stdout != ref {
+					t.Errorf("--shards %s gives a different report than --shards 1", n)
+				}
+			}
+		})
+	}
+}

@@ -28,6 +28,7 @@ type analysisOptions struct {
 	timeout    time.Duration
 	slow       time.Duration
 	labels     []string
+	shards     int
 	inputs     []string
 	parsedHost []netip.Prefix
 	parsedPort []uint16
@@ -48,6 +49,8 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.timeout, "xact-timeout", 5*time.Second, "a query unanswered this long (capture time) has timed out")
 	fs.DurationVar(&o.slow, "slow", 500*time.Millisecond, "a transaction at least this slow enters the slow list")
 	fs.StringArrayVar(&o.labels, "label", nil, "k=v label added to every OpenMetrics series (repeatable)")
+	fs.IntVar(&o.shards, "shards", 0, "analysing goroutines (0: one per CPU); the report does not depend on it")
+	fs.MarkHidden("shards")
 }
 
 // check validates flag values and combinations.
@@ -124,6 +127,7 @@ func (o *analysisOptions) analyzerOptions() analyzers.Options {
 		XactTimeout:   int64(o.timeout),
 		Slow:          int64(o.slow),
 		Filter:        o.filter,
+		Shards:        o.shards,
 	}
 }
 

@@ -1,0 +1,132 @@
+package analyzers
+
+import (
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/net"
+	"github.com/visor-dns/visor/decode"
+)
+
+// shard analyses the flows whose symmetric hash falls to it: a query and
+// its response, and every segment of a TCP connection, meet on one shard.
+type shard struct {
+	id      int
+	in      chan *batch
+	free    chan *batch // where processed batches go back to the reader
+	out     chan<- part
+	ports   *[1024]uint64
+	streams *decode.Streams
+	dnsA    *dns.Analyzer
+	net     *net.State
+	dns     *dns.State
+	spare   chan states // emptied states coming back from the merger
+	msg     visor.Message
+	cur     *item
+	emit    func([]byte, *visor.Frame)
+}
+
+// states is one shard's (or the merger's) analyzer states for a bucket.
+type states struct {
+	net *net.State
+	dns *dns.State
+}
+
+// part is what a shard hands the merger when a bucket closes.
+type part struct {
+	shard  int
+	bucket int64
+	end    int64
+	st     states
+	final  bool
+	tcp    decode.TCPStats
+	dnsSt  dns.Stats
+	reader *readerPart // set only on the reader's part
+}
+
+func newShard(id int, a *Analysis, out chan<- part) *shard {
+	s := &shard{id: id, in: make(chan *batch, 8), free: a.free, out: out, ports: &a.ports,
+		streams: decode.NewStreams(), dnsA: a.newDNSAnalyzer(),
+		net: net.NewState(), dns: dns.NewState(), spare: make(chan states, 2)}
+	s.emit = s.emitTCP
+	return s
+}
+
+func (s *shard) dnsPort(p uint16) bool { return s.ports[p/64]&(1<<(p%64)) != 0 }
+
+func (s *shard) run() {
+	for b := range s.in {
+		switch b.mark {
+		case markNone:
+			for i := range b.items {
+				s.observe(&b.items[i])
+			}
+		case markBucket:
+			s.dnsA.Expire(b.end, s.dns)
+			s.handOff(b.bucket, b.end, false)
+		case markFinish:
+			s.streams.Close()
+			s.dnsA.Close(s.dns)
+			s.handOff(b.bucket, b.end, true)
+		}
+		b.reset()
+		s.free <- b
+	}
+}
+
+// handOff gives the bucket's states to the merger and takes empty ones.
+func (s *shard) handOff(bucket, end int64, final bool) {
+	p := part{shard: s.id, bucket: bucket, end: end, st: states{s.net, s.dns}, final: final}
+	if final {
+		p.tcp, p.dnsSt = s.streams.Stats, s.dnsA.Stats
+	}
+	s.out <- p
+	if final {
+		return
+	}
+	select {
+	case st := <-s.spare:
+		s.net, s.dns = st.net, st.dns
+	default:
+		s.net, s.dns = net.NewState(), dns.NewState()
+	}
+}
+
+func (s *shard) observe(it *item) {
+	f := &it.f
+	if f.WireLen >= 0 { // -1 marks a reassembled datagram, counted as its pieces
+		s.net.Observe(f, it.dir)
+	}
+	s.dnsA.Expire(f.TS, s.dns)
+	if it.tap {
+		m := &s.msg
+		*m = visor.Message{TS: f.TS, IPVersion: f.IPVersion, Transport: it.transport, Src: f.Src, Dst: f.Dst,
+			SrcPort: f.SrcPort, DstPort: f.DstPort, WireLen: len(f.Payload), Data: f.Payload, QueryTime: it.queryTime}
+		s.dnsA.Observe(m, s.dns, it.dir)
+		return
+	}
+	if f.IPVersion == 0 || f.Fragment {
+		return
+	}
+	switch f.Proto {
+	case visor.TransportUDP:
+		if s.dnsPort(f.SrcPort) || s.dnsPort(f.DstPort) {
+			s.message(f, f.Payload, visor.TransportUDP, it.dir)
+		}
+	case visor.TransportTCP:
+		if s.dnsPort(f.SrcPort) || s.dnsPort(f.DstPort) {
+			s.cur = it
+			s.streams.Feed(f, s.emit)
+		}
+	}
+}
+
+func (s *shard) emitTCP(b []byte, f *visor.Frame) {
+	s.message(f, b, visor.TransportTCP, s.cur.dir)
+}
+
+func (s *shard) message(f *visor.Frame, b []byte, transport uint8, dir visor.Direction) {
+	m := &s.msg
+	*m = visor.Message{TS: f.TS, IPVersion: f.IPVersion, Transport: transport, Src: f.Src, Dst: f.Dst,
+		SrcPort: f.SrcPort, DstPort: f.DstPort, WireLen: len(b), Data: b}
+	s.dnsA.Observe(m, s.dns, dir)
+}
