@@ -24,6 +24,7 @@ test: deps vet build
 	$(GO) test -count=1 ./...
 	bash scripts/oracle.sh
 	bash scripts/lab-test.sh
+	bash scripts/worstcase.sh
 
 unit:
 	$(GO) test ./...

@@ -47,6 +47,11 @@ func newShard(id int, a *Analysis, out chan<- part) *shard {
 	s := &shard{id: id, in: make(chan *batch, 8), free: a.free, out: out, ports: &a.ports,
 		streams: decode.NewStreams(), dnsA: a.newDNSAnalyzer(),
 		net: net.NewState(), dns: dns.NewState(), spare: make(chan states, 2)}
+	// The tables' bounds hold for the whole run: each shard gets its share.
+	n := a.opts.Shards
+	s.streams.MaxStreams = max(decode.DefaultMaxStreams/n, 1)
+	s.streams.MaxBuffered = max(decode.DefaultMaxBuffered/n, 1<<20)
+	s.dnsA.MaxOpen = max(dns.DefaultMaxOpen/n, 1)
 	s.emit = s.emitTCP
 	return s
 }

@@ -9,8 +9,10 @@ import (
 // Defragmentation bounds. What they drop is counted in DefragStats.
 const (
 	DefaultMaxDatagrams = 4096
-	maxDatagram         = 65535 + 40 // IPv6 payload plus slack; IPv4 total is 65535
-	DefaultFragTimeout  = 30_000_000_000
+	// DefaultMaxBytes bounds the buffer room held by all pending datagrams.
+	DefaultMaxBytes    = 32 << 20
+	maxDatagram        = 65535 + 40 // IPv6 payload plus slack; IPv4 total is 65535
+	DefaultFragTimeout = 30_000_000_000
 )
 
 // DefragStats counts fragments that did not become whole datagrams.
@@ -44,6 +46,8 @@ type Defrag struct {
 	pending      map[fragKey]*datagram
 	head, tail   *datagram
 	MaxDatagrams int
+	MaxBytes     int
+	held         int // buffer room held by pending datagrams
 	Timeout      int64
 	Stats        DefragStats
 	out          []byte
@@ -51,7 +55,7 @@ type Defrag struct {
 
 // NewDefrag returns an empty reassembler with the default bounds.
 func NewDefrag() *Defrag {
-	return &Defrag{pending: map[fragKey]*datagram{}, MaxDatagrams: DefaultMaxDatagrams, Timeout: DefaultFragTimeout}
+	return &Defrag{pending: map[fragKey]*datagram{}, MaxDatagrams: DefaultMaxDatagrams, MaxBytes: DefaultMaxBytes, Timeout: DefaultFragTimeout}
 }
 
 // Add takes one fragment frame. When it completes a datagram, Add decodes
@@ -83,7 +87,13 @@ func (d *Defrag) Add(f *visor.Frame) bool {
 		if to > cap(dg.buf) {
 			nb := make([]byte, to, max(to, 2*cap(dg.buf)))
 			copy(nb, dg.buf)
+			d.held += cap(nb) - cap(dg.buf)
 			dg.buf = nb
+			for d.held > d.MaxBytes && d.head != nil && d.head != dg {
+				d.Stats.Incomplete++
+				d.Stats.Evicted++
+				d.drop(d.head)
+			}
 		} else {
 			dg.buf = dg.buf[:to]
 		}
@@ -151,6 +161,7 @@ func (d *Defrag) link(dg *datagram) {
 }
 
 func (d *Defrag) drop(dg *datagram) {
+	d.held -= cap(dg.buf)
 	if dg.prev != nil {
 		dg.prev.newr = dg.newr
 	} else {

@@ -12,6 +12,9 @@ const (
 	DefaultMaxStreams  = 65536
 	maxStreamBuffer    = 65535 + 2 // one whole DNS message and its length
 	maxPendingSegments = 32
+	// DefaultMaxBuffered bounds the bytes held across all streams (partial
+	// messages and out-of-order segments); past it the oldest streams go.
+	DefaultMaxBuffered = 48 << 20
 	DefaultTCPIdle     = 60_000_000_000 // 60 s of capture time
 )
 
@@ -43,6 +46,7 @@ type tcpStream struct {
 	synced     bool   // next is at a DNS message boundary we trust
 	buf        []byte // bytes of a message not yet complete
 	pending    []segment
+	held       int   // bytes in buf and pending, as counted in Streams.held
 	last       int64 // capture time of the last segment
 	prev, newr *tcpStream
 }
@@ -50,16 +54,18 @@ type tcpStream struct {
 // Streams reassembles DNS-over-TCP messages (RFC 1035 4.2.2 framing) per
 // direction, on capture time, within fixed bounds.
 type Streams struct {
-	flows      map[flowKey]*tcpStream
-	head, tail *tcpStream // least and most recently active
-	MaxStreams int
-	Idle       int64
-	Stats      TCPStats
+	flows       map[flowKey]*tcpStream
+	head, tail  *tcpStream // least and most recently active
+	MaxStreams  int
+	MaxBuffered int
+	Idle        int64
+	Stats       TCPStats
+	held        int // bytes held by all streams
 }
 
 // NewStreams returns an empty table with the default bounds.
 func NewStreams() *Streams {
-	return &Streams{flows: map[flowKey]*tcpStream{}, MaxStreams: DefaultMaxStreams, Idle: DefaultTCPIdle}
+	return &Streams{flows: map[flowKey]*tcpStream{}, MaxStreams: DefaultMaxStreams, MaxBuffered: DefaultMaxBuffered, Idle: DefaultTCPIdle}
 }
 
 const (
@@ -76,6 +82,9 @@ func (s *Streams) Feed(f *visor.Frame, emit func(msg []byte, f *visor.Frame)) {
 	st := s.flows[k]
 	if f.TCPFlags&tcpRST != 0 {
 		if st != nil {
+			if st.held > 0 {
+				s.Stats.Gaps++
+			}
 			s.drop(st)
 		}
 		return
@@ -109,6 +118,26 @@ func (s *Streams) Feed(f *visor.Frame, emit func(msg []byte, f *visor.Frame)) {
 			s.Stats.Gaps++
 		}
 		s.drop(st)
+		return
+	}
+	s.account(st)
+}
+
+// account updates the bytes the stream holds and enforces MaxBuffered by
+// dropping the least recently active streams that hold data.
+func (s *Streams) account(st *tcpStream) {
+	if len(st.buf) == 0 && cap(st.buf) > 4096 {
+		st.buf = nil // give back the room of a large message
+	}
+	n := cap(st.buf)
+	for _, p := range st.pending {
+		n += cap(p.data)
+	}
+	s.held += n - st.held
+	st.held = n
+	for s.held > s.MaxBuffered && s.head != nil {
+		s.Stats.Evicted++
+		s.drop(s.head)
 	}
 }
 
@@ -302,6 +331,8 @@ func (s *Streams) touch(st *tcpStream, ts int64) {
 }
 
 func (s *Streams) drop(st *tcpStream) {
+	s.held -= st.held
+	st.held = 0
 	s.unlink(st)
 	delete(s.flows, st.key)
 }

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 
@@ -13,7 +14,7 @@ import (
 const (
 	DefaultTimeout = 5_000_000_000 // a query unanswered this long has timed out
 	DefaultSlow    = 500_000_000   // a transaction this slow enters the slow list
-	DefaultMaxOpen = 1 << 20       // open queries held at most; the oldest go first
+	DefaultMaxOpen = 1 << 18       // open queries held per shard at most; the oldest go first
 )
 
 // Stats counts what the analyzer could not account for in a bucket.
@@ -26,12 +27,11 @@ type Stats struct {
 	FilteredBySuffix   uint64 // messages outside --qname-suffix
 }
 
-type xactKey struct {
-	client, server netip.Addr
-	cport, sport   uint16
-	id, qtype      uint16
-	qhash          uint64
-}
+// xactKey identifies a transaction by a 64-bit hash of client and server
+// address and port, DNS ID, query type and name: 16 bytes a query, where
+// the fields would take 80 (a collision, odds about 2^-64 per pair, would
+// pair the wrong response).
+type xactKey uint64
 
 type openQuery struct {
 	ts  int64
@@ -157,8 +157,16 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) {
 }
 
 func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *decode.DNS) xactKey {
-	return xactKey{client: client, server: server, cport: cport, sport: sport, id: v.ID,
-		qtype: v.QType, qhash: maphash.Bytes(a.seed, v.QName())}
+	var b [48]byte
+	c, s := client.As16(), server.As16()
+	copy(b[0:], c[:])
+	copy(b[16:], s[:])
+	binary.LittleEndian.PutUint16(b[32:], cport)
+	binary.LittleEndian.PutUint16(b[34:], sport)
+	binary.LittleEndian.PutUint16(b[36:], v.ID)
+	binary.LittleEndian.PutUint16(b[38:], v.QType)
+	binary.LittleEndian.PutUint64(b[40:], maphash.Bytes(a.seed, v.QName()))
+	return xactKey(maphash.Bytes(a.seed, b[:]))
 }
 
 func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -22,6 +23,10 @@ const (
 	exitUsage   = 2 // bad usage or unreadable input
 	exitMessage = "EXIT STATUS\n  0  success\n  1  a check assertion failed, or --strict found an integrity problem\n  2  bad usage or unreadable input\n"
 )
+
+// memoryLimit is the Go runtime's soft memory limit: the collector works
+// harder as the heap nears it, keeping peak RSS near visor's live state.
+const memoryLimit = 120 << 20
 
 // exitError carries an exit status; its message (if any) goes to stderr.
 type exitError struct {
@@ -49,6 +54,11 @@ func main() {
 			pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
 		}
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Garbage from evicted state must not push the process past its
+		// documented bound; GOMEMLIMIT overrides.
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
