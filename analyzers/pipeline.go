@@ -17,6 +17,7 @@ import (
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
 	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/decode"
@@ -85,6 +86,7 @@ type Analysis struct {
 	sumDNS  *dns.State
 	tcp     decode.TCPStats
 	dnsSt   dns.Stats
+	detect  *findings.Detector
 }
 
 // New prepares an analysis and starts its shards and merger.
@@ -100,7 +102,7 @@ func New(opts Options) *Analysis {
 	}
 	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
 		sumNet: net.NewState(), sumDNS: dns.NewState(), links: map[uint16]uint64{},
-		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{})}
+		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector()}
 	for _, p := range opts.DNSPorts {
 		a.ports[p/64] |= 1 << (p % 64)
 	}
@@ -356,18 +358,16 @@ func (a *Analysis) merge() {
 	for p := range a.parts {
 		acc := pending[p.bucket]
 		if acc == nil {
-			acc = &bucketAcc{end: p.end, st: states{net.NewState(), dns.NewState()}}
+			acc = &bucketAcc{end: p.end, st: newStates()}
 			pending[p.bucket] = acc
 		}
 		acc.n++
 		if p.reader != nil {
 			acc.st.net.MergeRates(p.reader.pps)
 		} else {
-			acc.st.net.Merge(p.st.net)
-			acc.st.dns.Merge(p.st.dns)
+			acc.st.merge(p.st)
 			if !p.final {
-				p.st.net.Reset()
-				p.st.dns.Reset()
+				p.st.reset()
 				select {
 				case a.shards[p.shard].spare <- p.st:
 				default:
@@ -382,10 +382,12 @@ func (a *Analysis) merge() {
 		if acc.n == len(a.shards)+1 {
 			delete(pending, p.bucket)
 			if a.started || !p.final {
-				a.buckets = append(a.buckets, report.Bucket{
+				b := report.Bucket{
 					Start: report.Time(p.bucket), End: report.Time(acc.end),
 					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
-				})
+				}
+				a.detect.AddBucket(p.bucket, acc.end, acc.st.find, &b.Section)
+				a.buckets = append(a.buckets, b)
 				a.sumNet.Merge(acc.st.net)
 				a.sumDNS.Merge(acc.st.dns)
 			}
@@ -431,7 +433,7 @@ func (a *Analysis) Finish() *report.Report {
 		BucketSeconds: float64(a.opts.Bucket) / 1e9,
 		Summary:       report.Section{Net: a.sumNet.Report(a.opts.Top), DNS: a.sumDNS.Report(a.opts.Top)},
 		Buckets:       a.buckets,
-		Findings:      []report.Finding{},
+		Findings:      a.detect.Findings(),
 	}
 }
 

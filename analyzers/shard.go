@@ -3,6 +3,7 @@ package analyzers
 import (
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
 	"github.com/visor-dns/visor/decode"
 )
@@ -17,8 +18,7 @@ type shard struct {
 	ports   *[1024]uint64
 	streams *decode.Streams
 	dnsA    *dns.Analyzer
-	net     *net.State
-	dns     *dns.State
+	st      states
 	spare   chan states // emptied states coming back from the merger
 	msg     visor.Message
 	cur     *item
@@ -27,8 +27,27 @@ type shard struct {
 
 // states is one shard's (or the merger's) analyzer states for a bucket.
 type states struct {
-	net *net.State
-	dns *dns.State
+	net  *net.State
+	dns  *dns.State
+	find *findings.State
+}
+
+// newStates makes empty analyzer states: the one place that knows which
+// analyzers a bucket has.
+func newStates() states {
+	return states{net: net.NewState(), dns: dns.NewState(), find: findings.NewState()}
+}
+
+func (st states) merge(o states) {
+	st.net.Merge(o.net)
+	st.dns.Merge(o.dns)
+	st.find.Merge(o.find)
+}
+
+func (st states) reset() {
+	st.net.Reset()
+	st.dns.Reset()
+	st.find.Reset()
 }
 
 // part is what a shard hands the merger when a bucket closes.
@@ -46,7 +65,7 @@ type part struct {
 func newShard(id int, a *Analysis, out chan<- part) *shard {
 	s := &shard{id: id, in: make(chan *batch, 8), free: a.free, out: out, ports: &a.ports,
 		streams: decode.NewStreams(), dnsA: a.newDNSAnalyzer(),
-		net: net.NewState(), dns: dns.NewState(), spare: make(chan states, 2)}
+		st: newStates(), spare: make(chan states, 2)}
 	// The tables' bounds hold for the whole run: each shard gets its share.
 	n := a.opts.Shards
 	s.streams.MaxStreams = max(decode.DefaultMaxStreams/n, 1)
@@ -66,11 +85,11 @@ func (s *shard) run() {
 				s.observe(&b.items[i])
 			}
 		case markBucket:
-			s.dnsA.Expire(b.end, s.dns)
+			s.dnsA.Expire(b.end, s.st.dns)
 			s.handOff(b.bucket, b.end, false)
 		case markFinish:
 			s.streams.Close()
-			s.dnsA.Close(s.dns)
+			s.dnsA.Close(s.st.dns)
 			s.handOff(b.bucket, b.end, true)
 		}
 		b.reset()
@@ -80,7 +99,7 @@ func (s *shard) run() {
 
 // handOff gives the bucket's states to the merger and takes empty ones.
 func (s *shard) handOff(bucket, end int64, final bool) {
-	p := part{shard: s.id, bucket: bucket, end: end, st: states{s.net, s.dns}, final: final}
+	p := part{shard: s.id, bucket: bucket, end: end, st: s.st, final: final}
 	if final {
 		p.tcp, p.dnsSt = s.streams.Stats, s.dnsA.Stats
 	}
@@ -90,23 +109,24 @@ func (s *shard) handOff(bucket, end int64, final bool) {
 	}
 	select {
 	case st := <-s.spare:
-		s.net, s.dns = st.net, st.dns
+		s.st = st
 	default:
-		s.net, s.dns = net.NewState(), dns.NewState()
+		s.st = newStates()
 	}
 }
 
 func (s *shard) observe(it *item) {
 	f := &it.f
 	if f.WireLen >= 0 { // -1 marks a reassembled datagram, counted as its pieces
-		s.net.Observe(f, it.dir)
+		s.st.net.Observe(f, it.dir)
+		s.st.find.ObserveFrame(f, it.dir)
 	}
-	s.dnsA.Expire(f.TS, s.dns)
+	s.dnsA.Expire(f.TS, s.st.dns)
 	if it.tap {
 		m := &s.msg
 		*m = visor.Message{TS: f.TS, IPVersion: f.IPVersion, Transport: it.transport, Src: f.Src, Dst: f.Dst,
 			SrcPort: f.SrcPort, DstPort: f.DstPort, WireLen: len(f.Payload), Data: f.Payload, QueryTime: it.queryTime}
-		s.dnsA.Observe(m, s.dns, it.dir)
+		s.observeDNS(m, it.dir)
 		return
 	}
 	if f.IPVersion == 0 || f.Fragment {
@@ -133,5 +153,11 @@ func (s *shard) message(f *visor.Frame, b []byte, transport uint8, dir visor.Dir
 	m := &s.msg
 	*m = visor.Message{TS: f.TS, IPVersion: f.IPVersion, Transport: transport, Src: f.Src, Dst: f.Dst,
 		SrcPort: f.SrcPort, DstPort: f.DstPort, WireLen: len(b), Data: b}
-	s.dnsA.Observe(m, s.dns, dir)
+	s.observeDNS(m, dir)
+}
+
+func (s *shard) observeDNS(m *visor.Message, dir visor.Direction) {
+	if v := s.dnsA.Observe(m, s.st.dns, dir); v != nil {
+		s.st.find.ObserveDNS(m, v, dir)
+	}
 }

@@ -67,16 +67,18 @@ func NewAnalyzer() *Analyzer {
 }
 
 // Observe parses m and counts it into st. dir is the packet's direction.
-func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) {
+// It returns the parsed view (valid until the next call), or nil when m
+// was not counted.
+func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *decode.DNS {
 	v := &a.view
 	if !decode.ParseDNS(m.Data, v) {
 		a.Stats.NotDNS++
-		return
+		return nil
 	}
 	qname := v.QName()
 	if len(a.Suffixes) > 0 && !a.matchSuffix(qname) {
 		a.Stats.FilteredBySuffix++
-		return
+		return nil
 	}
 	st.Messages++
 	switch m.Transport {
@@ -131,7 +133,7 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) {
 		}
 		st.topClients.Add(visor.AddrKey(m.Src, &a.key), 1)
 		a.query(m, v, dir)
-		return
+		return v
 	}
 	st.Responses++
 	rc := v.Rcode()
@@ -154,6 +156,7 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) {
 		st.Nodata++
 	}
 	a.response(m, v, st, dir)
+	return v
 }
 
 func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *decode.DNS) xactKey {
