@@ -358,7 +358,7 @@ func (a *Analysis) merge() {
 	for p := range a.parts {
 		acc := pending[p.bucket]
 		if acc == nil {
-			acc = &bucketAcc{end: p.end, st: newStates()}
+			acc = &bucketAcc{end: p.end, st: a.newStates()}
 			pending[p.bucket] = acc
 		}
 		acc.n++

@@ -11,6 +11,7 @@ import (
 // shard analyses the flows whose symmetric hash falls to it: a query and
 // its response, and every segment of a TCP connection, meet on one shard.
 type shard struct {
+	a       *Analysis
 	id      int
 	in      chan *batch
 	free    chan *batch // where processed batches go back to the reader
@@ -33,8 +34,8 @@ type states struct {
 }
 
 // newStates makes empty analyzer states: the one place that knows which
-// analyzers a bucket has.
-func newStates() states {
+// analyzers a bucket has (and the options they take).
+func (a *Analysis) newStates() states {
 	return states{net: net.NewState(), dns: dns.NewState(), find: findings.NewState()}
 }
 
@@ -63,9 +64,9 @@ type part struct {
 }
 
 func newShard(id int, a *Analysis, out chan<- part) *shard {
-	s := &shard{id: id, in: make(chan *batch, 8), free: a.free, out: out, ports: &a.ports,
+	s := &shard{a: a, id: id, in: make(chan *batch, 8), free: a.free, out: out, ports: &a.ports,
 		streams: decode.NewStreams(), dnsA: a.newDNSAnalyzer(),
-		st: newStates(), spare: make(chan states, 2)}
+		st: a.newStates(), spare: make(chan states, 2)}
 	// The tables' bounds hold for the whole run: each shard gets its share.
 	n := a.opts.Shards
 	s.streams.MaxStreams = max(decode.DefaultMaxStreams/n, 1)
@@ -111,7 +112,7 @@ func (s *shard) handOff(bucket, end int64, final bool) {
 	case st := <-s.spare:
 		s.st = st
 	default:
-		s.st = newStates()
+		s.st = s.a.newStates()
 	}
 }
 

@@ -1,18 +1,145 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/visor-dns/visor/assert"
 )
 
+// checkOptions are check's flags on top of the shared analysis flags.
+type checkOptions struct {
+	analysisOptions
+	asserts   []string
+	rulesFile string
+	perBucket bool
+	junit     string
+}
+
+func (o *checkOptions) addFlags(cmd *cobra.Command) {
+	o.analysisOptions.addFlags(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringArrayVar(&o.asserts, "assert", nil, "EXPR that must be true (repeatable), e.g. 'dns.rcodes.SERVFAIL / dns.responses < 0.01'")
+	fs.StringVar(&o.rulesFile, "rules", "", "YAML file of assertions: a list of {name, expr, description, per_bucket}")
+	fs.BoolVar(&o.perBucket, "per-bucket", false, "every --assert must hold in every bucket, not only over the whole run")
+	fs.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to FILE")
+	// For check, --format and -o describe the result, not the report.
+	fs.Lookup("format").Usage = "result format: table (a PASS/FAIL list) or json"
+	fs.Lookup("output").Usage = "write the result to FILE instead of stdout"
+}
+
+// check validates the flags and loads the assertions, before any input is read.
+func (o *checkOptions) check(args []string) ([]assert.Assertion, error) {
+	if o.format != "table" && o.format != "json" {
+		return nil, usageError("check writes --format table or json, not %q", o.format)
+	}
+	if err := o.analysisOptions.check(args); err != nil {
+		return nil, err
+	}
+	if o.junit == "-" {
+		return nil, usageError("--junit needs a file name, not -")
+	}
+	var as []assert.Assertion
+	for _, e := range o.asserts {
+		as = append(as, assert.Assertion{Name: e, Expr: e, PerBucket: o.perBucket})
+	}
+	if o.rulesFile != "" {
+		rules, err := assert.LoadRules(o.rulesFile)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
+		}
+		as = append(as, rules...)
+	}
+	if len(as) == 0 {
+		return nil, usageError("check needs at least one --assert EXPR or --rules FILE")
+	}
+	return as, nil
+}
+
 func newCheckCommand(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:    "check",
-		Short:  "(not yet available)",
-		Hidden: true,
+	opts := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check [flags] INPUT...",
+		Short: "Analyse captures, then check assertions on the report (for CI)",
+		Long: "check analyses every INPUT as analyze does, then evaluates each assertion: an expression\n" +
+			"(github.com/expr-lang/expr) over the report's fields by their JSON path under summary\n" +
+			"(net..., dns...), plus findings, integrity, inputs and bucket_seconds. Numbers are\n" +
+			"float64; x/0 is +Inf and 0/0 is NaN, which makes every comparison false. An rcode,\n" +
+			"qtype or integrity reason the report does not list counts 0; any other unknown field\n" +
+			"is a usage error. With --per-bucket (or per_bucket: true in a rules file) the\n" +
+			"assertion must hold in every bucket; findings are then those overlapping the bucket.\n\n" +
+			"EXIT STATUS\n  0  every assertion held\n  1  an assertion failed (or --strict found an integrity problem)\n" +
+			"  2  bad usage, an unknown field, or unreadable input\n",
+		Example: "  visor check resolver.pcap --assert 'dns.rcodes.SERVFAIL / dns.responses < 0.01'\n" +
+			"  visor check --bucket 10s --per-bucket --assert 'dns.xacts.out.latency_us.p99 < 250000' caps/\n" +
+			"  visor check --rules dns-gate.yaml --junit visor-junit.xml capture.pcapng",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageError("check is not available yet")
+			as, err := opts.check(args)
+			if err != nil {
+				return err
+			}
+			return runCheck(cmd.Context(), opts, as, cmd.InOrStdin(), stdout, stderr)
 		},
 	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, stdin io.Reader, stdout, stderr io.Writer) error {
+	rep, err := analyse(ctx, &opts.analysisOptions, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	env, err := assert.NewEnv(rep)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
+	}
+	rs, err := assert.Run(env, as)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
+	}
+	for _, in := range rep.Inputs {
+		rs.Inputs = append(rs.Inputs, in.Path)
+	}
+	write := assert.WriteText
+	if opts.format == "json" {
+		write = assert.WriteJSON
+	}
+	if err := writeFile(opts.output, stdout, rs, write); err != nil {
+		return err
+	}
+	if opts.junit != "" {
+		if err := writeFile(opts.junit, nil, rs, assert.WriteJUnit); err != nil {
+			return err
+		}
+	}
+	if !rs.Passed() {
+		_, failed := rs.Counts()
+		return &exitError{code: exitFailed, err: fmt.Errorf("visor: check: %d of %d assertions failed", failed, len(rs.Assertions))}
+	}
+	return strictResult(&opts.analysisOptions, rep)
+}
+
+// writeFile renders rs to path, or to stdout when path is "" or "-".
+func writeFile(path string, stdout io.Writer, rs *assert.Results, write func(io.Writer, *assert.Results) error) error {
+	if path == "" || path == "-" {
+		if err := write(stdout, rs); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing the result: %w", err)}
+		}
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
+	}
+	err = errors.Join(write(f, rs), f.Close())
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing %s: %w", path, err)}
+	}
+	return nil
 }
