@@ -119,7 +119,7 @@ type stream struct {
 
 // sniff looks at the first bytes, unwraps compression, and picks the format.
 func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
-	br := bufio.NewReaderSize(raw, 1<<16)
+	br := bufio.NewReaderSize(raw, 1<<20)
 	head, _ := br.Peek(4)
 	if len(head) == 0 {
 		return nil, &Error{Path: info.Path, Offset: 0, Err: errors.New("empty input")}

@@ -2,7 +2,9 @@ package sketch
 
 import (
 	"cmp"
-	"hash/maphash"
+	"unsafe"
+
+	metro "github.com/dgryski/go-metro"
 	"maps"
 	"slices"
 	"strings"
@@ -41,6 +43,7 @@ type TopK struct {
 	entries  []topkEntry      // slots; len ≤ capacity
 	heap     []int32          // min-heap of slots, ordered by lessEntry
 	heaped   bool             // heap is valid; it is built only once t is full
+	recent   [256]recentSlot  // direct-mapped cache in front of index
 	total    uint64
 	floor    uint64      // upper bound on the true count of any untracked item
 	scratch  []topkEntry // Merge's work space, kept for reuse
@@ -53,6 +56,25 @@ type topkEntry struct {
 	count uint64
 	err   uint64
 	hpos  int32 // position of this slot in heap
+}
+
+// recentSlot caches index[h] as slot+1 (0 is empty).
+type recentSlot struct {
+	h    uint64
+	slot int32
+}
+
+// lookup finds the slot of hash h, through the recent cache.
+func (t *TopK) lookup(h uint64) (int32, bool) {
+	c := &t.recent[h&255]
+	if c.h == h && c.slot > 0 {
+		return c.slot - 1, true
+	}
+	slot, ok := t.index[h]
+	if ok {
+		c.h, c.slot = h, slot+1
+	}
+	return slot, ok
 }
 
 // Item is one entry of a TopK report.
@@ -84,25 +106,36 @@ func (t *TopK) Len() int { return len(t.entries) }
 // copied when t has to store it, and looking up an item that is already
 // tracked allocates nothing.
 func (t *TopK) Add(item []byte, n uint64) {
+	t.AddHash(item, Hash(item), n)
+}
+
+// AddHash is Add for a caller that already has Hash(item) (to share it
+// with a Cardinality's InsertHash).
+func (t *TopK) AddHash(item []byte, h uint64, n uint64) {
 	t.total += n
-	h := maphash.Bytes(hashSeed, item)
-	if slot, ok := t.index[h]; ok {
+	if slot, ok := t.lookup(h); ok {
 		t.bump(slot, n)
 		return
 	}
 	t.insert(string(item), h, n)
 }
 
-// hashSeed keys the index. Items are identified by a 64-bit hash of their
-// name: a collision (odds about 2^-64 per pair) would merge two counts.
-var hashSeed = maphash.MakeSeed()
+// Hash is the 64-bit hash visor's sketches identify items by: MetroHash64
+// with a fixed seed, the same as Cardinality.Insert, so one hash serves a
+// TopK and a Cardinality, and sketches from different runs agree. Items are
+// identified by it: a collision (odds about 2^-64 per pair) would merge two
+// counts.
+func Hash(b []byte) uint64 { return metro.Hash64(b, hllSeed) }
+
+// hllSeed is the seed github.com/axiomhq/hyperloglog hashes items with.
+const hllSeed = 1337
 
 // AddString counts n occurrences of item. The name is cloned when t has to
 // store it, so t never pins a larger string item may be part of.
 func (t *TopK) AddString(item string, n uint64) {
 	t.total += n
-	h := maphash.String(hashSeed, item)
-	if slot, ok := t.index[h]; ok {
+	h := Hash(unsafe.Slice(unsafe.StringData(item), len(item)))
+	if slot, ok := t.lookup(h); ok {
 		t.bump(slot, n)
 		return
 	}
@@ -149,6 +182,9 @@ func (t *TopK) insert(name string, h uint64, n uint64) {
 	slot := t.heap[0]
 	e := &t.entries[slot]
 	delete(t.index, e.hash)
+	if c := &t.recent[e.hash&255]; c.h == e.hash {
+		*c = recentSlot{}
+	}
 	t.floor = max(t.floor, e.count)
 	e.name, e.hash = name, h
 	e.err = e.count
@@ -270,6 +306,7 @@ func (t *TopK) Merge(o *TopK) {
 		}
 	}
 	t.heaped = false
+	t.recent = [256]recentSlot{}
 	clear(comb) // drop name references
 	t.scratch = comb[:0]
 	t.floor = floor
@@ -304,7 +341,7 @@ func (t *TopK) Top(n int) []Item {
 // Lookup returns the tracked entry for item, or false when t does not track
 // it (it then occurred at most ErrorBound() times).
 func (t *TopK) Lookup(item string) (Item, bool) {
-	slot, ok := t.index[maphash.String(hashSeed, item)]
+	slot, ok := t.index[Hash([]byte(item))]
 	if !ok {
 		return Item{}, false
 	}
@@ -328,6 +365,7 @@ func (t *TopK) Reset() {
 	t.entries = t.entries[:0]
 	t.heap = t.heap[:0]
 	t.heaped = false
+	t.recent = [256]recentSlot{}
 	t.total = 0
 	t.floor = 0
 }

@@ -2,7 +2,6 @@ package sketch
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -20,7 +19,7 @@ func checkHeap(t *testing.T, tk *TopK) {
 		t.Fatalf("len(index)=%d len(heap)=%d len(entries)=%d", len(tk.index), len(tk.heap), len(tk.entries))
 	}
 	for h, slot := range tk.index {
-		if e := tk.entries[slot]; e.hash != h || maphash.String(hashSeed, e.name) != h {
+		if e := tk.entries[slot]; e.hash != h || Hash([]byte(e.name)) != h {
 			t.Fatalf("index[%x]=%d holds %q (hash %x)", h, slot, e.name, e.hash)
 		}
 	}

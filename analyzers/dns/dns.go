@@ -8,6 +8,7 @@ import (
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/decode"
+	"github.com/visor-dns/visor/sketch"
 )
 
 // Transaction defaults, in capture time.
@@ -116,9 +117,11 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	if v.TC() {
 		st.TC++
 	}
+	var qh uint64
 	if v.HasQuestion {
-		st.qnames.Insert(qname)
-		st.topQName.Add(qname, 1)
+		qh = sketch.Hash(qname)
+		st.qnames.InsertHash(qh)
+		st.topQName.AddHash(qname, qh, 1)
 		if s := suffix(qname, 2); s != nil {
 			st.topQName2.Add(s, 1)
 		}
@@ -142,14 +145,14 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 		switch rc {
 		case 0:
 			if v.ANCount == 0 {
-				st.topNodata.Add(qname, 1)
+				st.topNodata.AddHash(qname, qh, 1)
 			}
 		case 2:
-			st.topServfail.Add(qname, 1)
+			st.topServfail.AddHash(qname, qh, 1)
 		case 3:
-			st.topNX.Add(qname, 1)
+			st.topNX.AddHash(qname, qh, 1)
 		case 5:
-			st.topRefused.Add(qname, 1)
+			st.topRefused.AddHash(qname, qh, 1)
 		}
 	}
 	if rc == 0 && v.ANCount == 0 {

@@ -70,11 +70,13 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 	}
 	var buf [16]byte
 	k := visor.AddrKey(f.Src, &buf)
-	s.src.Insert(k)
-	s.topSrc.Add(k, 1)
+	h := sketch.Hash(k)
+	s.src.InsertHash(h)
+	s.topSrc.AddHash(k, h, 1)
 	k = visor.AddrKey(f.Dst, &buf)
-	s.dst.Insert(k)
-	s.topDst.Add(k, 1)
+	h = sketch.Hash(k)
+	s.dst.InsertHash(h)
+	s.topDst.AddHash(k, h, 1)
 }
 
 // MergeRates adds per-second packet counts (kept by the pipeline's reader,
