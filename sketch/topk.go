@@ -194,13 +194,14 @@ func (t *TopK) insert(name string, h uint64, n uint64) {
 }
 
 // lessEntry orders the heap: smallest count first; among equal counts the
-// largest name first, so eviction is deterministic and Top's tie-break
-// (name ascending) keeps the names it would report.
+// largest hash first, so eviction does not depend on arrival order. (A name
+// comparison would too, but a flood of new names makes every eviction tie,
+// and comparing hashes is several times cheaper.)
 func lessEntry(a, b *topkEntry) bool {
 	if a.count != b.count {
 		return a.count < b.count
 	}
-	return a.name > b.name
+	return a.hash > b.hash
 }
 
 func (t *TopK) less(i, j int) bool {
