@@ -5,7 +5,6 @@ import (
 	"unsafe"
 
 	metro "github.com/dgryski/go-metro"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -39,11 +38,11 @@ import (
 // bounds' sum and the largest dropped count.
 type TopK struct {
 	capacity int
-	index    map[uint64]int32 // hash of name -> slot in entries
-	entries  []topkEntry      // slots; len ≤ capacity
-	heap     []int32          // min-heap of slots, ordered by lessEntry
-	heaped   bool             // heap is valid; it is built only once t is full
-	recent   [256]recentSlot  // direct-mapped cache in front of index
+	index    slotIndex       // hash of name -> slot in entries
+	entries  []topkEntry     // slots; len ≤ capacity
+	heap     []int32         // min-heap of slots, ordered by lessEntry
+	heaped   bool            // heap is valid; it is built only once t is full
+	recent   [256]recentSlot // direct-mapped cache in front of index
 	total    uint64
 	floor    uint64      // upper bound on the true count of any untracked item
 	scratch  []topkEntry // Merge's work space, kept for reuse
@@ -70,7 +69,7 @@ func (t *TopK) lookup(h uint64) (int32, bool) {
 	if c.h == h && c.slot > 0 {
 		return c.slot - 1, true
 	}
-	slot, ok := t.index[h]
+	slot, ok := t.index.get(h)
 	if ok {
 		c.h, c.slot = h, slot+1
 	}
@@ -90,7 +89,7 @@ func NewTopK(capacity int) *TopK {
 	capacity = max(capacity, 1)
 	return &TopK{
 		capacity: capacity,
-		index:    make(map[uint64]int32, capacity),
+		index:    newSlotIndex(capacity),
 		entries:  make([]topkEntry, 0, capacity),
 		heap:     make([]int32, 0, capacity),
 	}
@@ -171,7 +170,7 @@ func (t *TopK) insert(name string, h uint64, n uint64) {
 		// (floor is 0 unless a merge dropped items).
 		slot := int32(len(t.entries))
 		t.entries = append(t.entries, topkEntry{name: name, hash: h, count: t.floor + n, err: t.floor})
-		t.index[h] = slot
+		t.index.put(h, slot)
 		t.heaped = false
 		return
 	}
@@ -181,7 +180,7 @@ func (t *TopK) insert(name string, h uint64, n uint64) {
 	// Evict the minimum: the newcomer inherits its count as error.
 	slot := t.heap[0]
 	e := &t.entries[slot]
-	delete(t.index, e.hash)
+	t.index.del(e.hash)
 	if c := &t.recent[e.hash&255]; c.h == e.hash {
 		*c = recentSlot{}
 	}
@@ -189,7 +188,7 @@ func (t *TopK) insert(name string, h uint64, n uint64) {
 	e.name, e.hash = name, h
 	e.err = e.count
 	e.count += n
-	t.index[h] = slot
+	t.index.put(h, slot)
 	t.down(0)
 }
 
@@ -258,7 +257,7 @@ func (t *TopK) Merge(o *TopK) {
 	comb := t.scratch[:0]
 	for i := range t.entries {
 		e := t.entries[i]
-		if s, ok := o.index[e.hash]; ok {
+		if s, ok := o.index.get(e.hash); ok {
 			oe := &o.entries[s]
 			e.count += oe.count
 			e.err += oe.err
@@ -270,7 +269,7 @@ func (t *TopK) Merge(o *TopK) {
 	}
 	for i := range o.entries {
 		oe := o.entries[i]
-		if _, ok := t.index[oe.hash]; ok {
+		if _, ok := t.index.get(oe.hash); ok {
 			continue
 		}
 		oe.count += t.floor
@@ -279,14 +278,14 @@ func (t *TopK) Merge(o *TopK) {
 	}
 	floor := t.floor + o.floor
 
-	clear(t.index)
+	t.index.reset()
 	t.entries = t.entries[:0]
 	t.heap = t.heap[:0]
 	keep := func(e topkEntry) {
 		slot := int32(len(t.entries))
 		e.hpos = slot
 		t.entries = append(t.entries, e)
-		t.index[e.hash] = slot
+		t.index.put(e.hash, slot)
 	}
 	if len(comb) > t.capacity {
 		// Keep the capacity largest, ordered as Top reports them; sort
@@ -342,7 +341,7 @@ func (t *TopK) Top(n int) []Item {
 // Lookup returns the tracked entry for item, or false when t does not track
 // it (it then occurred at most ErrorBound() times).
 func (t *TopK) Lookup(item string) (Item, bool) {
-	slot, ok := t.index[Hash([]byte(item))]
+	slot, ok := t.index.get(Hash([]byte(item)))
 	if !ok {
 		return Item{}, false
 	}
@@ -361,7 +360,7 @@ func (t *TopK) Total() uint64 { return t.total }
 
 // Reset empties t, keeping its allocated memory for reuse.
 func (t *TopK) Reset() {
-	clear(t.index)
+	t.index.reset()
 	clear(t.entries) // drop name references
 	t.entries = t.entries[:0]
 	t.heap = t.heap[:0]
@@ -375,15 +374,12 @@ func (t *TopK) Reset() {
 func (t *TopK) Clone() *TopK {
 	c := &TopK{
 		capacity: t.capacity,
-		index:    maps.Clone(t.index),
+		index:    t.index.clone(),
 		entries:  make([]topkEntry, len(t.entries), t.capacity),
 		heap:     make([]int32, len(t.heap), t.capacity),
 		heaped:   t.heaped,
 		total:    t.total,
 		floor:    t.floor,
-	}
-	if c.index == nil {
-		c.index = make(map[uint64]int32, t.capacity)
 	}
 	copy(c.entries, t.entries)
 	copy(c.heap, t.heap)

@@ -16,14 +16,17 @@ func checkHeap(t *testing.T, tk *TopK) {
 	if len(tk.entries) > tk.capacity {
 		t.Fatalf("%d entries exceed capacity %d", len(tk.entries), tk.capacity)
 	}
-	if len(tk.index) != len(tk.entries) || (tk.heaped && len(tk.heap) != len(tk.entries)) {
-		t.Fatalf("len(index)=%d len(heap)=%d len(entries)=%d", len(tk.index), len(tk.heap), len(tk.entries))
+	if tk.index.len() != len(tk.entries) || (tk.heaped && len(tk.heap) != len(tk.entries)) {
+		t.Fatalf("len(index)=%d len(heap)=%d len(entries)=%d", tk.index.len(), len(tk.heap), len(tk.entries))
 	}
-	for h, slot := range tk.index {
+	tk.index.each(func(h uint64, slot int32) {
 		if e := tk.entries[slot]; e.hash != h || Hash([]byte(e.name)) != h {
 			t.Fatalf("index[%x]=%d holds %q (hash %x)", h, slot, e.name, e.hash)
 		}
-	}
+		if got, ok := tk.index.get(h); !ok || got != slot {
+			t.Fatalf("index.get(%x) = %d, %v; want %d", h, got, ok, slot)
+		}
+	})
 	if !tk.heaped {
 		tk.buildHeap()
 	}
