@@ -53,7 +53,7 @@ type Analyzer struct {
 	Suffixes [][]byte // lowercase, without trailing dot; empty means all
 	Stats    Stats
 
-	open map[xactKey]openQuery
+	open openTable
 	fifo []queued // queries in arrival order, for timeouts
 	head int
 	seed maphash.Seed
@@ -64,7 +64,7 @@ type Analyzer struct {
 // NewAnalyzer returns an analyzer with the default timeouts and bounds.
 func NewAnalyzer() *Analyzer {
 	return &Analyzer{Timeout: DefaultTimeout, Slow: DefaultSlow, MaxOpen: DefaultMaxOpen,
-		open: map[xactKey]openQuery{}, seed: maphash.MakeSeed()}
+		seed: maphash.MakeSeed()}
 }
 
 // Observe parses m and counts it into st. dir is the packet's direction.
@@ -135,6 +135,9 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 			st.qtypes[v.QType]++
 		}
 		st.topClients.Add(visor.AddrKey(m.Src, &a.key), 1)
+		if v.ECS {
+			st.observeECS(v)
+		}
 		a.query(m, v, dir)
 		return v
 	}
@@ -177,23 +180,23 @@ func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *deco
 
 func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction) {
 	k := a.keyOf(m.Src, m.Dst, m.SrcPort, m.DstPort, v)
-	if _, dup := a.open[k]; dup {
+	if _, dup := a.open.get(k); dup {
 		a.Stats.DuplicateQueries++
 		return
 	}
-	if len(a.open) >= a.MaxOpen {
+	if a.open.len() >= a.MaxOpen {
 		a.evictOldest()
 	}
-	a.open[k] = openQuery{ts: m.TS, dir: dir}
+	a.open.put(k, openQuery{ts: m.TS, dir: dir})
 	a.fifo = append(a.fifo, queued{key: k, ts: m.TS})
 }
 
 func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction) {
 	k := a.keyOf(m.Dst, m.Src, m.DstPort, m.SrcPort, v)
-	q, ok := a.open[k]
+	q, ok := a.open.get(k)
 	switch {
 	case ok:
-		delete(a.open, k)
+		a.open.del(k)
 	case m.QueryTime != 0:
 		// A dnstap response that carries its query's time is a whole transaction.
 		q = openQuery{ts: m.QueryTime, dir: dir}
@@ -233,11 +236,11 @@ func (a *Analyzer) Expire(now int64, st *State) {
 
 // timeout counts the queued query as timed out if it is still open.
 func (a *Analyzer) timeout(e queued, st *State) {
-	q, ok := a.open[e.key]
+	q, ok := a.open.get(e.key)
 	if !ok || q.ts != e.ts {
 		return
 	}
-	delete(a.open, e.key)
+	a.open.del(e.key)
 	st.xactTimedOut++
 	st.dirs[q.dir].timedOut++
 }
@@ -246,8 +249,8 @@ func (a *Analyzer) evictOldest() {
 	for a.head < len(a.fifo) {
 		e := a.fifo[a.head]
 		a.head++
-		if q, ok := a.open[e.key]; ok && q.ts == e.ts {
-			delete(a.open, e.key)
+		if q, ok := a.open.get(e.key); ok && q.ts == e.ts {
+			a.open.del(e.key)
 			a.Stats.OpenEvicted++
 			return
 		}
@@ -268,7 +271,7 @@ func (a *Analyzer) compact() {
 func (a *Analyzer) Close(st *State) {
 	for ; a.head < len(a.fifo); a.head++ {
 		e := a.fifo[a.head]
-		if q, ok := a.open[e.key]; ok && q.ts == e.ts {
+		if q, ok := a.open.get(e.key); ok && q.ts == e.ts {
 			a.Stats.OpenAtEnd++
 			a.timeout(e, st)
 		}

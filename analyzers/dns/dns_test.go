@@ -159,3 +159,32 @@ func BenchmarkObserveQuery(b *testing.B) {
 		a.Observe(r, st, visor.DirUnknown)
 	}
 }
+
+// TestOpenTableAgainstMap churns the open-query table and compares it with
+// a Go map at every step.
+func TestOpenTableAgainstMap(t *testing.T) {
+	var tb openTable
+	ref := map[xactKey]openQuery{}
+	x := uint64(1)
+	for step := 0; step < 300000; step++ {
+		x = x*6364136223846793005 + 1442695040888963407
+		k := xactKey(x>>50) * 0x9e3779b97f4a7c15 // few distinct keys, crowded cells
+		if len(ref) < 3000 && x>>63 == 0 {
+			tb.put(k, openQuery{ts: int64(step)})
+			ref[k] = openQuery{ts: int64(step)}
+		} else {
+			tb.del(k)
+			delete(ref, k)
+		}
+		if tb.len() != len(ref) {
+			t.Fatalf("step %d: len %d, want %d", step, tb.len(), len(ref))
+		}
+		if step%1009 == 0 {
+			for k, v := range ref {
+				if got, ok := tb.get(k); !ok || got != v {
+					t.Fatalf("step %d: get(%x) = %v, %v; want %v", step, k, got, ok, v)
+				}
+			}
+		}
+	}
+}
