@@ -135,9 +135,6 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 			st.qtypes[v.QType]++
 		}
 		st.topClients.Add(visor.AddrKey(m.Src, &a.key), 1)
-		if v.ECS {
-			st.observeECS(v)
-		}
 		a.query(m, v, dir)
 		return v
 	}
