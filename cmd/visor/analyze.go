@@ -116,6 +116,8 @@ func writeReport(opts *analysisOptions, rep *report.Report, stdout io.Writer) er
 	switch opts.format {
 	case "json":
 		err = report.WriteJSON(w, rep)
+	case "openmetrics":
+		err = writeOpenMetrics(w, opts, rep)
 	default:
 		err = report.WriteTable(w, rep, opts.top)
 	}

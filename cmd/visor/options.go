@@ -11,6 +11,7 @@ import (
 
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/filter"
+	"github.com/visor-dns/visor/report"
 )
 
 // analysisOptions are the flags every analysing command takes.
@@ -66,9 +67,7 @@ func (o *analysisOptions) check(args []string) error {
 		return usageError("--bucket must be a whole number of seconds, not %s", o.bucket)
 	}
 	switch o.format {
-	case "table", "json":
-	case "openmetrics":
-		return usageError("--format openmetrics is not available yet")
+	case "table", "json", "openmetrics":
 	default:
 		return usageError("--format must be table, json or openmetrics, not %q", o.format)
 	}
@@ -106,10 +105,8 @@ func (o *analysisOptions) check(args []string) error {
 		}
 		o.parsedPort = append(o.parsedPort, uint16(n))
 	}
-	for _, l := range o.labels {
-		if k, _, ok := strings.Cut(l, "="); !ok || k == "" {
-			return usageError("--label %q is not k=v", l)
-		}
+	if _, err := report.ParseLabels(o.labels); err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
 	if o.timeout <= 0 || o.slow <= 0 {
 		return usageError("--xact-timeout and --slow must be positive")

@@ -1,18 +1,235 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/visor-dns/visor/replay"
+	"github.com/visor-dns/visor/report"
 )
 
+// replayOptions are replay's own flags, after the analysis ones.
+type replayOptions struct {
+	analysisOptions
+	url          string
+	protocol     int
+	batchSamples int
+	concurrency  int
+	retries      int
+	backoff      time.Duration
+	timeout      time.Duration
+	dryRun       bool
+	basicUser    string
+	passwordFile string
+	bearerFile   string
+	headers      []string
+	caFile       string
+	insecure     bool
+	auth         replay.Auth
+}
+
+const passwordEnv = "VISOR_REMOTE_WRITE_PASSWORD"
+
 func newReplayCommand(stdout, stderr io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:    "replay",
-		Short:  "(not yet available)",
-		Hidden: true,
+	opts := &replayOptions{}
+	cmd := &cobra.Command{
+		Use:   "replay --url URL [flags] INPUT...",
+		Short: "Analyse captures and push the series to a Prometheus remote-write endpoint, at capture time",
+		Long: "replay runs the same analysis as analyze and sends its series (the ones --format openmetrics\n" +
+			"writes) to a remote-write URL: one sample per series per bucket, stamped with the bucket's end in\n" +
+			"capture time, oldest first across all series, so an empty Prometheus takes a capture of any age.\n" +
+			"The password for --basic-user comes from $" + passwordEnv + " or --basic-password-file.\n\n" +
+			"EXIT STATUS\n  0  every sample was accepted\n  1  --strict found an integrity problem (everything was sent)\n" +
+			"  2  bad usage, unreadable input, or a request the receiver refused or that failed after its retries\n",
+		Example: "  visor replay --url http://127.0.0.1:9090/api/v1/write --label capture=incident-42 attack.pcap\n" +
+			"  visor replay --url https://mimir.example/api/v1/push --header X-Scope-OrgID=forensics --dry-run caps/",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usageError("replay is not available yet")
+			if err := opts.check(cmd, args); err != nil {
+				return err
+			}
+			return runReplay(cmd.Context(), opts, cmd.InOrStdin(), stdout, stderr)
 		},
 	}
+	opts.addFlags(cmd.Flags())
+	cmd.Flags().MarkHidden("format")
+	cmd.Flags().MarkHidden("output")
+	fs := cmd.Flags()
+	fs.StringVar(&opts.url, "url", "", "remote-write URL, the whole path (e.g. http://HOST:9090/api/v1/write)")
+	fs.IntVar(&opts.protocol, "protocol", 1, "remote-write protocol version: 1 or 2")
+	fs.IntVar(&opts.batchSamples, "batch-samples", 2000, "samples per request at most")
+	fs.IntVar(&opts.concurrency, "concurrency", 4, "requests in flight at most (only among batches that share no series)")
+	fs.IntVar(&opts.retries, "retries", 5, "retries of a request on 5xx, 429 or a network error (at least 1)")
+	fs.DurationVar(&opts.backoff, "retry-backoff", time.Second, "first retry delay; doubles up to 30s; a Retry-After header adds to it")
+	fs.DurationVar(&opts.timeout, "timeout", 30*time.Second, "timeout of one HTTP request")
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "print series, samples, requests and time range; send nothing")
+	fs.StringVar(&opts.basicUser, "basic-user", "", "basic-auth user (password from $"+passwordEnv+" or --basic-password-file)")
+	fs.StringVar(&opts.passwordFile, "basic-password-file", "", "file holding the basic-auth password")
+	fs.StringVar(&opts.bearerFile, "bearer-token-file", "", "file holding a bearer token")
+	fs.StringArrayVar(&opts.headers, "header", nil, "K=V header added to every request, e.g. X-Scope-OrgID=tenant (repeatable)")
+	fs.StringVar(&opts.caFile, "ca-file", "", "PEM CA certificate(s) to trust for https, besides the system's")
+	fs.BoolVar(&opts.insecure, "insecure-skip-verify", false, "do not verify the receiver's TLS certificate")
+	return cmd
+}
+
+func (o *replayOptions) check(cmd *cobra.Command, args []string) error {
+	if cmd.Flags().Changed("format") || cmd.Flags().Changed("output") {
+		return usageError("replay sends to --url; for a file use analyze --format openmetrics -o FILE")
+	}
+	if err := o.analysisOptions.check(args); err != nil {
+		return err
+	}
+	if o.url == "" && !o.dryRun {
+		return usageError("replay needs --url (or --dry-run)")
+	}
+	if o.url != "" {
+		u, err := url.Parse(o.url)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageError("--url %q is not an http:// or https:// URL", o.url)
+		}
+	}
+	if o.protocol != 1 && o.protocol != 2 {
+		return usageError("--protocol must be 1 or 2, not %d", o.protocol)
+	}
+	if o.batchSamples < 1 || o.concurrency < 1 || o.retries < 1 {
+		return usageError("--batch-samples, --concurrency and --retries must be at least 1")
+	}
+	if o.backoff <= 0 || o.timeout <= 0 {
+		return usageError("--retry-backoff and --timeout must be positive")
+	}
+	a := replay.Auth{CAFile: o.caFile, InsecureSkipVerify: o.insecure, Headers: http.Header{}}
+	if o.basicUser != "" && o.bearerFile != "" {
+		return usageError("--basic-user and --bearer-token-file exclude each other")
+	}
+	if o.passwordFile != "" && o.basicUser == "" {
+		return usageError("--basic-password-file needs --basic-user")
+	}
+	if o.basicUser != "" {
+		a.BasicUser = o.basicUser
+		if o.passwordFile != "" {
+			b, err := os.ReadFile(o.passwordFile)
+			if err != nil {
+				return usageError("--basic-password-file: %v", err)
+			}
+			a.BasicPassword = strings.TrimRight(string(b), "\r\n")
+		} else {
+			pw, ok := os.LookupEnv(passwordEnv)
+			if !ok {
+				return usageError("--basic-user needs a password: set $%s or give --basic-password-file", passwordEnv)
+			}
+			a.BasicPassword = pw
+		}
+	}
+	if o.bearerFile != "" {
+		b, err := os.ReadFile(o.bearerFile)
+		if err != nil {
+			return usageError("--bearer-token-file: %v", err)
+		}
+		if a.BearerToken = strings.TrimSpace(string(b)); a.BearerToken == "" {
+			return usageError("--bearer-token-file %s is empty", o.bearerFile)
+		}
+	}
+	for _, h := range o.headers {
+		k, v, ok := strings.Cut(h, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " :\t\r\n") || strings.ContainsAny(v, "\r\n") {
+			return usageError("--header %q is not K=V", h)
+		}
+		a.Headers.Add(textproto.CanonicalMIMEHeaderKey(k), v)
+	}
+	if o.caFile != "" {
+		if _, err := os.Stat(o.caFile); err != nil {
+			return usageError("--ca-file: %v", err)
+		}
+	}
+	o.auth = a
+	return nil
+}
+
+// families builds the series both OpenMetrics and replay use.
+func families(opts *analysisOptions, rep *report.Report) ([]report.Family, error) {
+	labels, err := report.ParseLabels(opts.labels)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	fams, err := report.Families(rep, labels, opts.top)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return fams, nil
+}
+
+// writeOpenMetrics renders rep as OpenMetrics text (analyze --format openmetrics).
+func writeOpenMetrics(w io.Writer, opts *analysisOptions, rep *report.Report) error {
+	fams, err := families(opts, rep)
+	if err != nil {
+		return err
+	}
+	return report.WriteOpenMetrics(w, fams)
+}
+
+func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	rep, err := analyse(ctx, &opts.analysisOptions, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	fams, err := families(&opts.analysisOptions, rep)
+	if err != nil {
+		return err
+	}
+	plan := replay.NewPlan(fams, opts.batchSamples)
+	span := "no samples"
+	if plan.Samples > 0 {
+		span = fmt.Sprintf("%s to %s", report.FormatMillis(plan.MinT), report.FormatMillis(plan.MaxT))
+	}
+	if opts.dryRun {
+		fmt.Fprintf(stdout, "visor: replay: dry run: %d series, %d samples, %d requests of at most %d samples, %s; nothing sent\n",
+			len(plan.Series), plan.Samples, len(plan.Batches), opts.batchSamples, span)
+		return strictResult(&opts.analysisOptions, rep)
+	}
+	client, err := replay.NewHTTPClient(opts.auth, opts.timeout)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	cfg := replay.Config{URL: opts.url, Protocol: opts.protocol, Concurrency: opts.concurrency, Retries: opts.retries,
+		Backoff: opts.backoff, MaxBackoff: 30 * time.Second, Client: client}
+	showProgress := opts.progress == "always"
+	if f, ok := stderr.(*os.File); ok && opts.progress == "auto" && term.IsTerminal(int(f.Fd())) {
+		showProgress = true
+	}
+	if showProgress {
+		var last time.Time
+		cfg.Progress = func(sent, total int, upTo int64) {
+			if now := time.Now(); now.Sub(last) >= 200*time.Millisecond || sent == total {
+				last = now
+				fmt.Fprintf(stderr, "\rvisor: replay: %d/%d samples sent, up to %s ", sent, total, report.FormatMillis(upTo))
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "visor: replay: %d series, %d samples, %s, to %s (remote write %d.0)\n",
+		len(plan.Series), plan.Samples, span, opts.url, opts.protocol)
+	st, err := replay.Send(ctx, cfg, plan)
+	if showProgress && st.Sent > 0 {
+		fmt.Fprintln(stderr)
+	}
+	summary := fmt.Sprintf("visor: replay: %d series, %d samples sent, %d requests, %d retries, %d samples rejected",
+		st.Series, st.Sent, st.Requests, st.Retries, st.Rejected)
+	if st.Unsent > 0 {
+		summary += fmt.Sprintf(", %d samples not sent", st.Unsent)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s; FAILED", summary)}
+	}
+	fmt.Fprintln(stderr, summary)
+	return strictResult(&opts.analysisOptions, rep)
 }
