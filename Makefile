@@ -25,6 +25,7 @@ test: deps vet build
 	bash scripts/oracle.sh
 	bash scripts/lab-test.sh
 	bash scripts/worstcase.sh
+	bash scripts/replay-test.sh
 
 unit:
 	$(GO) test ./...
