@@ -24,14 +24,21 @@ test: deps vet build
 	$(GO) test -count=1 ./...
 	bash scripts/oracle.sh
 	bash scripts/lab-test.sh
+	bash scripts/lab-dnstap.sh --live bin/visor
 	bash scripts/worstcase.sh
 	bash scripts/replay-test.sh
 
 unit:
 	$(GO) test ./...
 
+FUZZTIME ?= 60
+# every native fuzz target (found by grep), FUZZTIME seconds each
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@echo "End-to-end figures against tshark: bash scripts/bench.sh (builds large captures; minutes)"
 
 clean:
 	rm -rf bin

@@ -22,6 +22,7 @@ import (
 	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/decode"
 	"github.com/visor-dns/visor/filter"
+	"github.com/visor-dns/visor/geo"
 	"github.com/visor-dns/visor/report"
 	"github.com/visor-dns/visor/sketch"
 )
@@ -44,6 +45,11 @@ type Options struct {
 	Warn func(string)
 	// Progress, if set, is called every few thousand packets.
 	Progress func(packets uint64)
+	// Thresholds of the findings detectors (--threshold); nil: defaults.
+	Thresholds *findings.Thresholds
+	// GeoCity and GeoASN (--geoip-city, --geoip-asn), when set, add the
+	// geo and asn tops; nil means no geo work at all.
+	GeoCity, GeoASN *geo.DB
 }
 
 // Reader yields packets in capture-time order (capture.Merge does).
@@ -87,6 +93,8 @@ type Analysis struct {
 	tcp     decode.TCPStats
 	dnsSt   dns.Stats
 	detect  *findings.Detector
+	geo     *geo.Lookup // never asked: it says which geo tops the merged states have
+	snap    snapshots   // live views (snapshot.go)
 }
 
 // New prepares an analysis and starts its shards and merger.
@@ -101,8 +109,10 @@ func New(opts Options) *Analysis {
 		opts.Shards = runtime.GOMAXPROCS(0)
 	}
 	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
-		sumNet: net.NewState(), sumDNS: dns.NewState(), links: map[uint16]uint64{},
-		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector()}
+		links: map[uint16]uint64{},
+		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector(opts.Thresholds)}
+	a.geo = geo.NewLookup(opts.GeoCity, opts.GeoASN)
+	a.sumNet, a.sumDNS = net.NewGeoState(a.geo), dns.NewGeoState(a.geo)
 	for _, p := range opts.DNSPorts {
 		a.ports[p/64] |= 1 << (p % 64)
 	}
@@ -358,7 +368,7 @@ func (a *Analysis) merge() {
 	for p := range a.parts {
 		acc := pending[p.bucket]
 		if acc == nil {
-			acc = &bucketAcc{end: p.end, st: a.newStates()}
+			acc = &bucketAcc{end: p.end, st: a.newStates(a.geo)}
 			pending[p.bucket] = acc
 		}
 		acc.n++
@@ -390,6 +400,7 @@ func (a *Analysis) merge() {
 				a.buckets = append(a.buckets, b)
 				a.sumNet.Merge(acc.st.net)
 				a.sumDNS.Merge(acc.st.dns)
+				a.publish(b)
 			}
 		}
 		if finals == len(a.shards)+1 && len(pending) == 0 {
@@ -473,5 +484,9 @@ func (a *Analysis) integrity() map[string]uint64 {
 	put("dns_responses_unmatched", s.ResponsesUnmatched)
 	put("dns_queries_unanswered_at_end", s.OpenAtEnd)
 	put("dns_open_queries_evicted", s.OpenEvicted)
+	fd := a.detect.Dropped()
+	put("findings_zones_dropped", fd.Zones)
+	put("findings_addrs_dropped", fd.Addrs)
+	put("findings_prefixes_dropped", fd.Prefixes)
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
 	"github.com/visor-dns/visor/decode"
+	"github.com/visor-dns/visor/geo"
 )
 
 // shard analyses the flows whose symmetric hash falls to it: a query and
@@ -24,6 +25,7 @@ type shard struct {
 	msg     visor.Message
 	cur     *item
 	emit    func([]byte, *visor.Frame)
+	geo     *geo.Lookup // this shard's cache; nil without databases
 }
 
 // states is one shard's (or the merger's) analyzer states for a bucket.
@@ -34,9 +36,10 @@ type states struct {
 }
 
 // newStates makes empty analyzer states: the one place that knows which
-// analyzers a bucket has (and the options they take).
-func (a *Analysis) newStates() states {
-	return states{net: net.NewState(), dns: dns.NewState(), find: findings.NewState()}
+// analyzers a bucket has (and the options they take). lk is the geo lookup
+// of the goroutine that fills them (nil without databases).
+func (a *Analysis) newStates(lk *geo.Lookup) states {
+	return states{net: net.NewGeoState(lk), dns: dns.NewGeoState(lk), find: findings.NewState()}
 }
 
 func (st states) merge(o states) {
@@ -66,7 +69,8 @@ type part struct {
 func newShard(id int, a *Analysis, out chan<- part) *shard {
 	s := &shard{a: a, id: id, in: make(chan *batch, 8), free: a.free, out: out, ports: &a.ports,
 		streams: decode.NewStreams(), dnsA: a.newDNSAnalyzer(),
-		st: a.newStates(), spare: make(chan states, 2)}
+		geo: geo.NewLookup(a.opts.GeoCity, a.opts.GeoASN), spare: make(chan states, 2)}
+	s.st = a.newStates(s.geo)
 	// The tables' bounds hold for the whole run: each shard gets its share.
 	n := a.opts.Shards
 	s.streams.MaxStreams = max(decode.DefaultMaxStreams/n, 1)
@@ -112,7 +116,7 @@ func (s *shard) handOff(bucket, end int64, final bool) {
 	case st := <-s.spare:
 		s.st = st
 	default:
-		s.st = s.a.newStates()
+		s.st = s.a.newStates(s.geo)
 	}
 }
 

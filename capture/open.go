@@ -156,8 +156,8 @@ func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
 		s, err = newPcap(inner, st, index)
 	case 0x0a0d0d0a:
 		s, err = newPcapng(inner, st, index)
-	case 0x00000000:
-		return nil, &Error{Path: info.Path, Offset: 0, Err: errors.New("dnstap Frame Streams input is not supported yet")}
+	case 0x00000000, bareDNSTap(inner, binary.BigEndian.Uint32(magic)):
+		s, err = newDNSTap(inner, st, index)
 	default:
 		return nil, &Error{Path: info.Path, Offset: 0, Err: fmt.Errorf("unknown format (first bytes % x): not pcap, pcapng or dnstap", magic)}
 	}

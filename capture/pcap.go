@@ -3,12 +3,8 @@ package capture
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/visor-dns/visor"
 )
@@ -102,38 +98,6 @@ func eofIsUnexpected(err error) error {
 	return err
 }
 
-func newPcapng(br *bufio.Reader, st *stream, index int) (*source, error) {
-	r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
-	if err != nil {
-		return nil, &Error{Path: st.info.Path, Offset: 0, Err: err}
-	}
-	st.info.Format = "pcapng" + st.info.Format
-	var s *source
-	s = newSource(st, index, func(p *visor.Packet) error {
-		data, ci, err := r.ZeroCopyReadPacketData()
-		if err != nil {
-			if err == io.EOF {
-				return io.EOF
-			}
-			// The ng reader buffers ahead; the packet number locates the failure.
-			return s.failAt(-1, eofIsUnexpected(err))
-		}
-		if ci.CaptureLength > MaxCapLen {
-			return s.failAt(-1, errors.New("packet record longer than 256 KiB"))
-		}
-		p.TS = ci.Timestamp.UnixNano()
-		p.Data = data
-		p.OrigLen = ci.Length
-		if len(ci.AncillaryData) > 0 {
-			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				p.LinkType = uint16(lt)
-			}
-		}
-		return nil
-	})
-	return s, nil
-}
-
 // LinkTypeName names a pcap link type as tcpdump does, or LINKTYPE_<n>.
 func LinkTypeName(lt uint16) string {
 	switch lt {
@@ -153,6 +117,8 @@ func LinkTypeName(lt uint16) string {
 		return "IPV6"
 	case 276:
 		return "LINUX_SLL2"
+	case visor.LinkDNSTap:
+		return "DNSTAP"
 	}
 	return "LINKTYPE_" + itoa(int(lt))
 }

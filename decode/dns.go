@@ -1,6 +1,9 @@
 package decode
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // DNS is a parsed view of one DNS message: the header, the first question
 // and the EDNS facts visor reports. Parse fills it without allocating; the
@@ -23,6 +26,13 @@ type DNS struct {
 	DO      bool
 	UDPSize uint16
 	ECS     bool
+	// The first Client Subnet option (RFC 7871): its family (1 IPv4, 2
+	// IPv6), source and scope prefix lengths, and its address masked to the
+	// source prefix. ECSAddr is invalid when the option did not parse.
+	ECSFamily uint16
+	ECSSource uint8
+	ECSScope  uint8
+	ECSAddr   netip.Addr
 
 	// Malformed is set when the header parsed but the rest did not.
 	Malformed bool
@@ -66,6 +76,7 @@ func ParseDNS(b []byte, m *DNS) bool {
 	m.ARCount = binary.BigEndian.Uint16(b[10:12])
 	m.HasQuestion, m.QType, m.QClass, m.nameLen = false, 0, 0, 0
 	m.EDNS, m.DO, m.UDPSize, m.ECS, m.Malformed = false, false, 0, false, false
+	m.ECSFamily, m.ECSSource, m.ECSScope, m.ECSAddr = 0, 0, 0, netip.Addr{}
 	off := HeaderLen
 	for i := 0; i < int(m.QDCount); i++ {
 		var ok bool
@@ -116,8 +127,11 @@ func ParseDNS(b []byte, m *DNS) bool {
 			for len(opts) >= 4 {
 				code := binary.BigEndian.Uint16(opts)
 				olen := int(binary.BigEndian.Uint16(opts[2:]))
-				if code == 8 {
+				if code == 8 && !m.ECS {
 					m.ECS = true
+					if 4+olen <= len(opts) {
+						m.parseECS(opts[4 : 4+olen])
+					}
 				}
 				if 4+olen > len(opts) {
 					break
@@ -128,6 +142,42 @@ func ParseDNS(b []byte, m *DNS) bool {
 		off += 10 + rdlen
 	}
 	return true
+}
+
+// ECSPrefix is the Client Subnet's source prefix ("198.51.100.0/24"),
+// invalid when there is none.
+func (m *DNS) ECSPrefix() netip.Prefix {
+	if !m.ECSAddr.IsValid() {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(m.ECSAddr, int(m.ECSSource))
+}
+
+// parseECS reads a Client Subnet option's data: family, source and scope
+// prefix lengths, then the address cut to the source prefix's bytes.
+func (m *DNS) parseECS(d []byte) {
+	if len(d) < 4 {
+		return
+	}
+	m.ECSFamily = binary.BigEndian.Uint16(d)
+	m.ECSSource, m.ECSScope = d[2], d[3]
+	addr := d[4:]
+	var a netip.Addr
+	switch {
+	case m.ECSFamily == 1 && m.ECSSource <= 32 && len(addr) <= 4:
+		var b [4]byte
+		copy(b[:], addr)
+		a = netip.AddrFrom4(b)
+	case m.ECSFamily == 2 && m.ECSSource <= 128 && len(addr) <= 16:
+		var b [16]byte
+		copy(b[:], addr)
+		a = netip.AddrFrom16(b)
+	default:
+		return
+	}
+	if p, err := a.Prefix(int(m.ECSSource)); err == nil {
+		m.ECSAddr = p.Addr()
+	}
 }
 
 // readName reads a possibly compressed name at off into dst in lowercase

@@ -81,6 +81,10 @@ type NetCardinality struct {
 type NetTop struct {
 	SrcIPs []TopItem `json:"src_ips"`
 	DstIPs []TopItem `json:"dst_ips"`
+	// With --geoip-city / --geoip-asn: the remote addresses' locations
+	// ("EU/Netherlands/NH/Amsterdam") and ASes ("64500/Example Org").
+	Geo []TopItem `json:"geo,omitempty"`
+	ASN []TopItem `json:"asn,omitempty"`
 }
 
 // NetRates holds rates over seconds of capture time.
@@ -145,6 +149,11 @@ type DNSTop struct {
 	Nodata   []TopItem `json:"nodata"`
 	Clients  []TopItem `json:"clients"`
 	Slow     []TopItem `json:"slow"`
+	// Client Subnet source prefixes of queries ("198.51.100.0/24"), and with
+	// --geoip-city / --geoip-asn their locations and ASes.
+	ECS    []TopItem `json:"ecs,omitempty"`
+	ECSGeo []TopItem `json:"ecs_geo,omitempty"`
+	ECSASN []TopItem `json:"ecs_asn,omitempty"`
 }
 
 // Xacts counts query/response transactions.

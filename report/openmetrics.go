@@ -47,7 +47,7 @@ type Point struct {
 
 // seriesLabels are the label names visor's own series use; a --label may not
 // take one of them.
-var seriesLabels = []string{"address", "client", "direction", "ip_version", "quantile", "qname", "qtype",
+var seriesLabels = []string{"address", "asn", "client", "direction", "ecs", "geo", "ip_version", "quantile", "qname", "qtype",
 	"rcode", "transport"}
 
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
@@ -157,6 +157,9 @@ func (b *builder) build() {
 	})
 	b.top1("visor_net_top_src_ip_packets", "Packets from each of the bucket's top source addresses (estimate).", "address", func(s *Section) []TopItem { return s.Net.Top.SrcIPs })
 	b.top1("visor_net_top_dst_ip_packets", "Packets to each of the bucket's top destination addresses (estimate).", "address", func(s *Section) []TopItem { return s.Net.Top.DstIPs })
+	// Only with --geoip-city / --geoip-asn: a family without series is not written.
+	b.top1("visor_net_top_geo_packets", "Packets by location of the remote address (source in, destination out, both when unknown) for the bucket's top locations (estimate).", "geo", func(s *Section) []TopItem { return s.Net.Top.Geo })
+	b.top1("visor_net_top_asn_packets", "Packets by AS of the remote address (source in, destination out, both when unknown) for the bucket's top ASes (estimate).", "asn", func(s *Section) []TopItem { return s.Net.Top.ASN })
 
 	// DNS messages.
 	b.counter("visor_dns_messages_total", "DNS messages seen.", nil, one(func(s *Section) uint64 { return s.DNS.Messages }))
@@ -247,6 +250,9 @@ func (b *builder) build() {
 		{"visor_dns_top_nodata_responses", "NODATA responses for each of the bucket's top names (estimate).", "qname", func(s *Section) []TopItem { return s.DNS.Top.Nodata }},
 		{"visor_dns_top_client_queries", "Queries from each of the bucket's top clients (estimate).", "client", func(s *Section) []TopItem { return s.DNS.Top.Clients }},
 		{"visor_dns_top_slow_xacts", "Slow transactions (at least --slow) for each of the bucket's top names (estimate).", "qname", func(s *Section) []TopItem { return s.DNS.Top.Slow }},
+		{"visor_dns_top_ecs_queries", "Queries for each of the bucket's top EDNS Client Subnet prefixes (estimate).", "ecs", func(s *Section) []TopItem { return s.DNS.Top.ECS }},
+		{"visor_dns_top_ecs_geo_queries", "Queries by location of their Client Subnet prefix, for the bucket's top locations (estimate; --geoip-city).", "geo", func(s *Section) []TopItem { return s.DNS.Top.ECSGeo }},
+		{"visor_dns_top_ecs_asn_queries", "Queries by AS of their Client Subnet prefix, for the bucket's top ASes (estimate; --geoip-asn).", "asn", func(s *Section) []TopItem { return s.DNS.Top.ECSASN }},
 	} {
 		b.top1(t.name, t.help, t.label, t.get)
 	}

@@ -242,6 +242,22 @@ func (t *tableWriter) tops(s *Section) {
 	t.pair("TOP REFUSED", d.Refused, "TOP NODATA", d.Nodata, false)
 	t.pair("TOP CLIENTS", d.Clients, "TOP SLOW", d.Slow, false)
 	t.pair("TOP SRC IPS", s.Net.Top.SrcIPs, "TOP DST IPS", s.Net.Top.DstIPs, false)
+	// Present with --geoip-city / --geoip-asn, or Client Subnet traffic.
+	t.pair("TOP GEO", s.Net.Top.Geo, "TOP ASN", s.Net.Top.ASN, false)
+	t.one("TOP ECS PREFIXES", d.ECS)
+	t.pair("TOP ECS GEO", d.ECSGeo, "TOP ECS ASN", d.ECSASN, false)
+}
+
+// one renders a single name/count list, left out when empty.
+func (t *tableWriter) one(name string, l []TopItem) {
+	if len(l) == 0 {
+		return
+	}
+	var rows [][]string
+	for _, r := range t.limit(l, false) {
+		rows = append(rows, []string{r[0], r[1]})
+	}
+	t.table([]string{name, "COUNT"}, []tw.Align{tw.AlignLeft, tw.AlignRight}, rows)
 }
 
 // pair renders two name/count lists side by side, limited to t.top rows;

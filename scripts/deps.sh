@@ -14,6 +14,9 @@ check fstrm_capture fstrm-bin
 check dnstap-read bind9-dnsutils
 check ip iproute2
 check ethtool ethtool
+check jq jq
+check curl curl
+check /usr/bin/time time
 check dumpcap wireshark-common
 [ -e /usr/lib/x86_64-linux-gnu/knot/modules-3.2/dnstap.so ] || [ -n "$(ls /usr/lib/*/knot/modules-*/dnstap.so 2>/dev/null)" ] || need+=(knot-module-dnstap)
 if [ ${#need[@]} -eq 0 ]; then

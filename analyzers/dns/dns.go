@@ -135,6 +135,9 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 			st.qtypes[v.QType]++
 		}
 		st.topClients.Add(visor.AddrKey(m.Src, &a.key), 1)
+		if v.ECS {
+			st.observeECS(v)
+		}
 		a.query(m, v, dir)
 		return v
 	}
@@ -186,6 +189,9 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction) {
 	}
 	a.open.put(k, openQuery{ts: m.TS, dir: dir})
 	a.fifo = append(a.fifo, queued{key: k, ts: m.TS})
+	if len(a.fifo)-a.head > 2*a.MaxOpen {
+		a.dropAnswered()
+	}
 }
 
 func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction) {
@@ -252,6 +258,20 @@ func (a *Analyzer) evictOldest() {
 			return
 		}
 	}
+}
+
+// dropAnswered keeps in the FIFO only the queries still open, so its length
+// stays within twice MaxOpen whatever the timestamps (answered queries
+// otherwise wait in it until their timeout passes).
+func (a *Analyzer) dropAnswered() {
+	kept := a.fifo[:0]
+	for _, e := range a.fifo[a.head:] {
+		if q, ok := a.open.get(e.key); ok && q.ts == e.ts {
+			kept = append(kept, e)
+		}
+	}
+	clear(a.fifo[len(kept):])
+	a.fifo, a.head = kept, 0
 }
 
 // compact reclaims the consumed head of the FIFO.

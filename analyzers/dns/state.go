@@ -39,6 +39,7 @@ type State struct {
 
 	xactTotal, xactTimedOut uint64
 	dirs                    [3]xactDir
+	ecs                     ecsTops
 }
 
 // NewState returns an empty state.
@@ -94,6 +95,7 @@ func (s *State) Merge(o *State) {
 		s.dirs[i].timedOut += o.dirs[i].timedOut
 		s.dirs[i].latency.Merge(o.dirs[i].latency)
 	}
+	s.ecs.merge(&o.ecs)
 }
 
 // Reset empties s for reuse, keeping its sketches' memory.
@@ -102,7 +104,8 @@ func (s *State) Reset() {
 	*s = State{qtypes: keep.qtypes, qnames: keep.qnames,
 		topQName: keep.topQName, topQName2: keep.topQName2, topQName3: keep.topQName3,
 		topNX: keep.topNX, topServfail: keep.topServfail, topRefused: keep.topRefused,
-		topNodata: keep.topNodata, topClients: keep.topClients, topSlow: keep.topSlow}
+		topNodata: keep.topNodata, topClients: keep.topClients, topSlow: keep.topSlow, ecs: keep.ecs}
+	s.ecs.reset()
 	clear(s.qtypes)
 	s.qnames.Reset()
 	for _, t := range s.tops() {
@@ -149,6 +152,9 @@ func (s *State) Report(top int) report.DNS {
 			Nodata:   report.TopItems(s.topNodata, top, nil),
 			Clients:  report.TopItems(s.topClients, top, visor.AddrName),
 			Slow:     report.TopItems(s.topSlow, top, nil),
+			ECS:      topOf(s.ecs.prefix, top, ecsName),
+			ECSGeo:   topOf(s.ecs.loc, top, nil),
+			ECSASN:   topOf(s.ecs.autonomy, top, nil),
 		},
 		Xacts: report.Xacts{Total: s.xactTotal, TimedOut: s.xactTimedOut},
 	}

@@ -31,7 +31,10 @@ func (c clock) fit(sec int64) clock {
 	if c.res == 0 {
 		return clock{res: 1, base: floorDiv(sec, nSlots) * nSlots}
 	}
-	for sec < c.base || sec >= c.base+nSlots*c.res {
+	// Windows are aligned to their own width, so none straddles second 0:
+	// a capture with times on both sides of 1970 stops widening at a width
+	// no real capture reaches, and index clamps what falls outside.
+	for (sec < c.base || sec >= c.base+nSlots*c.res) && c.res < 1<<40 {
 		c.res *= 2
 		c.base = floorDiv(c.base, nSlots*c.res) * nSlots * c.res
 	}
@@ -48,7 +51,7 @@ func (c clock) join(o clock) clock {
 	}
 	n := c.fit(o.base)
 	n = n.fit(o.base + nSlots*o.res - 1)
-	for n.res < o.res {
+	for n.res < o.res && n.res < 1<<40 {
 		n.res *= 2
 		n.base = floorDiv(n.base, nSlots*n.res) * nSlots * n.res
 	}
@@ -56,7 +59,9 @@ func (c clock) join(o clock) clock {
 }
 
 // index is the slot of second sec; sec must be inside the window.
-func (c clock) index(sec int64) int { return int((sec - c.base) / c.res) }
+func (c clock) index(sec int64) int {
+	return min(max(int((sec-c.base)/c.res), 0), nSlots-1)
+}
 
 // start is the Unix time (ns) where slot i begins.
 func (c clock) start(i int) int64 { return (c.base + int64(i)*c.res) * 1e9 }

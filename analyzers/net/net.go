@@ -4,7 +4,10 @@
 package net
 
 import (
+	"net/netip"
+
 	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/geo"
 	"github.com/visor-dns/visor/report"
 	"github.com/visor-dns/visor/sketch"
 )
@@ -25,6 +28,8 @@ type State struct {
 	sec               int64 // current second of capture time
 	secCount          uint64
 	haveSec           bool
+	geo               *geo.Lookup  // nil: no geo work at all
+	topGeo, topASN    *sketch.TopK // nil without their database
 }
 
 // NewState returns an empty state.
@@ -34,6 +39,21 @@ func NewState() *State {
 		topSrc: sketch.NewTopK(TopCapacity), topDst: sketch.NewTopK(TopCapacity),
 		pps: sketch.NewQuantiles(),
 	}
+}
+
+// NewGeoState returns an empty state that also counts the locations and
+// ASes of the remote addresses through lk (nil: as NewState). Only the
+// goroutine that observes into the state may use lk.
+func NewGeoState(lk *geo.Lookup) *State {
+	s := NewState()
+	s.geo = lk
+	if lk.HasCity() {
+		s.topGeo = sketch.NewTopK(TopCapacity)
+	}
+	if lk.HasASN() {
+		s.topASN = sketch.NewTopK(TopCapacity)
+	}
+	return s
 }
 
 // Observe counts one decoded packet.
@@ -77,6 +97,26 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 	h = sketch.Hash(k)
 	s.dst.InsertHash(h)
 	s.topDst.AddHash(k, h, 1)
+	if s.geo != nil {
+		// The remote end, as pktvisor: the source of a packet in, the
+		// destination of a packet out, both when the direction is unknown.
+		if dir != visor.DirOut {
+			s.observeGeo(f.Src)
+		}
+		if dir != visor.DirIn {
+			s.observeGeo(f.Dst)
+		}
+	}
+}
+
+func (s *State) observeGeo(a netip.Addr) {
+	n := s.geo.Names(a)
+	if n.Loc != nil {
+		s.topGeo.AddHash(n.Loc.B, n.Loc.Hash, 1)
+	}
+	if n.ASN != nil {
+		s.topASN.AddHash(n.ASN.B, n.ASN.Hash, 1)
+	}
 }
 
 // MergeRates adds per-second packet counts (kept by the pipeline's reader,
@@ -102,6 +142,12 @@ func (s *State) Merge(o *State) {
 	s.topSrc.Merge(o.topSrc)
 	s.topDst.Merge(o.topDst)
 	s.pps.Merge(o.pps)
+	if s.topGeo != nil && o.topGeo != nil {
+		s.topGeo.Merge(o.topGeo)
+	}
+	if s.topASN != nil && o.topASN != nil {
+		s.topASN.Merge(o.topASN)
+	}
 }
 
 // Reset empties s for reuse.
@@ -112,7 +158,13 @@ func (s *State) Reset() {
 	ts.Reset()
 	td.Reset()
 	pps.Reset()
-	*s = State{src: src, dst: dst, topSrc: ts, topDst: td, pps: pps}
+	*s = State{src: src, dst: dst, topSrc: ts, topDst: td, pps: pps, geo: s.geo, topGeo: s.topGeo, topASN: s.topASN}
+	if s.topGeo != nil {
+		s.topGeo.Reset()
+	}
+	if s.topASN != nil {
+		s.topASN.Reset()
+	}
 }
 
 // Report renders s with top-N lists of at most top entries.
@@ -125,7 +177,17 @@ func (s *State) Report(top int) report.Net {
 		Top: report.NetTop{
 			SrcIPs: report.TopItems(s.topSrc, top, visor.AddrName),
 			DstIPs: report.TopItems(s.topDst, top, visor.AddrName),
+			Geo:    topOf(s.topGeo, top),
+			ASN:    topOf(s.topASN, top),
 		},
 		Rates: report.NetRates{PPS: report.QuantilesOf(s.pps)},
 	}
+}
+
+// topOf renders t, or nothing when t is nil (its database was not given).
+func topOf(t *sketch.TopK, top int) []report.TopItem {
+	if t == nil {
+		return nil
+	}
+	return report.TopItems(t, top, nil)
 }

@@ -31,6 +31,7 @@ func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	opts.addFlags(cmd.Flags())
+	opts.addCarveFlag(cmd.Flags())
 	return cmd
 }
 
@@ -94,6 +95,11 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 	rep, err := analyse(ctx, opts, stdin, stderr)
 	if err != nil {
 		return err
+	}
+	if opts.carveDir != "" {
+		if err := carve(ctx, opts, rep, stderr); err != nil {
+			return err
+		}
 	}
 	if err := writeReport(opts, rep, stdout); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/filter"
+	"github.com/visor-dns/visor/geo"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -34,6 +35,11 @@ type analysisOptions struct {
 	parsedHost []netip.Prefix
 	parsedPort []uint16
 	filter     *filter.Filter
+	findingsOptions
+	geoCity string
+	geoASN  string
+	cityDB  *geo.DB
+	asnDB   *geo.DB
 }
 
 func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
@@ -52,6 +58,9 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.labels, "label", nil, "k=v label added to every OpenMetrics series (repeatable)")
 	fs.IntVar(&o.shards, "shards", 0, "analysing goroutines (0: one per CPU); the report does not depend on it")
 	fs.MarkHidden("shards")
+	fs.StringArrayVar(&o.thresholdArgs, "threshold", nil, "NAME=VALUE overrides a findings threshold (repeatable; names in the README)")
+	fs.StringVar(&o.geoCity, "geoip-city", "", "MaxMind City database (.mmdb): adds geo tops of remote addresses and ECS prefixes")
+	fs.StringVar(&o.geoASN, "geoip-asn", "", "MaxMind ASN database (.mmdb): adds asn tops of remote addresses and ECS prefixes")
 }
 
 // check validates flag values and combinations.
@@ -111,6 +120,28 @@ func (o *analysisOptions) check(args []string) error {
 	if o.timeout <= 0 || o.slow <= 0 {
 		return usageError("--xact-timeout and --slow must be positive")
 	}
+	if err := o.findingsOptions.check(o.inputs); err != nil {
+		return err
+	}
+	return o.openGeo()
+}
+
+// openGeo opens the --geoip-city and --geoip-asn databases, once.
+func (o *analysisOptions) openGeo() error {
+	for _, d := range []struct {
+		flag, path string
+		kind       geo.Kind
+		db         **geo.DB
+	}{{"--geoip-city", o.geoCity, geo.City, &o.cityDB}, {"--geoip-asn", o.geoASN, geo.ASN, &o.asnDB}} {
+		if d.path == "" || *d.db != nil {
+			continue
+		}
+		db, err := geo.Open(d.path, d.kind)
+		if err != nil {
+			return usageError("%s: %v", d.flag, err)
+		}
+		*d.db = db
+	}
 	return nil
 }
 
@@ -125,6 +156,9 @@ func (o *analysisOptions) analyzerOptions() analyzers.Options {
 		Slow:          int64(o.slow),
 		Filter:        o.filter,
 		Shards:        o.shards,
+		Thresholds:    o.thresholds,
+		GeoCity:       o.cityDB,
+		GeoASN:        o.asnDB,
 	}
 }
 

@@ -1,0 +1,594 @@
+package findings
+
+import (
+	"cmp"
+	"math"
+	"net/netip"
+	"slices"
+
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/decode"
+	"github.com/visor-dns/visor/sketch"
+)
+
+// Bounds of one shard's (or one merged bucket's) state. What they leave out
+// is counted in Dropped.
+const (
+	maxZones    = 256 // zones; a full shard table takes no new zone, a merge keeps the busiest
+	maxAddrs    = 256 // addresses; the lightest makes room for a new one
+	maxPrefixes = 256 // /24 and /64 query sources; like zones
+	topAddrs    = 64  // tracked sources per zone (exact up to this many)
+	// bigAnswer is the size from which a UDP response counts as large for
+	// the reflection detector.
+	bigAnswer = 1024
+)
+
+// DNS types the detectors look at.
+const (
+	typeCNAME = 5
+	typeNULL  = 10
+	typeMX    = 15
+	typeTXT   = 16
+	typeANY   = 255
+)
+
+// State is one shard's (or a bucket's merged) evidence. It merges: a merged
+// state is the same whatever the number of shards, as long as no bound was
+// reached.
+type State struct {
+	clk clock
+
+	// Whole-bucket counters.
+	queries, responses, nx, servfail, syn uint64
+	qs, nxs, sfs, syns                    slots
+
+	zones    map[string]*zoneStat
+	addrs    map[netip.Addr]*addrStat
+	prefixes map[netip.Prefix]*prefixStat
+	synSrcs  *sketch.Cardinality
+
+	// Dropped counts what the bounds left out.
+	Dropped Dropped
+
+	cache zoneCache // survives Reset: it belongs to the shard
+	keyb  [16]byte
+	cnt   [256]uint16 // entropy work space, all zero between calls
+}
+
+// Dropped counts messages and packets whose zone, address or prefix was
+// not tracked because a table was full.
+type Dropped struct {
+	Zones, Addrs, Prefixes uint64
+}
+
+// zoneStat is a zone's evidence in a bucket: queries are counted for
+// names in the zone, responses by their question's name.
+type zoneStat struct {
+	zone                        string
+	q, r                        uint64
+	nx, sf, refused             uint64
+	qBytes, rBytes              uint64
+	udp, tcp, v4, v6            uint64 // of queries
+	dataTypes                   uint64 // TXT, NULL, CNAME and MX queries
+	labelN                      uint64 // queries with labels under the zone
+	subLen, maxLabel, entropyMb uint64 // sums over those queries; entropy in millibits
+	names, srcs                 *sketch.Cardinality
+	top                         addrTop
+	qs                          slots
+}
+
+// addrStat is one address's evidence in a bucket, as client, server or
+// TCP endpoint.
+type addrStat struct {
+	addr                  netip.Addr
+	weight                uint64
+	q, qBytes, anyQ       uint64 // queries it sent
+	r, rBytes, big, nxGot uint64 // responses it received
+	qRecv                 uint64 // queries it received
+	rSent, nxSent, sfSent uint64 // responses it sent
+	syn, synAck, synSent  uint64 // SYNs it received, SYN-ACKs it sent, SYNs it sent
+	qs, rbs, syns         slots  // queries sent, response bytes received, SYNs received
+}
+
+// prefixStat counts the queries of a /24 (IPv4) or /64 (IPv6).
+type prefixStat struct {
+	p   netip.Prefix
+	q   uint64
+	qs  slots
+	src *sketch.Cardinality
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	s := &State{}
+	s.Reset()
+	return s
+}
+
+// Reset empties s for reuse (its zone cache stays).
+func (s *State) Reset() {
+	*s = State{cache: s.cache, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs}
+	if s.zones == nil {
+		s.zones = make(map[string]*zoneStat, 16)
+		s.addrs = make(map[netip.Addr]*addrStat, 16)
+		s.prefixes = make(map[netip.Prefix]*prefixStat, 16)
+		s.synSrcs = sketch.NewCardinality()
+	}
+	clear(s.zones)
+	clear(s.addrs)
+	clear(s.prefixes)
+	s.synSrcs.Reset()
+}
+
+// slot moves the clock to cover ts (refolding every series when it has to
+// widen) and returns ts's slot.
+func (s *State) slot(ts int64) int {
+	sec := floorDiv(ts, 1e9)
+	n := s.clk.fit(sec)
+	if n != s.clk {
+		s.refold(n)
+	}
+	return n.index(sec)
+}
+
+func (s *State) refold(n clock) {
+	o := s.clk
+	for _, sl := range []*slots{&s.qs, &s.nxs, &s.sfs, &s.syns} {
+		sl.refold(o, n)
+	}
+	for _, z := range s.zones {
+		z.qs.refold(o, n)
+	}
+	for _, a := range s.addrs {
+		a.qs.refold(o, n)
+		a.rbs.refold(o, n)
+		a.syns.refold(o, n)
+	}
+	for _, p := range s.prefixes {
+		p.qs.refold(o, n)
+	}
+	s.clk = n
+}
+
+// ObserveFrame sees every packet: it counts TCP SYNs.
+func (s *State) ObserveFrame(f *visor.Frame, dir visor.Direction) {
+	if f.Proto != visor.TransportTCP || f.IPVersion == 0 || f.Fragment {
+		return
+	}
+	const synFlag, ackFlag = 0x02, 0x10
+	switch f.TCPFlags & (synFlag | ackFlag) {
+	case synFlag:
+		i := s.slot(f.TS)
+		s.syn++
+		s.syns[i]++
+		s.synSrcs.Insert(visor.AddrKey(f.Src, &s.keyb))
+		if a := s.addr(f.Dst); a != nil {
+			a.syn++
+			a.syns[i]++
+		}
+		if a := s.addr(f.Src); a != nil {
+			a.synSent++
+		}
+	case synFlag | ackFlag:
+		if a := s.addr(f.Src); a != nil {
+			a.synAck++
+		}
+	}
+}
+
+// ObserveDNS sees every DNS message with its parsed view.
+func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, dir visor.Direction) {
+	i := s.slot(m.TS)
+	wire := uint64(max(m.WireLen, 0))
+	var z *zoneStat
+	var name []byte
+	if v.HasQuestion {
+		name = v.QName()
+		z = s.zone(s.cache.zone(name))
+	}
+	if !v.Response() {
+		s.queries++
+		s.qs[i]++
+		if a := s.addr(m.Src); a != nil {
+			a.q++
+			a.qBytes += wire
+			a.qs[i]++
+			if v.QType == typeANY {
+				a.anyQ++
+			}
+		}
+		if a := s.addr(m.Dst); a != nil {
+			a.qRecv++
+		}
+		if p := s.prefix(m.Src); p != nil {
+			p.q++
+			p.qs[i]++
+			p.src.Insert(visor.AddrKey(m.Src, &s.keyb))
+		}
+		if z != nil {
+			s.zoneQuery(z, m, v, name, i)
+		}
+		return
+	}
+	s.responses++
+	rc := v.Rcode()
+	switch rc {
+	case 2:
+		s.servfail++
+		s.sfs[i]++
+	case 3:
+		s.nx++
+		s.nxs[i]++
+	}
+	if a := s.addr(m.Dst); a != nil {
+		a.r++
+		a.rBytes += wire
+		a.rbs[i] += uint32(min(wire, math.MaxUint32))
+		if m.Transport == visor.TransportUDP && (v.QType == typeANY || wire >= bigAnswer) {
+			a.big++
+		}
+		if rc == 3 {
+			a.nxGot++
+		}
+	}
+	if a := s.addr(m.Src); a != nil {
+		a.rSent++
+		switch rc {
+		case 2:
+			a.sfSent++
+		case 3:
+			a.nxSent++
+		}
+	}
+	if z != nil {
+		z.r++
+		z.rBytes += wire
+		switch rc {
+		case 2:
+			z.sf++
+		case 3:
+			z.nx++
+		case 5:
+			z.refused++
+		}
+	}
+}
+
+func (s *State) zoneQuery(z *zoneStat, m *visor.Message, v *decode.DNS, name []byte, i int) {
+	z.q++
+	z.qBytes += uint64(max(m.WireLen, 0))
+	z.qs[i]++
+	z.names.Insert(name)
+	z.srcs.Insert(visor.AddrKey(m.Src, &s.keyb))
+	z.top.add(m.Src, 1)
+	if m.Transport == visor.TransportTCP {
+		z.tcp++
+	} else {
+		z.udp++
+	}
+	if m.IPVersion == 6 {
+		z.v6++
+	} else {
+		z.v4++
+	}
+	switch v.QType {
+	case typeTXT, typeNULL, typeCNAME, typeMX:
+		z.dataTypes++
+	}
+	if len(name) > len(z.zone)+1 && z.zone != "." {
+		sub := name[:len(name)-len(z.zone)-1]
+		z.labelN++
+		z.subLen += uint64(len(sub))
+		z.maxLabel += uint64(longestLabel(sub))
+		z.entropyMb += s.entropy(sub)
+	}
+}
+
+func longestLabel(b []byte) int {
+	best, n := 0, 0
+	for _, c := range b {
+		if c == '.' {
+			n = 0
+			continue
+		}
+		n++
+		best = max(best, n)
+	}
+	return best
+}
+
+// entropy returns the Shannon entropy of b's bytes (dots left out) in
+// millibits per byte, as an integer so that sums do not depend on order.
+func (s *State) entropy(b []byte) uint64 {
+	n := 0
+	for _, c := range b {
+		if c != '.' {
+			s.cnt[c]++
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	h := 0.0
+	for _, c := range b {
+		if k := s.cnt[c]; k > 0 && c != '.' {
+			p := float64(k) / float64(n)
+			h -= p * math.Log2(p)
+			s.cnt[c] = 0
+		}
+	}
+	return uint64(math.Round(h * 1000))
+}
+
+// zone returns the zone's entry, making it when there is room.
+func (s *State) zone(name string) *zoneStat {
+	if z := s.zones[name]; z != nil {
+		return z
+	}
+	if len(s.zones) >= maxZones {
+		s.Dropped.Zones++
+		return nil
+	}
+	z := &zoneStat{zone: name, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
+	s.zones[name] = z
+	return z
+}
+
+// addr returns a's entry; when the table is full the lightest entry makes
+// room (its counts are dropped and counted).
+func (s *State) addr(a netip.Addr) *addrStat {
+	if e := s.addrs[a]; e != nil {
+		e.weight++
+		return e
+	}
+	if !a.IsValid() {
+		return nil
+	}
+	if len(s.addrs) >= maxAddrs {
+		var victim *addrStat
+		for _, e := range s.addrs {
+			if victim == nil || e.weight < victim.weight || e.weight == victim.weight && e.addr.Less(victim.addr) {
+				victim = e
+			}
+		}
+		s.Dropped.Addrs += victim.weight
+		delete(s.addrs, victim.addr)
+		*victim = addrStat{addr: a, weight: 1}
+		s.addrs[a] = victim
+		return victim
+	}
+	e := &addrStat{addr: a, weight: 1}
+	s.addrs[a] = e
+	return e
+}
+
+// prefixOf is the /24 of an IPv4 address or the /64 of an IPv6 one.
+func prefixOf(a netip.Addr) netip.Prefix {
+	bits := 64
+	if a.Is4() || a.Is4In6() {
+		a = a.Unmap()
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+func (s *State) prefix(a netip.Addr) *prefixStat {
+	if !a.IsValid() {
+		return nil
+	}
+	k := prefixOf(a)
+	if p := s.prefixes[k]; p != nil {
+		return p
+	}
+	if len(s.prefixes) >= maxPrefixes {
+		s.Dropped.Prefixes++
+		return nil
+	}
+	p := &prefixStat{p: k, src: sketch.NewCardinality()}
+	s.prefixes[k] = p
+	return p
+}
+
+// Merge adds o into s. o is not modified.
+func (s *State) Merge(o *State) {
+	if o == nil || o == s {
+		return
+	}
+	if n := s.clk.join(o.clk); n != s.clk {
+		s.refold(n)
+	}
+	c, oc := s.clk, o.clk
+	s.queries += o.queries
+	s.responses += o.responses
+	s.nx += o.nx
+	s.servfail += o.servfail
+	s.syn += o.syn
+	s.qs.addFrom(&o.qs, oc, c)
+	s.nxs.addFrom(&o.nxs, oc, c)
+	s.sfs.addFrom(&o.sfs, oc, c)
+	s.syns.addFrom(&o.syns, oc, c)
+	s.synSrcs.Merge(o.synSrcs)
+	s.Dropped.Zones += o.Dropped.Zones
+	s.Dropped.Addrs += o.Dropped.Addrs
+	s.Dropped.Prefixes += o.Dropped.Prefixes
+
+	for k, oz := range o.zones {
+		z := s.zones[k]
+		if z == nil {
+			z = &zoneStat{zone: oz.zone, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
+			s.zones[k] = z
+		}
+		z.merge(oz, oc, c)
+	}
+	if len(s.zones) > maxZones {
+		for _, z := range sortedZones(s.zones)[maxZones:] {
+			s.Dropped.Zones += z.q + z.r
+			delete(s.zones, z.zone)
+		}
+	}
+	for k, oa := range o.addrs {
+		a := s.addrs[k]
+		if a == nil {
+			a = &addrStat{addr: k}
+			s.addrs[k] = a
+		}
+		a.merge(oa, oc, c)
+	}
+	if len(s.addrs) > maxAddrs {
+		as := sortedAddrs(s.addrs)
+		slices.SortStableFunc(as, func(a, b *addrStat) int { return cmp.Compare(b.weight, a.weight) })
+		for _, a := range as[maxAddrs:] {
+			s.Dropped.Addrs += a.weight
+			delete(s.addrs, a.addr)
+		}
+	}
+	for k, op := range o.prefixes {
+		p := s.prefixes[k]
+		if p == nil {
+			p = &prefixStat{p: k, src: sketch.NewCardinality()}
+			s.prefixes[k] = p
+		}
+		p.q += op.q
+		p.qs.addFrom(&op.qs, oc, c)
+		p.src.Merge(op.src)
+	}
+	if len(s.prefixes) > maxPrefixes {
+		ps := make([]*prefixStat, 0, len(s.prefixes))
+		for _, p := range s.prefixes {
+			ps = append(ps, p)
+		}
+		slices.SortFunc(ps, func(a, b *prefixStat) int {
+			if r := cmp.Compare(b.q, a.q); r != 0 {
+				return r
+			}
+			return a.p.Addr().Compare(b.p.Addr())
+		})
+		for _, p := range ps[maxPrefixes:] {
+			s.Dropped.Prefixes += p.q
+			delete(s.prefixes, p.p)
+		}
+	}
+}
+
+func sortedZones(m map[string]*zoneStat) []*zoneStat {
+	zs := make([]*zoneStat, 0, len(m))
+	for _, z := range m {
+		zs = append(zs, z)
+	}
+	slices.SortFunc(zs, func(a, b *zoneStat) int {
+		if r := cmp.Compare(b.q+b.r, a.q+a.r); r != 0 {
+			return r
+		}
+		return cmp.Compare(a.zone, b.zone)
+	})
+	return zs
+}
+
+func (z *zoneStat) merge(o *zoneStat, oc, c clock) {
+	z.q += o.q
+	z.r += o.r
+	z.nx += o.nx
+	z.sf += o.sf
+	z.refused += o.refused
+	z.qBytes += o.qBytes
+	z.rBytes += o.rBytes
+	z.udp += o.udp
+	z.tcp += o.tcp
+	z.v4 += o.v4
+	z.v6 += o.v6
+	z.dataTypes += o.dataTypes
+	z.labelN += o.labelN
+	z.subLen += o.subLen
+	z.maxLabel += o.maxLabel
+	z.entropyMb += o.entropyMb
+	z.names.Merge(o.names)
+	z.srcs.Merge(o.srcs)
+	z.top.merge(&o.top)
+	z.qs.addFrom(&o.qs, oc, c)
+}
+
+func (a *addrStat) merge(o *addrStat, oc, c clock) {
+	a.weight += o.weight
+	a.q += o.q
+	a.qBytes += o.qBytes
+	a.anyQ += o.anyQ
+	a.r += o.r
+	a.rBytes += o.rBytes
+	a.big += o.big
+	a.nxGot += o.nxGot
+	a.qRecv += o.qRecv
+	a.rSent += o.rSent
+	a.nxSent += o.nxSent
+	a.sfSent += o.sfSent
+	a.syn += o.syn
+	a.synAck += o.synAck
+	a.synSent += o.synSent
+	a.qs.addFrom(&o.qs, oc, c)
+	a.rbs.addFrom(&o.rbs, oc, c)
+	a.syns.addFrom(&o.syns, oc, c)
+}
+
+// addrTop is a small SpaceSaving of addresses: exact while it has seen at
+// most topAddrs of them.
+type addrTop struct {
+	n int
+	e [topAddrs]addrCount
+}
+
+type addrCount struct {
+	a netip.Addr
+	n uint64
+}
+
+func (t *addrTop) add(a netip.Addr, n uint64) {
+	for i := 0; i < t.n; i++ {
+		if t.e[i].a == a {
+			t.e[i].n += n
+			return
+		}
+	}
+	if t.n < topAddrs {
+		t.e[t.n] = addrCount{a, n}
+		t.n++
+		return
+	}
+	m := 0
+	for i := 1; i < t.n; i++ {
+		if t.e[i].n < t.e[m].n || t.e[i].n == t.e[m].n && t.e[i].a.Less(t.e[m].a) {
+			m = i
+		}
+	}
+	t.e[m] = addrCount{a, t.e[m].n + n}
+}
+
+func (t *addrTop) merge(o *addrTop) {
+	all := make([]addrCount, 0, t.n+o.n)
+	all = append(all, t.e[:t.n]...)
+	for _, oc := range o.e[:o.n] {
+		if j := slices.IndexFunc(all, func(c addrCount) bool { return c.a == oc.a }); j >= 0 {
+			all[j].n += oc.n
+		} else {
+			all = append(all, oc)
+		}
+	}
+	sortCounts(all)
+	t.n = copy(t.e[:], all)
+}
+
+func sortCounts(cs []addrCount) {
+	slices.SortFunc(cs, func(a, b addrCount) int {
+		if r := cmp.Compare(b.n, a.n); r != 0 {
+			return r
+		}
+		return a.a.Compare(b.a)
+	})
+}
+
+// list returns the k largest, largest first.
+func (t *addrTop) list(k int) []addrCount {
+	cs := slices.Clone(t.e[:t.n])
+	sortCounts(cs)
+	return cs[:min(k, len(cs))]
+}

@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/spf13/pflag"
+
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/analyzers/findings"
+	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/decode"
+	"github.com/visor-dns/visor/report"
+)
+
+// findingsOptions are the findings flags: --threshold on every analysing
+// command, --carve on analyze.
+type findingsOptions struct {
+	thresholdArgs []string
+	thresholds    *findings.Thresholds
+	carveDir      string
+}
+
+func (o *analysisOptions) addCarveFlag(fs *pflag.FlagSet) {
+	fs.StringVar(&o.carveDir, "carve", "", "write each finding's packets (its time window and its zone or addresses) to DIR/NN-KIND-KEY.pcap")
+}
+
+// check parses --threshold; --carve reads the inputs twice, so not stdin.
+func (o *findingsOptions) check(inputs []string) error {
+	o.thresholds = nil
+	if len(o.thresholdArgs) > 0 {
+		t := findings.DefaultThresholds()
+		for _, a := range o.thresholdArgs {
+			if err := t.Set(a); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+		}
+		o.thresholds = &t
+	}
+	if o.carveDir != "" {
+		for _, in := range inputs {
+			if in == "-" {
+				return usageError("--carve reads the inputs a second time and cannot take stdin (-)")
+			}
+		}
+	}
+	return nil
+}
+
+// carveSel says which packets belong to a finding.
+type carveSel struct {
+	from, to int64 // capture time window [from, to]
+	zones    []string
+	rcode    int // with zones: only responses with this rcode; -1: every message
+	addr     netip.Addr
+	prefix   netip.Prefix
+	synOnly  bool
+	w        *pcapgo.Writer
+	f        *os.File
+	path     string
+	link     uint16
+	packets  uint64
+	skipped  uint64 // packets of another link type than the file's
+}
+
+// carve reads the inputs again and writes each finding's packets to its own
+// pcap in opts.carveDir; each finding's evidence gets the file's name and
+// packet count.
+func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stderr io.Writer) error {
+	if len(rep.Findings) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(opts.carveDir, 0o755); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %w", err)}
+	}
+	sels := make([]*carveSel, len(rep.Findings))
+	for i, f := range rep.Findings {
+		s, err := selector(f)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		s.path = filepath.Join(opts.carveDir, fmt.Sprintf("%02d-%s-%s.pcap", i+1, f.Kind, fileSafe(carveKey(f))))
+		sels[i] = s
+	}
+	defer func() {
+		for _, s := range sels {
+			if s.f != nil {
+				s.f.Close()
+			}
+		}
+	}()
+	paths, err := capture.Expand(opts.inputs)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	var srcs []visor.Source
+	defer func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}()
+	for i, p := range paths {
+		s, err := capture.Open(p, i, nil)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		srcs = append(srcs, s)
+	}
+	m, err := capture.NewMerge(srcs)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	ports := map[uint16]bool{}
+	for _, p := range opts.parsedPort {
+		ports[p] = true
+	}
+	var (
+		p   visor.Packet
+		fr  visor.Frame
+		msg decode.DNS
+	)
+	for n := 0; ; n++ {
+		if n&0xfff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err := m.Next(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		if p.Tap != nil {
+			continue // dnstap messages have no packet to write
+		}
+		if decode.Packet(&p, &fr) != decode.OK {
+			continue
+		}
+		if opts.filter != nil && !opts.filter.Match(&fr) {
+			continue
+		}
+		isDNS := dnsView(&fr, ports, &msg)
+		for _, s := range sels {
+			if p.TS < s.from || p.TS > s.to || !s.match(&fr, isDNS, &msg) {
+				continue
+			}
+			if err := s.write(&p); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
+			}
+		}
+	}
+	for i, s := range sels {
+		if s.f == nil {
+			// Nothing matched (e.g. dnstap input): still leave a valid, empty file.
+			if err := s.open(1); err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
+			}
+		}
+		if err := s.f.Close(); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
+		}
+		s.f = nil
+		if s.skipped > 0 {
+			fmt.Fprintf(stderr, "visor: --carve: %s: %d packets of another link type left out\n", s.path, s.skipped)
+		}
+		rep.Findings[i].Evidence["carved"] = map[string]any{"file": filepath.Base(s.path), "packets": s.packets}
+	}
+	return nil
+}
+
+// dnsView parses the DNS message a frame carries, if it is on a DNS port:
+// a UDP payload, or a TCP segment that starts with a length-prefixed
+// message (segments in the middle of a stream are not parsed).
+func dnsView(f *visor.Frame, ports map[uint16]bool, m *decode.DNS) bool {
+	if f.Fragment && f.FragOffset > 0 || !(ports[f.SrcPort] || ports[f.DstPort]) {
+		return false
+	}
+	b := f.Payload
+	switch f.Proto {
+	case visor.TransportUDP:
+	case visor.TransportTCP:
+		if len(b) < 2+decode.HeaderLen {
+			return false
+		}
+		b = b[2:]
+	default:
+		return false
+	}
+	return decode.ParseDNS(b, m) && m.HasQuestion
+}
+
+func (s *carveSel) match(f *visor.Frame, isDNS bool, m *decode.DNS) bool {
+	switch {
+	case len(s.zones) > 0:
+		if !isDNS || !inZones(m.QName(), s.zones) {
+			return false
+		}
+		return s.rcode < 0 || m.Response() && int(m.Rcode()) == s.rcode
+	case s.synOnly:
+		return f.Proto == visor.TransportTCP && f.TCPFlags&0x02 != 0 && (f.Dst == s.addr || f.Src == s.addr)
+	case s.prefix.IsValid():
+		return isDNS && (!m.Response() && s.prefix.Contains(f.Src) || m.Response() && s.prefix.Contains(f.Dst))
+	case s.addr.IsValid():
+		// query_flood by address and reflection: everything to and from it
+		// on DNS ports, IP fragments of its answers included.
+		return f.Src == s.addr || f.Dst == s.addr
+	}
+	return false
+}
+
+func inZones(name []byte, zones []string) bool {
+	for _, z := range zones {
+		if len(name) == len(z) && string(name) == z ||
+			len(name) > len(z) && name[len(name)-len(z)-1] == '.' && string(name[len(name)-len(z):]) == z {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *carveSel) open(link uint16) error {
+	f, err := os.Create(s.path)
+	if err != nil {
+		return err
+	}
+	s.f, s.link = f, link
+	s.w = pcapgo.NewWriterNanos(f)
+	return s.w.WriteFileHeader(262144, layers.LinkType(link))
+}
+
+func (s *carveSel) write(p *visor.Packet) error {
+	if s.f == nil {
+		if err := s.open(p.LinkType); err != nil {
+			return err
+		}
+	}
+	if p.LinkType != s.link {
+		s.skipped++
+		return nil
+	}
+	s.packets++
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, p.TS), CaptureLength: len(p.Data), Length: max(p.OrigLen, len(p.Data))}
+	return s.w.WritePacket(ci, p.Data)
+}
+
+// selector turns a finding's window and evidence into a packet selection.
+func selector(f report.Finding) (*carveSel, error) {
+	from, err1 := time.Parse(time.RFC3339Nano, f.Start)
+	to, err2 := time.Parse(time.RFC3339Nano, f.End)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("visor: --carve: finding %s has no valid start and end", f.Kind)
+	}
+	s := &carveSel{from: from.UnixNano(), to: to.UnixNano(), rcode: -1}
+	ev := f.Evidence
+	switch f.Kind {
+	case findings.KindRandomSubdomain, findings.KindTunneling:
+		s.zones = []string{fmt.Sprint(ev["zone"])}
+	case findings.KindNXDomainFlood, findings.KindServfailStorm:
+		s.rcode = 3
+		if f.Kind == findings.KindServfailStorm {
+			s.rcode = 2
+		}
+		if items, ok := ev["zones"].([]report.TopItem); ok {
+			for _, it := range items {
+				s.zones = append(s.zones, it.Name)
+			}
+		}
+	case findings.KindQueryFlood:
+		if p, err := netip.ParsePrefix(fmt.Sprint(ev["prefix"])); err == nil {
+			s.prefix = p
+		} else {
+			s.addr, _ = netip.ParseAddr(fmt.Sprint(ev["source"]))
+		}
+	case findings.KindReflection:
+		s.addr, _ = netip.ParseAddr(fmt.Sprint(ev["target"]))
+	case findings.KindSYNFlood:
+		s.addr, _ = netip.ParseAddr(fmt.Sprint(ev["target"]))
+		s.synOnly = true
+	}
+	return s, nil
+}
+
+// carveKey is the part of a carved file's name after the kind.
+func carveKey(f report.Finding) string {
+	for _, k := range []string{"zone", "target", "source", "prefix"} {
+		if v, ok := f.Evidence[k]; ok {
+			return fmt.Sprint(v)
+		}
+	}
+	if items, ok := f.Evidence["zones"].([]report.TopItem); ok && len(items) > 0 {
+		return items[0].Name
+	}
+	return "all"
+}
+
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
