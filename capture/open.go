@@ -7,12 +7,10 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,7 +62,7 @@ func (e *Error) Reason() string {
 type counter struct {
 	r io.Reader
 	n int64
-	h hash.Hash
+	h *asyncHash
 }
 
 func (c *counter) Read(p []byte) (int, error) {
@@ -97,10 +95,11 @@ func Open(path string, index int, stdin io.Reader) (visor.Source, error) {
 		}
 		f = fh
 	}
-	raw := &counter{r: f, h: sha256.New()}
+	raw := &counter{r: f, h: newAsyncHash()}
 	info := &visor.InputInfo{Path: path, LinkTypes: map[string]uint64{}}
 	src, err := sniff(raw, info, index)
 	if err != nil {
+		raw.h.stop()
 		f.Close()
 		return nil, err
 	}
@@ -267,6 +266,9 @@ func (s *source) Info() *visor.InputInfo {
 }
 
 func (s *source) Close() error {
+	if s.raw != nil && s.raw.h != nil {
+		s.raw.h.stop()
+	}
 	if s.dec != nil {
 		s.dec.Close()
 	}

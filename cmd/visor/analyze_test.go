@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -142,5 +146,26 @@ func TestShardsDoNotChangeTheReport(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInputSHA256 checks the reported hash against the file's own,
+// plain and through gzip.
+func TestInputSHA256(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.pcap")
+	writePcap(t, p, 500, time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	b, _ := os.ReadFile(p)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(b)
+	zw.Close()
+	gp := filepath.Join(dir, "a.pcap.gz")
+	os.WriteFile(gp, gz.Bytes(), 0o644)
+	for path, data := range map[string][]byte{p: b, gp: gz.Bytes()} {
+		r := analyzeJSON(t, path)
+		if want := fmt.Sprintf("%x", sha256.Sum256(data)); r.Inputs[0].SHA256 != want {
+			t.Errorf("%s: sha256 %s, want %s", path, r.Inputs[0].SHA256, want)
+		}
 	}
 }
