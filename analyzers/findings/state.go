@@ -310,15 +310,31 @@ func (s *State) entropy(b []byte) uint64 {
 	if n == 0 {
 		return 0
 	}
-	h := 0.0
+	// H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table.
+	sum := 0.0
 	for _, c := range b {
 		if k := s.cnt[c]; k > 0 && c != '.' {
-			p := float64(k) / float64(n)
-			h -= p * math.Log2(p)
+			sum += klog2k(int(k))
 			s.cnt[c] = 0
 		}
 	}
-	return uint64(math.Round(h * 1000))
+	h := klog2k(n)/float64(n) - sum/float64(n)
+	return uint64(math.Round(max(h, 0) * 1000))
+}
+
+// klogTable holds k·log2(k) for the counts a name's bytes can reach.
+var klogTable = func() (t [1025]float64) {
+	for k := 1; k < len(t); k++ {
+		t[k] = float64(k) * math.Log2(float64(k))
+	}
+	return t
+}()
+
+func klog2k(k int) float64 {
+	if k < len(klogTable) {
+		return klogTable[k]
+	}
+	return float64(k) * math.Log2(float64(k))
 }
 
 // zone returns the zone's entry, making it when there is room.
