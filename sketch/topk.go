@@ -40,7 +40,7 @@ type TopK struct {
 	capacity int
 	index    slotIndex       // hash of name -> slot in entries
 	entries  []topkEntry     // slots; len ≤ capacity
-	heap     []int32         // min-heap of slots, ordered by lessEntry
+	heap     []heapItem      // min-heap of slots, ordered by lessItem
 	heaped   bool            // heap is valid; it is built only once t is full
 	recent   [256]recentSlot // direct-mapped cache in front of index
 	total    uint64
@@ -91,7 +91,7 @@ func NewTopK(capacity int) *TopK {
 		capacity: capacity,
 		index:    newSlotIndex(capacity),
 		entries:  make([]topkEntry, 0, capacity),
-		heap:     make([]int32, 0, capacity),
+		heap:     make([]heapItem, 0, capacity),
 	}
 }
 
@@ -145,6 +145,7 @@ func (t *TopK) bump(slot int32, n uint64) {
 	e := &t.entries[slot]
 	e.count += n
 	if t.heaped {
+		t.heap[e.hpos].count = e.count
 		t.down(int(e.hpos))
 	}
 }
@@ -155,7 +156,7 @@ func (t *TopK) buildHeap() {
 	t.heap = t.heap[:0]
 	for i := range t.entries {
 		t.entries[i].hpos = int32(i)
-		t.heap = append(t.heap, int32(i))
+		t.heap = append(t.heap, heapItem{count: t.entries[i].count, hash: t.entries[i].hash, slot: int32(i)})
 	}
 	for i := len(t.heap)/2 - 1; i >= 0; i-- {
 		t.down(i)
@@ -178,7 +179,7 @@ func (t *TopK) insert(name string, h uint64, n uint64) {
 		t.buildHeap()
 	}
 	// Evict the minimum: the newcomer inherits its count as error.
-	slot := t.heap[0]
+	slot := t.heap[0].slot
 	e := &t.entries[slot]
 	t.index.del(e.hash)
 	if c := &t.recent[e.hash&255]; c.h == e.hash {
@@ -189,14 +190,22 @@ func (t *TopK) insert(name string, h uint64, n uint64) {
 	e.err = e.count
 	e.count += n
 	t.index.put(h, slot)
+	t.heap[0].count, t.heap[0].hash = e.count, h
 	t.down(0)
 }
 
-// lessEntry orders the heap: smallest count first; among equal counts the
+// heapItem is a heap cell: a copy of its entry's count and hash, so that
+// sifting reads one array instead of chasing slots.
+type heapItem struct {
+	count, hash uint64
+	slot        int32
+}
+
+// lessItem orders the heap: smallest count first; among equal counts the
 // largest hash first, so eviction does not depend on arrival order. (A name
 // comparison would too, but a flood of new names makes every eviction tie,
 // and comparing hashes is several times cheaper.)
-func lessEntry(a, b *topkEntry) bool {
+func lessItem(a, b *heapItem) bool {
 	if a.count != b.count {
 		return a.count < b.count
 	}
@@ -204,14 +213,14 @@ func lessEntry(a, b *topkEntry) bool {
 }
 
 func (t *TopK) less(i, j int) bool {
-	return lessEntry(&t.entries[t.heap[i]], &t.entries[t.heap[j]])
+	return lessItem(&t.heap[i], &t.heap[j])
 }
 
 func (t *TopK) swap(i, j int) {
 	h := t.heap
 	h[i], h[j] = h[j], h[i]
-	t.entries[h[i]].hpos = int32(i)
-	t.entries[h[j]].hpos = int32(j)
+	t.entries[h[i].slot].hpos = int32(i)
+	t.entries[h[j].slot].hpos = int32(j)
 }
 
 func (t *TopK) up(i int) {
@@ -376,7 +385,7 @@ func (t *TopK) Clone() *TopK {
 		capacity: t.capacity,
 		index:    t.index.clone(),
 		entries:  make([]topkEntry, len(t.entries), t.capacity),
-		heap:     make([]int32, len(t.heap), t.capacity),
+		heap:     make([]heapItem, len(t.heap), t.capacity),
 		heaped:   t.heaped,
 		total:    t.total,
 		floor:    t.floor,

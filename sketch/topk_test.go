@@ -30,7 +30,11 @@ func checkHeap(t *testing.T, tk *TopK) {
 	if !tk.heaped {
 		tk.buildHeap()
 	}
-	for i, slot := range tk.heap {
+	for i, it := range tk.heap {
+		slot := it.slot
+		if e := tk.entries[slot]; it.count != e.count || it.hash != e.hash {
+			t.Fatalf("heap[%d] holds count %d hash %x, entry %d has %d %x", i, it.count, it.hash, slot, e.count, e.hash)
+		}
 		if int(tk.entries[slot].hpos) != i {
 			t.Fatalf("heap[%d]=%d but entry hpos=%d", i, slot, tk.entries[slot].hpos)
 		}

@@ -5,10 +5,15 @@ package dns
 // Every query inserts and every answer deletes, and under that churn a Go
 // map's tombstones slow each lookup down.
 type openTable struct {
-	keys []xactKey // 0 marks an empty cell (keys are remapped off 0)
-	vals []openQuery
-	mask uint64
-	n    int
+	cells []openCell // key 0 marks an empty cell (keys are remapped off 0)
+	mask  uint64
+	n     int
+}
+
+// openCell keeps key and value together: one cache miss a probe.
+type openCell struct {
+	key xactKey
+	val openQuery
 }
 
 func fixKey(k xactKey) xactKey {
@@ -24,28 +29,30 @@ func (t *openTable) get(k xactKey) (openQuery, bool) {
 	}
 	k = fixKey(k)
 	for i := uint64(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		c := &t.cells[i]
+		switch c.key {
 		case 0:
 			return openQuery{}, false
 		case k:
-			return t.vals[i], true
+			return c.val, true
 		}
 	}
 }
 
 func (t *openTable) put(k xactKey, v openQuery) {
-	if 2*(t.n+1) > len(t.keys) {
+	if 2*(t.n+1) > len(t.cells) {
 		t.grow()
 	}
 	k = fixKey(k)
 	for i := uint64(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		c := &t.cells[i]
+		switch c.key {
 		case 0:
-			t.keys[i], t.vals[i] = k, v
+			*c = openCell{k, v}
 			t.n++
 			return
 		case k:
-			t.vals[i] = v
+			c.val = v
 			return
 		}
 	}
@@ -58,7 +65,7 @@ func (t *openTable) del(k xactKey) {
 	k = fixKey(k)
 	i := uint64(k) & t.mask
 	for {
-		switch t.keys[i] {
+		switch t.cells[i].key {
 		case 0:
 			return
 		case k:
@@ -69,23 +76,23 @@ func (t *openTable) del(k xactKey) {
 		break
 	}
 	t.n--
-	for j := (i + 1) & t.mask; t.keys[j] != 0; j = (j + 1) & t.mask {
-		home := uint64(t.keys[j]) & t.mask
+	for j := (i + 1) & t.mask; t.cells[j].key != 0; j = (j + 1) & t.mask {
+		home := uint64(t.cells[j].key) & t.mask
 		if (j-home)&t.mask >= (j-i)&t.mask {
-			t.keys[i], t.vals[i] = t.keys[j], t.vals[j]
+			t.cells[i] = t.cells[j]
 			i = j
 		}
 	}
-	t.keys[i] = 0
+	t.cells[i] = openCell{}
 }
 
 func (t *openTable) grow() {
-	size := max(1024, 2*len(t.keys))
-	old, oldV := t.keys, t.vals
-	t.keys, t.vals, t.mask, t.n = make([]xactKey, size), make([]openQuery, size), uint64(size-1), 0
-	for i, k := range old {
-		if k != 0 {
-			t.put(k, oldV[i])
+	size := max(1024, 2*len(t.cells))
+	old := t.cells
+	t.cells, t.mask, t.n = make([]openCell, size), uint64(size-1), 0
+	for _, c := range old {
+		if c.key != 0 {
+			t.put(c.key, c.val)
 		}
 	}
 }
