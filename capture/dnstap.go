@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -243,7 +244,7 @@ func TapTypeName(typ uint64) string {
 	if typ < uint64(len(tapTypes)) && tapTypes[typ].name != "" {
 		return tapTypes[typ].name
 	}
-	return "TYPE_" + itoa(int(typ&0xffff))
+	return "TYPE_" + strconv.Itoa(int(typ&0xffff))
 }
 
 // transports maps dnstap's SocketProtocol to visor's transports.

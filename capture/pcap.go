@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/visor-dns/visor"
 )
@@ -120,19 +121,5 @@ func LinkTypeName(lt uint16) string {
 	case visor.LinkDNSTap:
 		return "DNSTAP"
 	}
-	return "LINKTYPE_" + itoa(int(lt))
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
+	return "LINKTYPE_" + strconv.Itoa(int(lt))
 }

@@ -223,17 +223,6 @@ func (t *TopK) swap(i, j int) {
 	t.entries[h[j].slot].hpos = int32(j)
 }
 
-func (t *TopK) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !t.less(i, p) {
-			return
-		}
-		t.swap(i, p)
-		i = p
-	}
-}
-
 func (t *TopK) down(i int) {
 	n := len(t.heap)
 	for {

@@ -25,9 +25,6 @@ type State struct {
 	src, dst          *sketch.Cardinality
 	topSrc, topDst    *sketch.TopK
 	pps               *sketch.Quantiles
-	sec               int64 // current second of capture time
-	secCount          uint64
-	haveSec           bool
 	geo               *geo.Lookup  // nil: no geo work at all
 	topGeo, topASN    *sketch.TopK // nil without their database
 }

@@ -95,13 +95,7 @@ func TestDNSTapCountsEqualDnstapRead(t *testing.T) {
 		path := strings.TrimSuffix(tf, ".dnstap-read.json")
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			var want tapTruth
-			b, err := os.ReadFile(tf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &want); err != nil {
-				t.Fatal(err)
-			}
+			readJSON(t, tf, &want)
 			if want.Messages == 0 {
 				t.Fatal("the truth counts no message")
 			}

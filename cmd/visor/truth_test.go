@@ -78,13 +78,7 @@ func TestDNSCountsEqualTshark(t *testing.T) {
 		capPath := strings.TrimSuffix(tf, ".truth.json")
 		t.Run(filepath.Base(capPath), func(t *testing.T) {
 			var want truth
-			b, err := os.ReadFile(tf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &want); err != nil {
-				t.Fatal(err)
-			}
+			readJSON(t, tf, &want)
 			r := analyzeJSON(t, capPath)
 			got := r.Summary.DNS
 			w := want.DNS
@@ -154,5 +148,17 @@ func TestSameTrafficThreeWays(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }
