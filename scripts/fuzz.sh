@@ -23,6 +23,10 @@ for t in "${targets[@]}"; do
   log=$(mktemp /tmp/visor-fuzz.XXXXXX)
   if go test -run '^$' -fuzz "^${name}\$" -fuzztime "${T}s" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1; then
     printf 'fuzz ok    %-22s %s  (%s)\n' "$name" "$pkg" "$(grep -oE 'execs: [0-9]+' "$log" | tail -1)"
+  elif grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+    # Go's fuzzer reports its own time limit running out in the middle of a
+    # slow input as a failure; no input failed, so nothing is kept.
+    printf 'fuzz ok    %-22s %s  (time ran out mid-input; %s)\n' "$name" "$pkg" "$(grep -oE 'execs: [0-9]+' "$log" | tail -1)"
   else
     printf 'fuzz FAIL  %-22s %s\n' "$name" "$pkg"
     sed 's/^/    /' "$log" | tail -40
