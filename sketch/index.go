@@ -5,10 +5,16 @@ package sketch
 // items deletes and inserts on every Add, and a table with tombstones (as
 // Go's map keeps) slows every miss down.
 type slotIndex struct {
-	keys []uint64
-	vals []int32 // slot+1; 0 is an empty cell
-	mask uint64
-	n    int
+	cells []indexCell
+	mask  uint64
+	n     int
+}
+
+// indexCell keeps a hash and its slot together: a probe reads one cache
+// line.
+type indexCell struct {
+	key uint64
+	val int32 // slot+1; 0 is an empty cell
 }
 
 func newSlotIndex(capacity int) slotIndex {
@@ -16,17 +22,17 @@ func newSlotIndex(capacity int) slotIndex {
 	for size < 2*capacity {
 		size <<= 1
 	}
-	return slotIndex{keys: make([]uint64, size), vals: make([]int32, size), mask: uint64(size - 1)}
+	return slotIndex{cells: make([]indexCell, size), mask: uint64(size - 1)}
 }
 
 func (x *slotIndex) get(h uint64) (int32, bool) {
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		v := x.vals[i]
-		if v == 0 {
+		c := &x.cells[i]
+		if c.val == 0 {
 			return 0, false
 		}
-		if x.keys[i] == h {
-			return v - 1, true
+		if c.key == h {
+			return c.val - 1, true
 		}
 	}
 }
@@ -35,13 +41,14 @@ func (x *slotIndex) get(h uint64) (int32, bool) {
 // at most capacity items in twice as many cells.
 func (x *slotIndex) put(h uint64, slot int32) {
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		if x.vals[i] == 0 {
-			x.keys[i], x.vals[i] = h, slot+1
+		c := &x.cells[i]
+		if c.val == 0 {
+			*c = indexCell{h, slot + 1}
 			x.n++
 			return
 		}
-		if x.keys[i] == h {
-			x.vals[i] = slot + 1
+		if c.key == h {
+			c.val = slot + 1
 			return
 		}
 	}
@@ -50,45 +57,44 @@ func (x *slotIndex) put(h uint64, slot int32) {
 func (x *slotIndex) del(h uint64) {
 	i := h & x.mask
 	for {
-		if x.vals[i] == 0 {
+		if x.cells[i].val == 0 {
 			return
 		}
-		if x.keys[i] == h {
+		if x.cells[i].key == h {
 			break
 		}
 		i = (i + 1) & x.mask
 	}
 	x.n--
 	// Shift back the cells after i that would no longer be reachable.
-	for j := (i + 1) & x.mask; x.vals[j] != 0; j = (j + 1) & x.mask {
-		home := x.keys[j] & x.mask
+	for j := (i + 1) & x.mask; x.cells[j].val != 0; j = (j + 1) & x.mask {
+		home := x.cells[j].key & x.mask
 		if (j-home)&x.mask >= (j-i)&x.mask {
-			x.keys[i], x.vals[i] = x.keys[j], x.vals[j]
+			x.cells[i] = x.cells[j]
 			i = j
 		}
 	}
-	x.vals[i] = 0
+	x.cells[i].val = 0
 }
 
 func (x *slotIndex) len() int { return x.n }
 
 func (x *slotIndex) reset() {
-	clear(x.vals)
+	clear(x.cells)
 	x.n = 0
 }
 
 func (x *slotIndex) clone() slotIndex {
 	c := *x
-	c.keys = append([]uint64(nil), x.keys...)
-	c.vals = append([]int32(nil), x.vals...)
+	c.cells = append([]indexCell(nil), x.cells...)
 	return c
 }
 
 // each calls f for every entry (tests use it).
 func (x *slotIndex) each(f func(h uint64, slot int32)) {
-	for i, v := range x.vals {
-		if v != 0 {
-			f(x.keys[i], v-1)
+	for _, c := range x.cells {
+		if c.val != 0 {
+			f(c.key, c.val-1)
 		}
 	}
 }

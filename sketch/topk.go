@@ -1,12 +1,12 @@
 package sketch
 
 import (
+	"bytes"
 	"cmp"
 	"unsafe"
 
 	metro "github.com/dgryski/go-metro"
 	"slices"
-	"strings"
 )
 
 // TopK is a SpaceSaving frequent-items sketch with a fixed capacity.
@@ -25,9 +25,13 @@ import (
 //     ErrorBound() is 0. That stays true across merges whose union of
 //     distinct items still fits in k.
 //
-// Adding an item that is already tracked allocates nothing and costs
-// O(log k); adding a new item copies its name once and evicts the minimum
-// in O(log k) (a min-heap indexed from each entry).
+// Adding an item allocates nothing when it is tracked and copies its name
+// once when it is not; both cost O(1) for a count of 1. The items are kept
+// in a stream-summary (Metwally et al., 2005): a list of buckets, one per
+// distinct count in ascending order, each holding its items in the order
+// they reached that count. The minimum to evict is the first item of the
+// first bucket (among equal minimum counts, the one that has had it
+// longest), and counting an item once moves it to the next bucket.
 //
 // Merge follows the mergeable SpaceSaving of Agarwal et al. (2012,
 // "Mergeable summaries") in the form given by Cafaro et al. for parallel
@@ -40,21 +44,33 @@ type TopK struct {
 	capacity int
 	index    slotIndex       // hash of name -> slot in entries
 	entries  []topkEntry     // slots; len ≤ capacity
-	heap     []heapItem      // min-heap of slots, ordered by lessItem
-	heaped   bool            // heap is valid; it is built only once t is full
+	buckets  []countBucket   // the stream-summary's buckets, linked by index
+	minB     int32           // first bucket (smallest count); -1 when none
+	freeB    int32           // free list of buckets, through next; -1 when none
+	ordered  bool            // buckets are valid; they are built only once t is full
 	recent   [256]recentSlot // direct-mapped cache in front of index
 	total    uint64
 	floor    uint64      // upper bound on the true count of any untracked item
-	scratch  []topkEntry // Merge's work space, kept for reuse
-	order    []int32
+	scratch  []topkEntry // Merge's and order's work space, kept for reuse
+	ord      []int32
 }
 
 type topkEntry struct {
-	name  string
-	hash  uint64
-	count uint64
-	err   uint64
-	hpos  int32 // position of this slot in heap
+	name       []byte // owned by t: an evicted slot's buffer takes the next name
+	hash       uint64
+	count      uint64
+	err        uint64
+	bucket     int32 // the bucket holding this slot, while ordered
+	prev, next int32 // neighbours in the bucket's list; -1 at its ends
+}
+
+// countBucket holds the slots whose count is count, first to last in the
+// order they reached it; prev and next link the buckets by ascending count.
+type countBucket struct {
+	count      uint64
+	first      int32
+	last       int32
+	prev, next int32
 }
 
 // recentSlot caches index[h] as slot+1 (0 is empty).
@@ -91,7 +107,9 @@ func NewTopK(capacity int) *TopK {
 		capacity: capacity,
 		index:    newSlotIndex(capacity),
 		entries:  make([]topkEntry, 0, capacity),
-		heap:     make([]heapItem, 0, capacity),
+		buckets:  make([]countBucket, 0, capacity+1), // a move may hold one more than the items
+		minB:     -1,
+		freeB:    -1,
 	}
 }
 
@@ -116,7 +134,7 @@ func (t *TopK) AddHash(item []byte, h uint64, n uint64) {
 		t.bump(slot, n)
 		return
 	}
-	t.insert(string(item), h, n)
+	t.insert(item, h, n)
 }
 
 // Hash is the 64-bit hash visor's sketches identify items by: MetroHash64
@@ -138,113 +156,171 @@ func (t *TopK) AddString(item string, n uint64) {
 		t.bump(slot, n)
 		return
 	}
-	t.insert(strings.Clone(item), h, n)
+	t.insert(unsafe.Slice(unsafe.StringData(item), len(item)), h, n)
 }
 
 func (t *TopK) bump(slot int32, n uint64) {
-	e := &t.entries[slot]
-	e.count += n
-	if t.heaped {
-		t.heap[e.hpos].count = e.count
-		t.down(int(e.hpos))
+	if !t.ordered {
+		t.entries[slot].count += n
+		return
 	}
+	t.move(slot, t.entries[slot].count+n)
 }
 
-// buildHeap orders every slot into the min-heap, once t is full: below
-// capacity no eviction happens, so no heap needs keeping.
-func (t *TopK) buildHeap() {
-	t.heap = t.heap[:0]
+// order builds the stream-summary from the entries, once t is full: below
+// capacity no eviction happens, so no order needs keeping. Slots with equal
+// counts are queued by name, so that the order does not depend on the
+// order a merge left them in.
+func (t *TopK) order() {
+	ord := t.ord[:0]
 	for i := range t.entries {
-		t.entries[i].hpos = int32(i)
-		t.heap = append(t.heap, heapItem{count: t.entries[i].count, hash: t.entries[i].hash, slot: int32(i)})
+		ord = append(ord, int32(i))
 	}
-	for i := len(t.heap)/2 - 1; i >= 0; i-- {
-		t.down(i)
+	slices.SortFunc(ord, func(a, b int32) int {
+		x, y := &t.entries[a], &t.entries[b]
+		if c := cmp.Compare(x.count, y.count); c != 0 {
+			return c
+		}
+		return bytes.Compare(x.name, y.name)
+	})
+	t.buckets, t.minB, t.freeB = t.buckets[:0], -1, -1
+	last := int32(-1)
+	for _, slot := range ord {
+		e := &t.entries[slot]
+		if last < 0 || t.buckets[last].count != e.count {
+			last = t.newBucket(e.count, last)
+		}
+		t.appendTo(last, slot)
 	}
-	t.heaped = true
+	t.ord = ord[:0]
+	t.ordered = true
 }
 
-// insert stores an untracked item; name must already be owned by t.
-func (t *TopK) insert(name string, h uint64, n uint64) {
+// newBucket makes an empty bucket for count and links it after bucket
+// after (-1: first).
+func (t *TopK) newBucket(count uint64, after int32) int32 {
+	var b int32
+	if t.freeB >= 0 {
+		b = t.freeB
+		t.freeB = t.buckets[b].next
+	} else {
+		b = int32(len(t.buckets))
+		t.buckets = append(t.buckets, countBucket{})
+	}
+	nb := &t.buckets[b]
+	*nb = countBucket{count: count, first: -1, last: -1, prev: after}
+	if after < 0 {
+		nb.next = t.minB
+		t.minB = b
+	} else {
+		nb.next = t.buckets[after].next
+		t.buckets[after].next = b
+	}
+	if nb.next >= 0 {
+		t.buckets[nb.next].prev = b
+	}
+	return b
+}
+
+// appendTo queues slot last in bucket b.
+func (t *TopK) appendTo(b, slot int32) {
+	bk := &t.buckets[b]
+	e := &t.entries[slot]
+	e.bucket, e.prev, e.next = b, bk.last, -1
+	if bk.last >= 0 {
+		t.entries[bk.last].next = slot
+	} else {
+		bk.first = slot
+	}
+	bk.last = slot
+}
+
+// move sets slot's count to c (not below its count now) and requeues it
+// in c's bucket; its old bucket goes to the free list when left empty.
+func (t *TopK) move(slot int32, c uint64) {
+	e := &t.entries[slot]
+	b := e.bucket
+	e.count = c
+	// Find the last bucket with a count ≤ c, walking up from b: one step
+	// when c is one more than before.
+	at := b
+	for nx := t.buckets[at].next; nx >= 0 && t.buckets[nx].count <= c; nx = t.buckets[nx].next {
+		at = nx
+	}
+	if at == b && t.buckets[b].count == c {
+		return
+	}
+	// Unlink slot from b.
+	bk := &t.buckets[b]
+	if e.prev >= 0 {
+		t.entries[e.prev].next = e.next
+	} else {
+		bk.first = e.next
+	}
+	if e.next >= 0 {
+		t.entries[e.next].prev = e.prev
+	} else {
+		bk.last = e.prev
+	}
+	if t.buckets[at].count != c {
+		at = t.newBucket(c, at)
+	}
+	t.appendTo(at, slot)
+	if bk := &t.buckets[b]; bk.first < 0 {
+		if bk.prev >= 0 {
+			t.buckets[bk.prev].next = bk.next
+		} else {
+			t.minB = bk.next
+		}
+		if bk.next >= 0 {
+			t.buckets[bk.next].prev = bk.prev
+		}
+		bk.next = t.freeB
+		t.freeB = b
+	}
+}
+
+// insert stores an untracked item, copying its name.
+func (t *TopK) insert(item []byte, h uint64, n uint64) {
 	if len(t.entries) < t.capacity {
 		// An untracked item may have occurred up to floor times already
 		// (floor is 0 unless a merge dropped items).
 		slot := int32(len(t.entries))
-		t.entries = append(t.entries, topkEntry{name: name, hash: h, count: t.floor + n, err: t.floor})
+		t.entries = append(t.entries, topkEntry{name: ownName(nil, item), hash: h, count: t.floor + n, err: t.floor})
 		t.index.put(h, slot)
-		t.heaped = false
+		t.ordered = false
 		return
 	}
-	if !t.heaped {
-		t.buildHeap()
+	if !t.ordered {
+		t.order()
 	}
 	// Evict the minimum: the newcomer inherits its count as error.
-	slot := t.heap[0].slot
+	slot := t.buckets[t.minB].first
 	e := &t.entries[slot]
 	t.index.del(e.hash)
 	if c := &t.recent[e.hash&255]; c.h == e.hash {
 		*c = recentSlot{}
 	}
 	t.floor = max(t.floor, e.count)
-	e.name, e.hash = name, h
+	e.name, e.hash = ownName(e.name, item), h
 	e.err = e.count
-	e.count += n
 	t.index.put(h, slot)
-	t.heap[0].count, t.heap[0].hash = e.count, h
-	t.down(0)
+	t.move(slot, e.count+n)
 }
 
-// heapItem is a heap cell: a copy of its entry's count and hash, so that
-// sifting reads one array instead of chasing slots.
-type heapItem struct {
-	count, hash uint64
-	slot        int32
-}
-
-// lessItem orders the heap: smallest count first; among equal counts the
-// largest hash first, so eviction does not depend on arrival order. (A name
-// comparison would too, but a flood of new names makes every eviction tie,
-// and comparing hashes is several times cheaper.)
-func lessItem(a, b *heapItem) bool {
-	if a.count != b.count {
-		return a.count < b.count
+// ownName copies item into buf when it fits, else into a new buffer with
+// some room to spare, so that evicted slots' buffers serve the names that
+// follow.
+func ownName(buf, item []byte) []byte {
+	if cap(buf) >= len(item) {
+		return append(buf[:0], item...)
 	}
-	return a.hash > b.hash
-}
-
-func (t *TopK) less(i, j int) bool {
-	return lessItem(&t.heap[i], &t.heap[j])
-}
-
-func (t *TopK) swap(i, j int) {
-	h := t.heap
-	h[i], h[j] = h[j], h[i]
-	t.entries[h[i].slot].hpos = int32(i)
-	t.entries[h[j].slot].hpos = int32(j)
-}
-
-func (t *TopK) down(i int) {
-	n := len(t.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && t.less(r, l) {
-			m = r
-		}
-		if !t.less(m, i) {
-			return
-		}
-		t.swap(i, m)
-		i = m
-	}
+	return append(make([]byte, 0, (len(item)+31)&^31), item...)
 }
 
 // Merge adds o's counts into t. t keeps its own capacity; the guarantees in
 // the type's documentation hold when both sketches have the same capacity.
-// o is not modified (t may share o's immutable name strings).
+// o is not modified.
 func (t *TopK) Merge(o *TopK) {
 	if o == nil || o.total == 0 && len(o.entries) == 0 && o.floor == 0 {
 		return
@@ -253,6 +329,7 @@ func (t *TopK) Merge(o *TopK) {
 		o = t.Clone()
 	}
 	comb := t.scratch[:0]
+	mine := len(t.entries) // comb[:mine] hold t's name buffers
 	for i := range t.entries {
 		e := t.entries[i]
 		if s, ok := o.index.get(e.hash); ok {
@@ -278,32 +355,46 @@ func (t *TopK) Merge(o *TopK) {
 
 	t.index.reset()
 	t.entries = t.entries[:0]
-	t.heap = t.heap[:0]
-	keep := func(e topkEntry) {
+	// Names from o are copied, into the buffers of t's dropped entries
+	// where they fit.
+	var spare [][]byte
+	keep := func(i int32) {
+		e := comb[i]
+		if int(i) >= mine {
+			var buf []byte
+			if n := len(spare); n > 0 {
+				buf, spare = spare[n-1], spare[:n-1]
+			}
+			e.name = ownName(buf, e.name)
+		}
 		slot := int32(len(t.entries))
-		e.hpos = slot
 		t.entries = append(t.entries, e)
 		t.index.put(e.hash, slot)
 	}
 	if len(comb) > t.capacity {
 		// Keep the capacity largest, ordered as Top reports them; sort
 		// indices rather than the wide entries.
-		ord := t.order[:0]
+		ord := t.ord[:0]
 		for i := range comb {
 			ord = append(ord, int32(i))
 		}
 		slices.SortFunc(ord, func(a, b int32) int { return cmpReport(&comb[a], &comb[b]) })
 		floor = max(floor, comb[ord[t.capacity]].count)
-		for _, i := range ord[:t.capacity] {
-			keep(comb[i])
+		for _, i := range ord[t.capacity:] {
+			if int(i) < mine {
+				spare = append(spare, comb[i].name)
+			}
 		}
-		t.order = ord[:0]
+		for _, i := range ord[:t.capacity] {
+			keep(i)
+		}
+		t.ord = ord[:0]
 	} else {
-		for _, e := range comb {
-			keep(e)
+		for i := range comb {
+			keep(int32(i))
 		}
 	}
-	t.heaped = false
+	t.ordered = false
 	t.recent = [256]recentSlot{}
 	clear(comb) // drop name references
 	t.scratch = comb[:0]
@@ -317,7 +408,7 @@ func cmpReport(a, b *topkEntry) int {
 	if c := cmp.Compare(b.count, a.count); c != 0 {
 		return c
 	}
-	return strings.Compare(a.name, b.name)
+	return bytes.Compare(a.name, b.name)
 }
 
 // Top returns at most n items, largest Estimate first, ties broken by Name
@@ -331,7 +422,7 @@ func (t *TopK) Top(n int) []Item {
 	es = es[:min(n, len(es))]
 	out := make([]Item, len(es))
 	for i, e := range es {
-		out[i] = Item{Name: e.name, Estimate: e.count, Error: e.err}
+		out[i] = Item{Name: string(e.name), Estimate: e.count, Error: e.err}
 	}
 	return out
 }
@@ -344,7 +435,7 @@ func (t *TopK) Lookup(item string) (Item, bool) {
 		return Item{}, false
 	}
 	e := &t.entries[slot]
-	return Item{Name: e.name, Estimate: e.count, Error: e.err}, true
+	return Item{Name: string(e.name), Estimate: e.count, Error: e.err}, true
 }
 
 // ErrorBound returns the largest overestimate of any reported count, which is
@@ -361,8 +452,8 @@ func (t *TopK) Reset() {
 	t.index.reset()
 	clear(t.entries) // drop name references
 	t.entries = t.entries[:0]
-	t.heap = t.heap[:0]
-	t.heaped = false
+	t.buckets, t.minB, t.freeB = t.buckets[:0], -1, -1
+	t.ordered = false
 	t.recent = [256]recentSlot{}
 	t.total = 0
 	t.floor = 0
@@ -374,12 +465,17 @@ func (t *TopK) Clone() *TopK {
 		capacity: t.capacity,
 		index:    t.index.clone(),
 		entries:  make([]topkEntry, len(t.entries), t.capacity),
-		heap:     make([]heapItem, len(t.heap), t.capacity),
-		heaped:   t.heaped,
+		buckets:  make([]countBucket, len(t.buckets), max(len(t.buckets), t.capacity+1)),
+		minB:     t.minB,
+		freeB:    t.freeB,
+		ordered:  t.ordered,
 		total:    t.total,
 		floor:    t.floor,
 	}
 	copy(c.entries, t.entries)
-	copy(c.heap, t.heap)
+	for i := range c.entries {
+		c.entries[i].name = bytes.Clone(c.entries[i].name)
+	}
+	copy(c.buckets, t.buckets)
 	return c
 }

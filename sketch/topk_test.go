@@ -1,7 +1,6 @@
 package sketch
 
 import (
-	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -9,15 +8,16 @@ import (
 	"testing"
 )
 
-// checkHeap verifies t's internal consistency: index, slots, heap positions
-// and the min-heap property.
+// checkHeap verifies t's internal consistency: index, slots and, once
+// built, the stream-summary's buckets (ascending counts, every slot in the
+// bucket of its count exactly once).
 func checkHeap(t *testing.T, tk *TopK) {
 	t.Helper()
 	if len(tk.entries) > tk.capacity {
 		t.Fatalf("%d entries exceed capacity %d", len(tk.entries), tk.capacity)
 	}
-	if tk.index.len() != len(tk.entries) || (tk.heaped && len(tk.heap) != len(tk.entries)) {
-		t.Fatalf("len(index)=%d len(heap)=%d len(entries)=%d", tk.index.len(), len(tk.heap), len(tk.entries))
+	if tk.index.len() != len(tk.entries) {
+		t.Fatalf("len(index)=%d len(entries)=%d", tk.index.len(), len(tk.entries))
 	}
 	tk.index.each(func(h uint64, slot int32) {
 		if e := tk.entries[slot]; e.hash != h || Hash([]byte(e.name)) != h {
@@ -27,20 +27,32 @@ func checkHeap(t *testing.T, tk *TopK) {
 			t.Fatalf("index.get(%x) = %d, %v; want %d", h, got, ok, slot)
 		}
 	})
-	if !tk.heaped {
-		tk.buildHeap()
+	if !tk.ordered && len(tk.entries) > 0 {
+		tk.order()
 	}
-	for i, it := range tk.heap {
-		slot := it.slot
-		if e := tk.entries[slot]; it.count != e.count || it.hash != e.hash {
-			t.Fatalf("heap[%d] holds count %d hash %x, entry %d has %d %x", i, it.count, it.hash, slot, e.count, e.hash)
+	seen := 0
+	prevCount, prevB := uint64(0), int32(-1)
+	for b := tk.minB; b >= 0; b = tk.buckets[b].next {
+		bk := tk.buckets[b]
+		if bk.prev != prevB || (prevB >= 0 && bk.count <= prevCount) || bk.first < 0 {
+			t.Fatalf("bucket %d (count %d, prev %d, first %d) out of order after %d (count %d)", b, bk.count, bk.prev, bk.first, prevB, prevCount)
 		}
-		if int(tk.entries[slot].hpos) != i {
-			t.Fatalf("heap[%d]=%d but entry hpos=%d", i, slot, tk.entries[slot].hpos)
+		prevSlot := int32(-1)
+		for s := bk.first; s >= 0; s = tk.entries[s].next {
+			e := tk.entries[s]
+			if e.bucket != b || e.count != bk.count || e.prev != prevSlot {
+				t.Fatalf("slot %d (count %d, bucket %d, prev %d) in bucket %d (count %d) after %d", s, e.count, e.bucket, e.prev, b, bk.count, prevSlot)
+			}
+			prevSlot = s
+			seen++
 		}
-		if i > 0 && tk.less(i, (i-1)/2) {
-			t.Fatalf("heap property broken at %d", i)
+		if bk.last != prevSlot {
+			t.Fatalf("bucket %d last=%d, list ends at %d", b, bk.last, prevSlot)
 		}
+		prevCount, prevB = bk.count, b
+	}
+	if seen != len(tk.entries) {
+		t.Fatalf("buckets hold %d slots, entries %d", seen, len(tk.entries))
 	}
 	for _, e := range tk.entries {
 		if e.err > tk.floor {
@@ -391,26 +403,33 @@ func TestTopKTieBreak(t *testing.T) {
 			}
 		})
 	}
-	// Eviction among equal minimum counts is deterministic: it drops the
-	// item with the largest hash, whatever the insertion order.
+	// The first eviction orders the items by count, then name, whatever
+	// the insertion order; afterwards, among equal minimum counts, the
+	// item that has had the minimum longest goes first.
 	t.Run("eviction", func(t *testing.T) {
-		kept := []string{"a", "b", "c"}
-		slices.SortFunc(kept, func(x, y string) int { return cmp.Compare(Hash([]byte(x)), Hash([]byte(y))) })
-		kept = kept[:2]
-		slices.Sort(kept)
 		for _, order := range [][]string{{"a", "b", "c"}, {"c", "b", "a"}, {"b", "c", "a"}} {
 			tk := NewTopK(3)
 			for _, n := range order {
 				tk.AddString(n, 1)
 			}
 			tk.AddString("new", 1)
-			want := []Item{{Name: "new", Estimate: 2, Error: 1}, {Name: kept[0], Estimate: 1}, {Name: kept[1], Estimate: 1}}
+			want := []Item{{Name: "new", Estimate: 2, Error: 1}, {Name: "b", Estimate: 1}, {Name: "c", Estimate: 1}}
 			if got := tk.Top(3); !slices.Equal(got, want) {
 				t.Errorf("order %v: got %v, want %v", order, got, want)
 			}
 			if tk.ErrorBound() != 1 {
 				t.Errorf("order %v: ErrorBound()=%d, want 1", order, tk.ErrorBound())
 			}
+			checkHeap(t, tk)
+		}
+		tk := NewTopK(3)
+		for _, n := range []string{"a", "b", "c", "d", "c", "e", "f"} {
+			tk.AddString(n, 1) // d evicts a; c joins d at 2; e evicts b; f evicts d
+			checkHeap(t, tk)
+		}
+		want := []Item{{Name: "f", Estimate: 3, Error: 2}, {Name: "c", Estimate: 2}, {Name: "e", Estimate: 2, Error: 1}}
+		if got := tk.Top(3); !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
 		}
 	})
 }
