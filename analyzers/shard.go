@@ -163,6 +163,6 @@ func (s *shard) message(f *visor.Frame, b []byte, transport uint8, dir visor.Dir
 
 func (s *shard) observeDNS(m *visor.Message, dir visor.Direction) {
 	if v := s.dnsA.Observe(m, s.st.dns, dir); v != nil {
-		s.st.find.ObserveDNS(m, v, dir)
+		s.st.find.ObserveDNS(m, v, s.dnsA.QHash, dir)
 	}
 }

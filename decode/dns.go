@@ -38,6 +38,22 @@ type DNS struct {
 	Malformed bool
 }
 
+// nameByte maps a label byte to its presentation form when that is one
+// byte (lower case for A-Z), and to 0 when it must be escaped as \DDD.
+var nameByte = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			t[c] = byte(c + 32)
+		case c == '.' || c == '\\' || c <= ' ' || c >= 0x7f:
+			t[c] = 0
+		default:
+			t[c] = byte(c)
+		}
+	}
+	return t
+}()
+
 // maxPresentation bounds a name in presentation form (255 wire bytes, each
 // escaped as \DDD at worst).
 const maxPresentation = 1024
@@ -224,7 +240,28 @@ func readName(b []byte, off int, dst []byte) (n, next int, ok bool) {
 				dst[n] = '.'
 				n++
 			}
-			for _, c := range b[off+1 : off+1+l] {
+			lab := b[off+1 : off+1+l]
+			if n+4*l > len(dst) { // cannot happen: wire ≤ 255 and dst holds 4 bytes a wire byte
+				return 0, 0, false
+			}
+			// Most labels need no escape: lower them through a table, and
+			// fall back to escaping only when a byte asks for it.
+			d := dst[n : n+l]
+			plain := true
+			for i, c := range lab {
+				lc := nameByte[c]
+				if lc == 0 {
+					plain = false
+					break
+				}
+				d[i] = lc
+			}
+			if plain {
+				n += l
+				off += 1 + l
+				continue
+			}
+			for _, c := range lab {
 				switch {
 				case c >= 'A' && c <= 'Z':
 					dst[n] = c + 32

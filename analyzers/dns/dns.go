@@ -3,7 +3,8 @@ package dns
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/maphash"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 
 	"github.com/visor-dns/visor"
@@ -52,11 +53,14 @@ type Analyzer struct {
 	MaxOpen  int
 	Suffixes [][]byte // lowercase, without trailing dot; empty means all
 	Stats    Stats
+	// QHash is sketch.Hash of the question name of the message Observe
+	// counted last (0 without a question), for analyzers that follow.
+	QHash uint64
 
 	open openTable
 	fifo []queued // queries in arrival order, for timeouts
 	head int
-	seed maphash.Seed
+	seed [6]uint64 // keyOf's random key
 	view decode.DNS
 	key  [16]byte
 }
@@ -64,7 +68,7 @@ type Analyzer struct {
 // NewAnalyzer returns an analyzer with the default timeouts and bounds.
 func NewAnalyzer() *Analyzer {
 	return &Analyzer{Timeout: DefaultTimeout, Slow: DefaultSlow, MaxOpen: DefaultMaxOpen,
-		seed: maphash.MakeSeed()}
+		seed: newSeed()}
 }
 
 // Observe parses m and counts it into st. dir is the packet's direction.
@@ -117,9 +121,11 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	if v.TC() {
 		st.TC++
 	}
-	var qh uint64
+	qh := uint64(0) // a message without a question is keyed by an empty name
+	a.QHash = 0
 	if v.HasQuestion {
 		qh = sketch.Hash(qname)
+		a.QHash = qh
 		st.qnames.InsertHash(qh)
 		st.topQName.AddHash(qname, qh, 1)
 		if s := suffix(qname, 2); s != nil {
@@ -138,7 +144,7 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 		if v.ECS {
 			st.observeECS(v)
 		}
-		a.query(m, v, dir)
+		a.query(m, v, dir, qh)
 		return v
 	}
 	st.Responses++
@@ -161,25 +167,36 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	if rc == 0 && v.ANCount == 0 {
 		st.Nodata++
 	}
-	a.response(m, v, st, dir)
+	a.response(m, v, st, dir, qh)
 	return v
 }
 
-func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *decode.DNS) xactKey {
-	var b [48]byte
+// keyOf hashes a transaction's fields with the name's hash qh: a
+// multiply-fold chain (as wyhash does) keyed by the analyzer's random seed,
+// so crafted traffic cannot aim at collisions.
+func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *decode.DNS, qh uint64) xactKey {
 	c, s := client.As16(), server.As16()
-	copy(b[0:], c[:])
-	copy(b[16:], s[:])
-	binary.LittleEndian.PutUint16(b[32:], cport)
-	binary.LittleEndian.PutUint16(b[34:], sport)
-	binary.LittleEndian.PutUint16(b[36:], v.ID)
-	binary.LittleEndian.PutUint16(b[38:], v.QType)
-	binary.LittleEndian.PutUint64(b[40:], maphash.Bytes(a.seed, v.QName()))
-	return xactKey(maphash.Bytes(a.seed, b[:]))
+	k := &a.seed
+	h := mix(binary.LittleEndian.Uint64(c[0:])^k[0], binary.LittleEndian.Uint64(c[8:])^k[1])
+	h = mix(h^binary.LittleEndian.Uint64(s[0:])^k[2], binary.LittleEndian.Uint64(s[8:])^k[3])
+	f := uint64(cport) | uint64(sport)<<16 | uint64(v.ID)<<32 | uint64(v.QType)<<48
+	return xactKey(mix(h^f^k[4], qh^k[5]))
 }
 
-func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction) {
-	k := a.keyOf(m.Src, m.Dst, m.SrcPort, m.DstPort, v)
+func mix(x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x, y)
+	return hi ^ lo
+}
+
+func newSeed() (k [6]uint64) {
+	for i := range k {
+		k[i] = rand.Uint64() | 1
+	}
+	return k
+}
+
+func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction, qh uint64) {
+	k := a.keyOf(m.Src, m.Dst, m.SrcPort, m.DstPort, v, qh)
 	if _, dup := a.open.get(k); dup {
 		a.Stats.DuplicateQueries++
 		return
@@ -194,8 +211,8 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction) {
 	}
 }
 
-func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction) {
-	k := a.keyOf(m.Dst, m.Src, m.DstPort, m.SrcPort, v)
+func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction, qh uint64) {
+	k := a.keyOf(m.Dst, m.Src, m.DstPort, m.SrcPort, v, qh)
 	q, ok := a.open.get(k)
 	switch {
 	case ok:

@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"github.com/visor-dns/visor/sketch"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -97,7 +98,7 @@ func TestObserveAllocatesNothing(t *testing.T) {
 		b := query(t, "w"+string(rune('a'+i%26))+string(rune('a'+i/26%26))+string(rune('a'+i/676%26))+".victim.example", 1)
 		decode.ParseDNS(b, &v)
 		m.Data, m.WireLen = b, len(b)
-		s.ObserveDNS(m, &v, visor.DirUnknown)
+		s.ObserveDNS(m, &v, sketch.Hash(v.QName()), visor.DirUnknown)
 	}
 	i := 0
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -105,7 +106,7 @@ func TestObserveAllocatesNothing(t *testing.T) {
 		i++
 		decode.ParseDNS(b, &v)
 		m.Data, m.WireLen = b, len(b)
-		s.ObserveDNS(m, &v, visor.DirUnknown)
+		s.ObserveDNS(m, &v, sketch.Hash(v.QName()), visor.DirUnknown)
 	})
 	if allocs != 0 {
 		t.Errorf("ObserveDNS: %.1f allocations per message, want 0", allocs)

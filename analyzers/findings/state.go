@@ -51,6 +51,7 @@ type State struct {
 	Dropped Dropped
 
 	cache zoneCache // survives Reset: it belongs to the shard
+	memo  memo
 	keyb  [16]byte
 	cnt   [256]uint16 // entropy work space, all zero between calls
 }
@@ -107,7 +108,7 @@ func NewState() *State {
 
 // Reset empties s for reuse (its zone cache stays).
 func (s *State) Reset() {
-	*s = State{cache: s.cache, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs}
+	*s = State{cache: s.cache, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs} // and an empty memo
 	if s.zones == nil {
 		s.zones = make(map[string]*zoneStat, 16)
 		s.addrs = make(map[netip.Addr]*addrStat, 16)
@@ -176,15 +177,16 @@ func (s *State) ObserveFrame(f *visor.Frame, dir visor.Direction) {
 	}
 }
 
-// ObserveDNS sees every DNS message with its parsed view.
-func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, dir visor.Direction) {
+// ObserveDNS sees every DNS message with its parsed view; qh is
+// sketch.Hash of its question's name.
+func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor.Direction) {
 	i := s.slot(m.TS)
 	wire := uint64(max(m.WireLen, 0))
 	var z *zoneStat
 	var name []byte
 	if v.HasQuestion {
 		name = v.QName()
-		z = s.zone(s.cache.zone(name))
+		z = s.zoneOf(name)
 	}
 	if !v.Response() {
 		s.queries++
@@ -206,7 +208,7 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, dir visor.Direction)
 			p.src.Insert(visor.AddrKey(m.Src, &s.keyb))
 		}
 		if z != nil {
-			s.zoneQuery(z, m, v, name, i)
+			s.zoneQuery(z, m, v, name, qh, i)
 		}
 		return
 	}
@@ -254,11 +256,11 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, dir visor.Direction)
 	}
 }
 
-func (s *State) zoneQuery(z *zoneStat, m *visor.Message, v *decode.DNS, name []byte, i int) {
+func (s *State) zoneQuery(z *zoneStat, m *visor.Message, v *decode.DNS, name []byte, qh uint64, i int) {
 	z.q++
 	z.qBytes += uint64(max(m.WireLen, 0))
 	z.qs[i]++
-	z.names.Insert(name)
+	z.names.InsertHash(qh)
 	z.srcs.Insert(visor.AddrKey(m.Src, &s.keyb))
 	z.top.add(m.Src, 1)
 	if m.Transport == visor.TransportTCP {
@@ -338,6 +340,26 @@ func klog2k(k int) float64 {
 }
 
 // zone returns the zone's entry, making it when there is room.
+// zoneOf returns the stat of name's zone, or nil when the table is full.
+// A name whose zone is its last two labels (most are) is looked up in the
+// memo by those labels first.
+func (s *State) zoneOf(name []byte) *zoneStat {
+	off, ok := suffixStart(name, 2)
+	suf := name[off:]
+	if !ok || len(suf) == 0 {
+		return s.zone(s.cache.zone(name))
+	}
+	c := &s.memo.zones[zoneSlot(suf)]
+	if *c != nil && (*c).zone == string(suf) {
+		return *c
+	}
+	z := s.zone(s.cache.zone(name))
+	if z != nil && z.zone == string(suf) {
+		*c = z
+	}
+	return z
+}
+
 func (s *State) zone(name string) *zoneStat {
 	if z := s.zones[name]; z != nil {
 		return z
@@ -354,8 +376,14 @@ func (s *State) zone(name string) *zoneStat {
 // addr returns a's entry; when the table is full the lightest entry makes
 // room (its counts are dropped and counted).
 func (s *State) addr(a netip.Addr) *addrStat {
+	c := &s.memo.addrs[addrSlot(a, uint64(len(s.memo.addrs)))]
+	if *c != nil && (*c).addr == a {
+		(*c).weight++
+		return *c
+	}
 	if e := s.addrs[a]; e != nil {
 		e.weight++
+		*c = e
 		return e
 	}
 	if !a.IsValid() {
@@ -370,12 +398,17 @@ func (s *State) addr(a netip.Addr) *addrStat {
 		}
 		s.Dropped.Addrs += victim.weight
 		delete(s.addrs, victim.addr)
+		if vc := &s.memo.addrs[addrSlot(victim.addr, uint64(len(s.memo.addrs)))]; *vc == victim {
+			*vc = nil
+		}
 		*victim = addrStat{addr: a, weight: 1}
 		s.addrs[a] = victim
+		*c = victim
 		return victim
 	}
 	e := &addrStat{addr: a, weight: 1}
 	s.addrs[a] = e
+	*c = e
 	return e
 }
 
@@ -395,7 +428,12 @@ func (s *State) prefix(a netip.Addr) *prefixStat {
 		return nil
 	}
 	k := prefixOf(a)
+	c := &s.memo.prefixes[addrSlot(k.Addr(), uint64(len(s.memo.prefixes)))]
+	if *c != nil && (*c).p == k {
+		return *c
+	}
 	if p := s.prefixes[k]; p != nil {
+		*c = p
 		return p
 	}
 	if len(s.prefixes) >= maxPrefixes {
@@ -404,6 +442,7 @@ func (s *State) prefix(a netip.Addr) *prefixStat {
 	}
 	p := &prefixStat{p: k, src: sketch.NewCardinality()}
 	s.prefixes[k] = p
+	*c = p
 	return p
 }
 
@@ -412,6 +451,7 @@ func (s *State) Merge(o *State) {
 	if o == nil || o == s {
 		return
 	}
+	s.memo.clear()
 	if n := s.clk.join(o.clk); n != s.clk {
 		s.refold(n)
 	}
