@@ -14,7 +14,7 @@ import (
 )
 
 // TopCapacity is the frequent-items capacity of each DNS top list.
-const TopCapacity = 4096
+const TopCapacity = 1024
 
 // xactDir is one direction's transaction state.
 type xactDir struct {

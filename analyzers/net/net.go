@@ -13,7 +13,7 @@ import (
 )
 
 // TopCapacity is the frequent-items capacity of each address list.
-const TopCapacity = 2048
+const TopCapacity = 1024
 
 // State is one bucket's (or the summary's) packet-level state. It merges.
 type State struct {
