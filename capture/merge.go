@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"container/heap"
 	"errors"
 	"io"
 
@@ -14,7 +13,7 @@ import (
 type Merge struct {
 	srcs    []visor.Source
 	h       mergeHeap
-	pending int // index in srcs to advance on the next call, or -1
+	pending bool // the top's source is to advance on the next call
 	// Warnings holds the partial-read errors of inputs that ended early.
 	Warnings []*Error
 }
@@ -24,69 +23,93 @@ type mergeItem struct {
 	src int
 }
 
+// mergeHeap is a min-heap of the sources' next packets, by time, then
+// source index. Next replaces its top in place and sifts it down: one
+// sift a packet, and none of container/heap's interface calls.
 type mergeHeap []*mergeItem
 
-func (h mergeHeap) Len() int { return len(h) }
-func (h mergeHeap) Less(i, j int) bool {
+func (h mergeHeap) less(i, j int) bool {
 	if h[i].pkt.TS != h[j].pkt.TS {
 		return h[i].pkt.TS < h[j].pkt.TS
 	}
 	return h[i].src < h[j].src
 }
-func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*mergeItem)) }
-func (h *mergeHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
+
+func (h mergeHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }
 
 // NewMerge primes every source. An error that is not partial is returned.
 func NewMerge(srcs []visor.Source) (*Merge, error) {
-	m := &Merge{srcs: srcs, pending: -1}
+	m := &Merge{srcs: srcs}
 	for i := range srcs {
 		it := &mergeItem{src: i}
-		if err := m.fill(it); err != nil {
+		ok, err := m.read(it)
+		if err != nil {
 			return nil, err
 		}
+		if ok {
+			m.h = append(m.h, it)
+		}
+	}
+	for i := len(m.h)/2 - 1; i >= 0; i-- {
+		m.h.down(i)
 	}
 	return m, nil
 }
 
-// fill reads the item's next packet and pushes it, or records its end.
-func (m *Merge) fill(it *mergeItem) error {
+// read reads the item's next packet; false when its source has ended
+// (recording a partial read's error).
+func (m *Merge) read(it *mergeItem) (bool, error) {
 	err := m.srcs[it.src].Next(&it.pkt)
 	if err == nil {
-		heap.Push(&m.h, it)
-		return nil
+		return true, nil
 	}
 	if err == io.EOF {
-		return nil
+		return false, nil
 	}
 	var ce *Error
 	if errors.As(err, &ce) && ce.Partial {
 		m.Warnings = append(m.Warnings, ce)
-		return nil
+		return false, nil
 	}
-	return err
+	return false, err
 }
 
 // Next fills p with the earliest packet of all sources; io.EOF at the end.
 func (m *Merge) Next(p *visor.Packet) error {
-	if m.pending >= 0 {
-		it := m.h[0]
-		heap.Pop(&m.h)
-		m.pending = -1
-		if err := m.fill(it); err != nil {
+	if m.pending {
+		m.pending = false
+		ok, err := m.read(m.h[0])
+		if err != nil {
 			return err
 		}
+		if !ok {
+			last := len(m.h) - 1
+			m.h[0] = m.h[last]
+			m.h = m.h[:last]
+		}
+		m.h.down(0)
 	}
 	if len(m.h) == 0 {
 		return io.EOF
 	}
 	*p = m.h[0].pkt
-	m.pending = m.h[0].src
+	m.pending = true
 	return nil
 }
 

@@ -218,8 +218,12 @@ type source struct {
 	*stream
 	read  func(p *visor.Packet) error
 	index int
-	links map[uint16]uint64
-	done  bool
+	links map[uint16]uint64 // packets by link type, but for the run of lastLink
+	// The current run of packets of one link type, counted without the
+	// map (captures rarely change link type).
+	lastLink uint16
+	run      uint64
+	done     bool
 }
 
 func newSource(st *stream, index int, read func(p *visor.Packet) error) *source {
@@ -245,7 +249,11 @@ func (s *source) Next(p *visor.Packet) error {
 		s.info.FirstTS = p.TS
 	}
 	s.info.LastTS = p.TS
-	s.links[p.LinkType]++
+	if p.LinkType != s.lastLink {
+		s.flushLinks()
+		s.lastLink = p.LinkType
+	}
+	s.run++
 	return nil
 }
 
@@ -257,7 +265,15 @@ func (s *source) finish() {
 	}
 }
 
+func (s *source) flushLinks() {
+	if s.run > 0 {
+		s.links[s.lastLink] += s.run
+		s.run = 0
+	}
+}
+
 func (s *source) Info() *visor.InputInfo {
+	s.flushLinks()
 	s.info.LinkTypes = map[string]uint64{}
 	for lt, n := range s.links {
 		s.info.LinkTypes[LinkTypeName(lt)] = n

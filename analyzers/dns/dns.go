@@ -138,7 +138,11 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	if !v.Response() {
 		st.Queries++
 		if v.HasQuestion {
-			st.qtypes[v.QType]++
+			if v.QType < uint16(len(st.qtypeLow)) {
+				st.qtypeLow[v.QType]++
+			} else {
+				st.qtypes[v.QType]++
+			}
 		}
 		st.topClients.Add(visor.AddrKey(m.Src, &a.key), 1)
 		if v.ECS {

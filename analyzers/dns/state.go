@@ -30,7 +30,8 @@ type State struct {
 	EDNS, DO, ECS, TC            uint64
 	DoT, DoH, DoQ                uint64 // encrypted transports, from dnstap
 	rcodes                       [16]uint64
-	qtypes                       map[uint16]uint64
+	qtypeLow                     [256]uint64       // query types below 256, counted without a map
+	qtypes                       map[uint16]uint64 // the others
 	qnames                       *sketch.Cardinality
 
 	topQName, topQName2, topQName3 *sketch.TopK
@@ -79,6 +80,9 @@ func (s *State) Merge(o *State) {
 	s.DoQ += o.DoQ
 	for i, n := range o.rcodes {
 		s.rcodes[i] += n
+	}
+	for t, n := range o.qtypeLow {
+		s.qtypeLow[t] += n
 	}
 	for t, n := range o.qtypes {
 		s.qtypes[t] += n
@@ -161,6 +165,11 @@ func (s *State) Report(top int) report.DNS {
 	for rc, n := range s.rcodes {
 		if n > 0 {
 			r.Rcodes[RcodeName(rc)] = n
+		}
+	}
+	for t, n := range s.qtypeLow {
+		if n > 0 {
+			r.Qtypes[QtypeName(uint16(t))] = n
 		}
 	}
 	for t, n := range s.qtypes {
