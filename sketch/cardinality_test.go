@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 	"testing"
 )
 
@@ -151,5 +152,20 @@ func TestCardinalityZeroAllocDense(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Insert: %v allocs/op, want 0", allocs)
+	}
+}
+
+// A dense sketch estimates small counts within a fraction of a percent too
+// (linear counting over its registers).
+func TestDenseCardinalitySmall(t *testing.T) {
+	for _, n := range []int{0, 1, 10, 100, 1000, 5000} {
+		c := NewDenseCardinality()
+		for i := range n {
+			c.InsertString("name-" + strconv.Itoa(i))
+		}
+		got := float64(c.Estimate())
+		if d := got - float64(n); d > 0.005*float64(n)+1 || d < -0.005*float64(n)-1 {
+			t.Errorf("n=%d: estimate %.0f", n, got)
+		}
 	}
 }

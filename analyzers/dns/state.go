@@ -45,7 +45,7 @@ type State struct {
 
 // NewState returns an empty state.
 func NewState() *State {
-	s := &State{qtypes: map[uint16]uint64{}, qnames: sketch.NewCardinality()}
+	s := &State{qtypes: map[uint16]uint64{}, qnames: sketch.NewDenseCardinality()}
 	for _, t := range s.tops() {
 		*t = sketch.NewTopK(TopCapacity)
 	}

@@ -32,7 +32,7 @@ type State struct {
 // NewState returns an empty state.
 func NewState() *State {
 	return &State{
-		src: sketch.NewCardinality(), dst: sketch.NewCardinality(),
+		src: sketch.NewDenseCardinality(), dst: sketch.NewDenseCardinality(),
 		topSrc: sketch.NewTopK(TopCapacity), topDst: sketch.NewTopK(TopCapacity),
 		pps: sketch.NewQuantiles(),
 	}
