@@ -89,6 +89,11 @@ type addrStat struct {
 	rSent, nxSent, sfSent uint64 // responses it sent
 	syn, synAck, synSent  uint64 // SYNs it received, SYN-ACKs it sent, SYNs it sent
 	qs, rbs, syns         slots  // queries sent, response bytes received, SYNs received
+	// Shortcuts of a shard's state, as a query source: its prefix (which
+	// holds it in its source count already) and the last zone whose source
+	// count it entered. Merge clears them.
+	pfx      *prefixStat
+	lastZone *zoneStat
 }
 
 // prefixStat counts the queries of a /24 (IPv4) or /64 (IPv6).
@@ -191,24 +196,21 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 	if !v.Response() {
 		s.queries++
 		s.qs[i]++
-		if a := s.addr(m.Src); a != nil {
-			a.q++
-			a.qBytes += wire
-			a.qs[i]++
+		src := s.addr(m.Src)
+		if src != nil {
+			src.q++
+			src.qBytes += wire
+			src.qs[i]++
 			if v.QType == typeANY {
-				a.anyQ++
+				src.anyQ++
 			}
 		}
 		if a := s.addr(m.Dst); a != nil {
 			a.qRecv++
 		}
-		if p := s.prefix(m.Src); p != nil {
-			p.q++
-			p.qs[i]++
-			p.src.Insert(visor.AddrKey(m.Src, &s.keyb))
-		}
+		s.prefixQuery(src, m.Src, i)
 		if z != nil {
-			s.zoneQuery(z, m, v, name, qh, i)
+			s.zoneQuery(z, src, m, v, name, qh, i)
 		}
 		return
 	}
@@ -256,12 +258,38 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 	}
 }
 
-func (s *State) zoneQuery(z *zoneStat, m *visor.Message, v *decode.DNS, name []byte, qh uint64, i int) {
+// prefixQuery counts a query from a in its prefix; src is a's stat (nil
+// when the address table had no room).
+func (s *State) prefixQuery(src *addrStat, a netip.Addr, i int) {
+	var p *prefixStat
+	if src != nil {
+		p = src.pfx
+	}
+	if p == nil {
+		if p = s.prefix(a); p == nil {
+			return
+		}
+		// A source enters its prefix's distinct count once.
+		p.src.Insert(visor.AddrKey(a, &s.keyb))
+		if src != nil {
+			src.pfx = p
+		}
+	}
+	p.q++
+	p.qs[i]++
+}
+
+func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decode.DNS, name []byte, qh uint64, i int) {
 	z.q++
 	z.qBytes += uint64(max(m.WireLen, 0))
 	z.qs[i]++
 	z.names.InsertHash(qh)
-	z.srcs.Insert(visor.AddrKey(m.Src, &s.keyb))
+	if src == nil || src.lastZone != z {
+		z.srcs.Insert(visor.AddrKey(m.Src, &s.keyb))
+		if src != nil {
+			src.lastZone = z
+		}
+	}
 	z.top.add(m.Src, 1)
 	if m.Transport == visor.TransportTCP {
 		z.tcp++
@@ -525,6 +553,9 @@ func (s *State) Merge(o *State) {
 			s.Dropped.Prefixes += p.q
 			delete(s.prefixes, p.p)
 		}
+	}
+	for _, a := range s.addrs {
+		a.pfx, a.lastZone = nil, nil
 	}
 }
 

@@ -1,0 +1,31 @@
+package findings
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// memo holds small direct-mapped caches in front of a State's zone,
+// address and prefix maps: consecutive messages mostly repeat a client, a
+// server and a zone, and a cache hit costs a comparison where the map
+// costs a hash. The cached pointers are the maps' own entries; whatever
+// removes an entry from a map (Reset, eviction, Merge) clears the memo.
+type memo struct {
+	zones    [64]*zoneStat
+	addrs    [512]*addrStat   // twice the table's bound
+	prefixes [256]*prefixStat // as many as the table's bound
+}
+
+func (m *memo) clear() { *m = memo{} }
+
+func addrSlot(a netip.Addr, n uint64) uint64 {
+	b := a.As16()
+	h := (binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])) * 0x9e3779b97f4a7c15
+	return h >> 32 % n
+}
+
+// zoneSlot indexes a zone's memo cell by its length and last bytes.
+func zoneSlot(suf []byte) int {
+	n := len(suf)
+	return (n*7 + int(suf[n-1]) + int(suf[n/2])*3) & 63
+}
