@@ -46,16 +46,30 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 		st.info.Format = "pcap" + st.info.Format
 	}
 	br.Discard(pcapHeaderLen)
-	pos := int64(pcapHeaderLen)
-	pending := 0 // bytes of the last record still to discard
+	pos := int64(pcapHeaderLen) // offset of the next record
+	// Records are parsed straight out of the reader's buffer: win is what
+	// it holds, from the last Discard on, and off is how much of win the
+	// records handed out took. A packet's data stays valid until the next
+	// call, the first that may Discard and refill.
+	var win []byte
+	off := 0
+	// need returns at least n bytes at the next record, refilling win when
+	// it holds fewer.
+	need := func(n int) ([]byte, error) {
+		if len(win)-off >= n {
+			return win[off:], nil
+		}
+		br.Discard(off)
+		win, off = nil, 0
+		if b, err := br.Peek(n); err != nil {
+			return b, err
+		}
+		win, _ = br.Peek(br.Buffered())
+		return win, nil
+	}
 	var s *source
 	s = newSource(st, index, func(p *visor.Packet) error {
-		if pending > 0 {
-			br.Discard(pending)
-			pos += int64(pending)
-			pending = 0
-		}
-		rec, err := br.Peek(pcapRecordLen)
+		rec, err := need(pcapRecordLen)
 		if err != nil {
 			if err == io.EOF && len(rec) == 0 {
 				return io.EOF
@@ -66,7 +80,8 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 		if caplen > MaxCapLen {
 			return s.failAt(pos, fmt.Errorf("record declares %d captured bytes, more than the %d visor accepts", caplen, MaxCapLen))
 		}
-		whole, err := br.Peek(pcapRecordLen + int(caplen))
+		n := pcapRecordLen + int(caplen)
+		whole, err := need(n)
 		if err != nil {
 			return s.failAt(pos, eofIsUnexpected(err))
 		}
@@ -75,13 +90,14 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 			frac *= 1000
 		}
 		p.TS = int64(bo.Uint32(whole[0:]))*1e9 + frac
-		p.Data = whole[pcapRecordLen:]
+		p.Data = whole[pcapRecordLen:n:n]
 		p.OrigLen = int(bo.Uint32(whole[12:]))
 		if p.OrigLen < int(caplen) {
 			p.OrigLen = int(caplen)
 		}
 		p.LinkType = link
-		pending = pcapRecordLen + int(caplen)
+		off += n
+		pos += int64(n)
 		return nil
 	})
 	return s, nil
