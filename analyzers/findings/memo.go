@@ -12,16 +12,20 @@ import (
 // removes an entry from a map (Reset, eviction, Merge) clears the memo.
 type memo struct {
 	zones    [64]*zoneStat
-	addrs    [512]*addrStat   // twice the table's bound
-	prefixes [256]*prefixStat // as many as the table's bound
+	addrs    [1 << addrBits]*addrStat     // twice the table's bound
+	prefixes [1 << prefixBits]*prefixStat // as many as the table's bound
 }
+
+const addrBits, prefixBits = 9, 8
 
 func (m *memo) clear() { *m = memo{} }
 
-func addrSlot(a netip.Addr, n uint64) uint64 {
+// addrSlot indexes an address's memo cell among 1<<bits: the top bits of
+// a multiplicative hash, which every address byte reaches.
+func addrSlot(a netip.Addr, bits uint) uint64 {
 	b := a.As16()
 	h := (binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])) * 0x9e3779b97f4a7c15
-	return h >> 32 % n
+	return h >> (64 - bits)
 }
 
 // zoneSlot indexes a zone's memo cell by its length and last bytes.

@@ -404,7 +404,7 @@ func (s *State) zone(name string) *zoneStat {
 // addr returns a's entry; when the table is full the lightest entry makes
 // room (its counts are dropped and counted).
 func (s *State) addr(a netip.Addr) *addrStat {
-	c := &s.memo.addrs[addrSlot(a, uint64(len(s.memo.addrs)))]
+	c := &s.memo.addrs[addrSlot(a, addrBits)]
 	if *c != nil && (*c).addr == a {
 		(*c).weight++
 		return *c
@@ -426,7 +426,7 @@ func (s *State) addr(a netip.Addr) *addrStat {
 		}
 		s.Dropped.Addrs += victim.weight
 		delete(s.addrs, victim.addr)
-		if vc := &s.memo.addrs[addrSlot(victim.addr, uint64(len(s.memo.addrs)))]; *vc == victim {
+		if vc := &s.memo.addrs[addrSlot(victim.addr, addrBits)]; *vc == victim {
 			*vc = nil
 		}
 		*victim = addrStat{addr: a, weight: 1}
@@ -456,7 +456,7 @@ func (s *State) prefix(a netip.Addr) *prefixStat {
 		return nil
 	}
 	k := prefixOf(a)
-	c := &s.memo.prefixes[addrSlot(k.Addr(), uint64(len(s.memo.prefixes)))]
+	c := &s.memo.prefixes[addrSlot(k.Addr(), prefixBits)]
 	if *c != nil && (*c).p == k {
 		return *c
 	}
