@@ -116,9 +116,14 @@ type stream struct {
 	info   *visor.InputInfo
 }
 
+// readBuffer is the size of the buffers capture files are read through. It
+// holds a whole record of MaxCapLen; beyond that, smaller stays in the
+// core's cache between the read and the parse.
+const readBuffer = 1 << 20
+
 // sniff looks at the first bytes, unwraps compression, and picks the format.
 func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
-	br := bufio.NewReaderSize(raw, 1<<20)
+	br := bufio.NewReaderSize(raw, readBuffer)
 	head, _ := br.Peek(4)
 	if len(head) == 0 {
 		return nil, &Error{Path: info.Path, Offset: 0, Err: errors.New("empty input")}
@@ -139,8 +144,13 @@ func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
 		}
 		r, dec, info.Format = zr, zr.IOReadCloser(), "+zstd"
 	}
-	c := &counter{r: r}
-	inner := bufio.NewReaderSize(c, 1<<20) // holds a whole record of MaxCapLen
+	// The format reader reads through one buffer: the sniffing one when
+	// the input is not compressed (a second would copy every byte again).
+	c, inner := raw, br
+	if dec != nil {
+		c = &counter{r: r}
+		inner = bufio.NewReaderSize(c, readBuffer)
+	}
 	magic, err := inner.Peek(4)
 	if len(magic) < 4 {
 		if err == nil || err == io.EOF {
