@@ -94,6 +94,7 @@ type addrStat struct {
 	// count it entered. Merge clears them.
 	pfx      *prefixStat
 	lastZone *zoneStat
+	topIdx   int // its index in lastZone's top sources
 }
 
 // prefixStat counts the queries of a /24 (IPv4) or /64 (IPv6).
@@ -284,13 +285,21 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 	z.qBytes += uint64(max(m.WireLen, 0))
 	z.qs[i]++
 	z.names.InsertHash(qh)
-	if src == nil || src.lastZone != z {
+	if src != nil && src.lastZone == z {
+		// Counted in z.srcs already; its top entry is where it was,
+		// unless another source took that place.
+		if e := &z.top.e[src.topIdx]; e.a == m.Src {
+			e.n++
+		} else {
+			src.topIdx = z.top.add(m.Src, 1)
+		}
+	} else {
 		z.srcs.Insert(visor.AddrKey(m.Src, &s.keyb))
+		idx := z.top.add(m.Src, 1)
 		if src != nil {
-			src.lastZone = z
+			src.lastZone, src.topIdx = z, idx
 		}
 	}
-	z.top.add(m.Src, 1)
 	if m.Transport == visor.TransportTCP {
 		z.tcp++
 	} else {
@@ -629,17 +638,18 @@ type addrCount struct {
 	n uint64
 }
 
-func (t *addrTop) add(a netip.Addr, n uint64) {
+// add counts n for a and returns a's index in t.e.
+func (t *addrTop) add(a netip.Addr, n uint64) int {
 	for i := 0; i < t.n; i++ {
 		if t.e[i].a == a {
 			t.e[i].n += n
-			return
+			return i
 		}
 	}
 	if t.n < topAddrs {
 		t.e[t.n] = addrCount{a, n}
 		t.n++
-		return
+		return t.n - 1
 	}
 	m := 0
 	for i := 1; i < t.n; i++ {
@@ -648,6 +658,7 @@ func (t *addrTop) add(a netip.Addr, n uint64) {
 		}
 	}
 	t.e[m] = addrCount{a, t.e[m].n + n}
+	return m
 }
 
 func (t *addrTop) merge(o *addrTop) {
