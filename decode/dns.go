@@ -54,6 +54,36 @@ var nameByte = func() (t [256]byte) {
 	return t
 }()
 
+// lowerPlain copies lab into d (of the same length) in lower case and
+// reports true, unless some byte of lab must be escaped; d is then partly
+// written and the caller escapes the label byte by byte. Eight bytes at a
+// time, then the table.
+func lowerPlain(d, lab []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(lab); i += 8 {
+		x := binary.LittleEndian.Uint64(lab[i:])
+		// Escaped: below 0x21, above 0x7e, '.' or '\\' (see nameByte).
+		low := (x - 0x21*ones) &^ x & highs
+		high := (x + (0x80-0x7f)*ones | x) & highs
+		dot, bs := x^(0x2e*ones), x^(0x5c*ones)
+		if low|high|((dot-ones)&^dot&highs)|((bs-ones)&^bs&highs) != 0 {
+			return false
+		}
+		// Every byte is now in 0x21..0x7e: add 0x20 to those in 'A'..'Z'.
+		upper := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highs
+		binary.LittleEndian.PutUint64(d[i:], x|upper>>2)
+	}
+	for ; i < len(lab); i++ {
+		lc := nameByte[lab[i]]
+		if lc == 0 {
+			return false
+		}
+		d[i] = lc
+	}
+	return true
+}
+
 // maxPresentation bounds a name in presentation form (255 wire bytes, each
 // escaped as \DDD at worst).
 const maxPresentation = 1024
@@ -246,17 +276,7 @@ func readName(b []byte, off int, dst []byte) (n, next int, ok bool) {
 			}
 			// Most labels need no escape: lower them through a table, and
 			// fall back to escaping only when a byte asks for it.
-			d := dst[n : n+l]
-			plain := true
-			for i, c := range lab {
-				lc := nameByte[c]
-				if lc == 0 {
-					plain = false
-					break
-				}
-				d[i] = lc
-			}
-			if plain {
+			if lowerPlain(dst[n:n+l], lab) {
 				n += l
 				off += 1 + l
 				continue

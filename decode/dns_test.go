@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -182,5 +183,49 @@ func TestReadNameCompressed(t *testing.T) {
 	var v DNS
 	if !ParseDNS(b, &v) || v.Malformed || v.ANCount != 2 {
 		t.Fatalf("parse: %+v", v)
+	}
+}
+
+// lowerPlain agrees with the byte table on every byte value, at every
+// position of a word and in the tail.
+func TestLowerPlain(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for c := 0; c < 256; c++ {
+			for pos := 0; pos < n; pos++ {
+				lab := bytes.Repeat([]byte{'q'}, n)
+				lab[pos] = byte(c)
+				d := make([]byte, n)
+				ok := lowerPlain(d, lab)
+				want := nameByte[c] != 0
+				if ok != want {
+					t.Fatalf("n=%d byte %#x at %d: plain=%v, want %v", n, c, pos, ok, want)
+				}
+				if ok && d[pos] != nameByte[c] {
+					t.Fatalf("n=%d byte %#x at %d: lowered to %#x, want %#x", n, c, pos, d[pos], nameByte[c])
+				}
+			}
+		}
+	}
+}
+
+// Mixed labels of plain bytes lower as the table does, whole.
+func TestLowerPlainMixed(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for range 2000 {
+		lab := make([]byte, 1+r.IntN(63))
+		for i := range lab {
+			for lab[i] = byte(0x21 + r.IntN(0x7e-0x21+1)); lab[i] == '.' || lab[i] == '\\'; {
+				lab[i] = byte(0x21 + r.IntN(0x7e-0x21+1))
+			}
+		}
+		d := make([]byte, len(lab))
+		if !lowerPlain(d, lab) {
+			t.Fatalf("%q: not plain", lab)
+		}
+		for i, c := range lab {
+			if d[i] != nameByte[c] {
+				t.Fatalf("%q: lowered to %q", lab, d)
+			}
+		}
 	}
 }
