@@ -288,6 +288,7 @@ func (t *TopK) insert(item []byte, h uint64, n uint64) {
 		slot := int32(len(t.entries))
 		t.entries = append(t.entries, topkEntry{name: ownName(nil, item), hash: h, count: t.floor + n, err: t.floor})
 		t.index.put(h, slot)
+		t.recent[h&255] = recentSlot{h, slot + 1}
 		t.ordered = false
 		return
 	}
@@ -305,6 +306,7 @@ func (t *TopK) insert(item []byte, h uint64, n uint64) {
 	e.name, e.hash = ownName(e.name, item), h
 	e.err = e.count
 	t.index.put(h, slot)
+	t.recent[h&255] = recentSlot{h, slot + 1} // a response often follows its query
 	t.move(slot, e.count+n)
 }
 
