@@ -33,3 +33,17 @@ func zoneSlot(suf []byte) int {
 	n := len(suf)
 	return (n*7 + int(suf[n-1]) + int(suf[n/2])*3) & 63
 }
+
+// shapeMemo is the number of names whose label shape a State remembers,
+// direct-mapped by the name's hash.
+const shapeMemo = 1024
+
+// nameShape is what the tunnel and random-subdomain detectors measure of
+// the labels under a name's zone; sub (their length) guards against a
+// hash collision as well as qh does.
+type nameShape struct {
+	qh        uint64
+	sub       int
+	longest   int
+	entropyMb uint64
+}

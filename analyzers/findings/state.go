@@ -50,8 +50,9 @@ type State struct {
 	// Dropped counts what the bounds left out.
 	Dropped Dropped
 
-	cache zoneCache // survives Reset: it belongs to the shard
-	memo  memo
+	cache  zoneCache // survives Reset: it belongs to the shard
+	memo   memo
+	shapes *[shapeMemo]nameShape // survives Reset, as cache
 	keyb  [16]byte
 	cnt   [256]uint16 // entropy work space, all zero between calls
 }
@@ -114,8 +115,9 @@ func NewState() *State {
 
 // Reset empties s for reuse (its zone cache stays).
 func (s *State) Reset() {
-	*s = State{cache: s.cache, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs} // and an empty memo
+	*s = State{cache: s.cache, shapes: s.shapes, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs} // and an empty memo
 	if s.zones == nil {
+		s.shapes = new([shapeMemo]nameShape)
 		s.zones = make(map[string]*zoneStat, 16)
 		s.addrs = make(map[netip.Addr]*addrStat, 16)
 		s.prefixes = make(map[netip.Prefix]*prefixStat, 16)
@@ -318,8 +320,14 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 		sub := name[:len(name)-len(z.zone)-1]
 		z.labelN++
 		z.subLen += uint64(len(sub))
-		z.maxLabel += uint64(longestLabel(sub))
-		z.entropyMb += s.entropy(sub)
+		// Label shape depends on the name alone (its zone is a function of
+		// it): names that repeat take it from the memo.
+		c := &s.shapes[qh&(shapeMemo-1)]
+		if c.qh != qh || c.sub != len(sub) {
+			*c = nameShape{qh: qh, sub: len(sub), longest: longestLabel(sub), entropyMb: s.entropy(sub)}
+		}
+		z.maxLabel += uint64(c.longest)
+		z.entropyMb += c.entropyMb
 	}
 }
 
