@@ -21,6 +21,7 @@ type DNS struct {
 	QClass      uint16
 	name        [maxPresentation]byte
 	nameLen     int
+	seps        labelSeps // where the name's last labels begin
 
 	EDNS    bool
 	DO      bool
@@ -108,6 +109,30 @@ func (m *DNS) TC() bool { return m.Flags&0x0200 != 0 }
 // valid until the next Parse.
 func (m *DNS) QName() []byte { return m.name[:m.nameLen] }
 
+// QNameSuffix returns the question name's last k labels (1 ≤ k ≤ 3) with
+// their leading dot (".example.com"); the whole name when it has exactly k
+// labels; nil when it has fewer, or is the root.
+func (m *DNS) QNameSuffix(k int) []byte {
+	name := m.QName()
+	if len(name) == 0 || len(name) == 1 && name[0] == '.' {
+		return nil
+	}
+	switch n := m.seps.n; {
+	case n >= k:
+		return name[m.seps.pos[(n-k)%3]:]
+	case n == k-1:
+		return name
+	}
+	return nil
+}
+
+// labelSeps records the positions of the last three dots readName wrote
+// between labels, and how many it wrote.
+type labelSeps struct {
+	pos [3]int32
+	n   int
+}
+
 // ParseDNS fills m from the wire message b. It returns false when b is too
 // short for a header; otherwise m.Malformed tells whether the rest parsed.
 func ParseDNS(b []byte, m *DNS) bool {
@@ -127,7 +152,7 @@ func ParseDNS(b []byte, m *DNS) bool {
 	for i := 0; i < int(m.QDCount); i++ {
 		var ok bool
 		if i == 0 {
-			m.nameLen, off, ok = readName(b, off, m.name[:])
+			m.nameLen, off, ok = readName(b, off, m.name[:], &m.seps)
 		} else {
 			off, ok = skipName(b, off)
 		}
@@ -229,8 +254,9 @@ func (m *DNS) parseECS(d []byte) {
 // readName reads a possibly compressed name at off into dst in lowercase
 // presentation form. It returns the length written and the offset after
 // the name in the message.
-func readName(b []byte, off int, dst []byte) (n, next int, ok bool) {
+func readName(b []byte, off int, dst []byte, seps *labelSeps) (n, next int, ok bool) {
 	next = -1
+	seps.n = 0
 	wire := 0
 	for jumps := 0; ; {
 		if off >= len(b) {
@@ -267,6 +293,8 @@ func readName(b []byte, off int, dst []byte) (n, next int, ok bool) {
 				return 0, 0, false
 			}
 			if n > 0 {
+				seps.pos[seps.n%3] = int32(n)
+				seps.n++
 				dst[n] = '.'
 				n++
 			}

@@ -163,20 +163,20 @@ func TestReadNameCompressed(t *testing.T) {
 		t.Fatalf("answer owner at %d is not compressed: %x", off, b[off:])
 	}
 	var dst [maxPresentation]byte
-	n, next, ok := readName(b, off, dst[:])
+	n, next, ok := readName(b, off, dst[:], &labelSeps{})
 	if !ok || string(dst[:n]) != "www.example.com" || next != off+2 {
 		t.Fatalf("owner: %q next %d ok %v", dst[:n], next, ok)
 	}
 	// CNAME target "cdn" + pointer to example.com.
 	rdata := next + 10
-	n, next, ok = readName(b, rdata, dst[:])
+	n, next, ok = readName(b, rdata, dst[:], &labelSeps{})
 	if !ok || string(dst[:n]) != "cdn.example.com" || next != rdata+6 {
 		t.Fatalf("target: %q next %d ok %v", dst[:n], next, ok)
 	}
 	// The second answer's owner points at the CNAME target, which itself
 	// ends in a pointer: two jumps.
 	off2 := next
-	n, _, ok = readName(b, off2, dst[:])
+	n, _, ok = readName(b, off2, dst[:], &labelSeps{})
 	if !ok || string(dst[:n]) != "cdn.example.com" {
 		t.Fatalf("second owner: %q ok %v", dst[:n], ok)
 	}
@@ -225,6 +225,46 @@ func TestLowerPlainMixed(t *testing.T) {
 		for i, c := range lab {
 			if d[i] != nameByte[c] {
 				t.Fatalf("%q: lowered to %q", lab, d)
+			}
+		}
+	}
+}
+
+// suffixRef is QNameSuffix written the obvious way: count dots from the end.
+func suffixRef(name []byte, k int) []byte {
+	if len(name) == 0 || len(name) == 1 && name[0] == '.' {
+		return nil
+	}
+	seen := 0
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '.' {
+			if seen++; seen == k {
+				return name[i:]
+			}
+		}
+	}
+	if seen == k-1 {
+		return name
+	}
+	return nil
+}
+
+func TestQNameSuffix(t *testing.T) {
+	names := []string{".", "com", "example.com", "www.example.com", "a.b.c.d.e.f", "x\\.y.example.com", "A.B.Example.COM"}
+	for _, n := range names {
+		msg := new(dns.Msg)
+		msg.SetQuestion(dns.Fqdn(n), dns.TypeA)
+		b, err := msg.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v DNS
+		if !ParseDNS(b, &v) || !v.HasQuestion {
+			t.Fatalf("%s: no question", n)
+		}
+		for k := 1; k <= 3; k++ {
+			if got, want := v.QNameSuffix(k), suffixRef(v.QName(), k); !bytes.Equal(got, want) {
+				t.Errorf("%s (%s) k=%d: got %q, want %q", n, v.QName(), k, got, want)
 			}
 		}
 	}

@@ -107,6 +107,11 @@ func FuzzParseDNS(f *testing.F) {
 		if len(name) > maxPresentation {
 			t.Fatalf("QName of %d bytes", len(name))
 		}
+		for k := 1; k <= 3; k++ {
+			if got, want := m.QNameSuffix(k), suffixRef(name, k); !bytes.Equal(got, want) {
+				t.Fatalf("QNameSuffix(%d) of %q = %q, want %q", k, name, got, want)
+			}
+		}
 		if m.HasQuestion != (len(name) > 0) {
 			t.Fatalf("HasQuestion %v with QName %q", m.HasQuestion, name)
 		}

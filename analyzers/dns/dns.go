@@ -129,10 +129,10 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 		st.qnames.InsertHash(qh)
 		st.topQName.AddHash(qname, qh, 1)
 		// A suffix that is the whole name shares its hash.
-		if s := suffix(qname, 2); s != nil {
+		if s := v.QNameSuffix(2); s != nil {
 			st.topQName2.AddHash(s, suffixHash(s, qname, qh), 1)
 		}
-		if s := suffix(qname, 3); s != nil {
+		if s := v.QNameSuffix(3); s != nil {
 			st.topQName3.AddHash(s, suffixHash(s, qname, qh), 1)
 		}
 	}
@@ -327,31 +327,10 @@ func (a *Analyzer) matchSuffix(name []byte) bool {
 	return false
 }
 
-// suffix returns the last n labels of name: with a leading dot when name
-// has more labels, as is when it has exactly n, nil when it has fewer.
 // suffixHash is sketch.Hash(s) for a suffix s of name, whose hash is qh.
 func suffixHash(s, name []byte, qh uint64) uint64 {
 	if len(s) == len(name) {
 		return qh
 	}
 	return sketch.Hash(s)
-}
-
-func suffix(name []byte, n int) []byte {
-	if len(name) == 0 || (len(name) == 1 && name[0] == '.') {
-		return nil
-	}
-	seen := 0
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '.' {
-			seen++
-			if seen == n {
-				return name[i:]
-			}
-		}
-	}
-	if seen == n-1 {
-		return name
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/decode"
 )
 
 var (
@@ -102,10 +103,14 @@ func TestSuffix(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := string(suffix([]byte(tc.name), 2)); got != tc.two {
+			var v decode.DNS
+			if !decode.ParseDNS(msg(t, 0, 1, tc.name, 1, false, 0, 0).Data, &v) {
+				t.Fatal("not parsed")
+			}
+			if got := string(v.QNameSuffix(2)); got != tc.two {
 				t.Errorf("qname2 %q, want %q", got, tc.two)
 			}
-			if got := string(suffix([]byte(tc.name), 3)); got != tc.three {
+			if got := string(v.QNameSuffix(3)); got != tc.three {
 				t.Errorf("qname3 %q, want %q", got, tc.three)
 			}
 		})

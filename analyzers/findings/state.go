@@ -194,7 +194,7 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 	var name []byte
 	if v.HasQuestion {
 		name = v.QName()
-		z = s.zoneOf(name)
+		z = s.zoneOf(v)
 	}
 	if !v.Response() {
 		s.queries++
@@ -388,11 +388,14 @@ func klog2k(k int) float64 {
 // zoneOf returns the stat of name's zone, or nil when the table is full.
 // A name whose zone is its last two labels (most are) is looked up in the
 // memo by those labels first.
-func (s *State) zoneOf(name []byte) *zoneStat {
-	off, ok := suffixStart(name, 2)
-	suf := name[off:]
-	if !ok || len(suf) == 0 {
+func (s *State) zoneOf(v *decode.DNS) *zoneStat {
+	name := v.QName()
+	suf := v.QNameSuffix(2)
+	if suf == nil {
 		return s.zone(s.cache.zone(name))
+	}
+	if len(suf) < len(name) {
+		suf = suf[1:] // its leading dot
 	}
 	c := &s.memo.zones[zoneSlot(suf)]
 	if *c != nil && (*c).zone == string(suf) {
