@@ -4,13 +4,15 @@ import (
 	"math"
 
 	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/DataDog/sketches-go/ddsketch/mapping"
+	"github.com/DataDog/sketches-go/ddsketch/store"
 )
 
 const (
 	// quantilesAccuracy is the relative accuracy of Quantiles.
 	quantilesAccuracy = 0.01
 	// quantilesMaxBins bounds the bins of Quantiles' store (8 bytes each).
-	// At 1% accuracy 2048 bins span a ratio of about 6·10^17 between the
+	// At 1% accuracy 2048 bins span a ratio of about 4·10^17 between the
 	// smallest and largest value before the lowest bins collapse.
 	quantilesMaxBins = 2048
 )
@@ -18,29 +20,33 @@ const (
 // Quantiles estimates quantiles with DDSketch
 // (github.com/DataDog/sketches-go/ddsketch), relative accuracy 1%.
 //
-// It uses a logarithmic index mapping and a dense store of at most 2048 bins
-// that collapses its lowest bins when the range of values would need more,
-// so memory stays under 16 KiB of bins. The 1% guarantee holds for every
-// quantile as long as the largest and smallest non-zero values are within a
-// ratio of about 6·10^17; past that it is lost for the lowest quantiles only.
+// It uses the cubically interpolated index mapping (the library's fastest:
+// no logarithm per value, 1% more bins than the logarithmic mapping for the
+// same accuracy) and a dense store of at most 2048 bins that collapses its
+// lowest bins when the range of values would need more, so memory stays
+// under 16 KiB of bins. The 1% guarantee holds for every quantile as long as
+// the largest and smallest non-zero values are within a ratio of about
+// 4·10^17; past that it is lost for the lowest quantiles only.
 // Zero is counted exactly.
 //
 // Values are meant to be ≥ 0 (latencies, rates): negative values count as 0,
 // NaN is ignored, and values above the largest the mapping can index
 // (about 1.26e308) are clamped to it.
 type Quantiles struct {
-	sk    *ddsketch.DDSketch
-	count uint64
-	sum   float64
+	sk       *ddsketch.DDSketch
+	count    uint64
+	sum      float64
+	maxValue float64 // the largest value the mapping indexes
 }
 
 // NewQuantiles returns an empty Quantiles.
 func NewQuantiles() *Quantiles {
-	sk, err := ddsketch.LogCollapsingLowestDenseDDSketch(quantilesAccuracy, quantilesMaxBins)
+	m, err := mapping.NewCubicallyInterpolatedMapping(quantilesAccuracy)
 	if err != nil {
 		panic("sketch: " + err.Error()) // constant, valid arguments
 	}
-	return &Quantiles{sk: sk}
+	sk := ddsketch.NewDDSketch(m, store.NewCollapsingLowestDenseStore(quantilesMaxBins), store.NewCollapsingLowestDenseStore(quantilesMaxBins))
+	return &Quantiles{sk: sk, maxValue: sk.MaxIndexableValue()}
 }
 
 // Add adds one value.
@@ -53,8 +59,8 @@ func (q *Quantiles) AddN(v float64, n uint64) {
 	}
 	if v < 0 {
 		v = 0
-	} else if m := q.sk.MaxIndexableValue(); v > m {
-		v = m
+	} else if v > q.maxValue {
+		v = q.maxValue
 	}
 	if q.sk.AddWithCount(v, float64(n)) != nil {
 		return
@@ -111,5 +117,5 @@ func (q *Quantiles) Reset() {
 
 // Clone returns a deep copy of q.
 func (q *Quantiles) Clone() *Quantiles {
-	return &Quantiles{sk: q.sk.Copy(), count: q.count, sum: q.sum}
+	return &Quantiles{sk: q.sk.Copy(), count: q.count, sum: q.sum, maxValue: q.maxValue}
 }
