@@ -27,6 +27,15 @@ type State struct {
 	pps               *sketch.Quantiles
 	geo               *geo.Lookup  // nil: no geo work at all
 	topGeo, topASN    *sketch.TopK // nil without their database
+	// The last two sources and destinations with their hashes: a
+	// conversation alternates two addresses, and an address met again
+	// since Reset is in its distinct count already.
+	srcMemo, dstMemo [2]addrHash
+}
+
+type addrHash struct {
+	a netip.Addr
+	h uint64
 }
 
 // NewState returns an empty state.
@@ -86,14 +95,8 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 		s.OtherL4++
 	}
 	var buf [16]byte
-	k := visor.AddrKey(f.Src, &buf)
-	h := sketch.Hash(k)
-	s.src.InsertHash(h)
-	s.topSrc.AddHash(k, h, 1)
-	k = visor.AddrKey(f.Dst, &buf)
-	h = sketch.Hash(k)
-	s.dst.InsertHash(h)
-	s.topDst.AddHash(k, h, 1)
+	s.topSrc.AddHash(visor.AddrKey(f.Src, &buf), count(f.Src, &s.srcMemo, s.src), 1)
+	s.topDst.AddHash(visor.AddrKey(f.Dst, &buf), count(f.Dst, &s.dstMemo, s.dst), 1)
 	if s.geo != nil {
 		// The remote end, as pktvisor: the source of a packet in, the
 		// destination of a packet out, both when the direction is unknown.
@@ -104,6 +107,23 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 			s.observeGeo(f.Dst)
 		}
 	}
+}
+
+// count returns a's hash and enters a in its distinct count c, unless the
+// memo m shows it there already.
+func count(a netip.Addr, m *[2]addrHash, c *sketch.Cardinality) uint64 {
+	switch a {
+	case m[0].a:
+		return m[0].h
+	case m[1].a:
+		m[0], m[1] = m[1], m[0]
+		return m[0].h
+	}
+	var buf [16]byte
+	h := sketch.Hash(visor.AddrKey(a, &buf))
+	c.InsertHash(h)
+	m[1], m[0] = m[0], addrHash{a, h}
+	return h
 }
 
 func (s *State) observeGeo(a netip.Addr) {

@@ -47,3 +47,34 @@ func TestObserveAndMerge(t *testing.T) {
 		})
 	}
 }
+
+// The address memo skips distinct counts it has entered since Reset, and
+// only those: after a Reset the same addresses count again.
+func TestAddressMemoAcrossReset(t *testing.T) {
+	c, s6, s7 := netip.MustParseAddr("198.51.100.10"), netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+	s := NewState()
+	for _, round := range []struct {
+		pairs    [][2]netip.Addr
+		src, dst uint64
+	}{
+		{[][2]netip.Addr{{c, s6}, {s6, c}, {c, s6}, {s6, c}, {c, s7}, {s7, c}, {c, s6}}, 3, 3},
+		{[][2]netip.Addr{{c, s6}, {s6, c}}, 2, 2},
+		{[][2]netip.Addr{{c, s6}}, 1, 1},
+	} {
+		s.Reset()
+		for _, p := range round.pairs {
+			s.Observe(&visor.Frame{WireLen: 60, IPVersion: 4, Proto: 17, Src: p[0], Dst: p[1]}, visor.DirUnknown)
+		}
+		r := s.Report(3)
+		if r.Cardinality.SrcIPs != round.src || r.Cardinality.DstIPs != round.dst {
+			t.Errorf("%d packets: cardinality %+v, want %d and %d", len(round.pairs), r.Cardinality, round.src, round.dst)
+		}
+		var n uint64
+		for _, it := range r.Top.SrcIPs {
+			n += it.Estimate
+		}
+		if n != uint64(len(round.pairs)) {
+			t.Errorf("%d packets: top sources sum to %d", len(round.pairs), n)
+		}
+	}
+}
