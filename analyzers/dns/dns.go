@@ -63,6 +63,27 @@ type Analyzer struct {
 	seed [6]uint64 // keyOf's random key
 	view decode.DNS
 	key  [16]byte
+	// The last two clients' hashes (sketch.Hash of their AddrKey).
+	clients [2]struct {
+		a netip.Addr
+		h uint64
+	}
+}
+
+func (a *Analyzer) clientHash(addr netip.Addr) uint64 {
+	m := &a.clients
+	switch {
+	case !addr.IsValid(): // the memo's empty cells hold the zero Addr
+	case addr == m[0].a:
+		return m[0].h
+	case addr == m[1].a:
+		m[0], m[1] = m[1], m[0]
+		return m[0].h
+	}
+	var buf [16]byte
+	m[1] = m[0]
+	m[0].a, m[0].h = addr, sketch.Hash(visor.AddrKey(addr, &buf))
+	return m[0].h
 }
 
 // NewAnalyzer returns an analyzer with the default timeouts and bounds.
@@ -145,7 +166,7 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 				st.qtypes[v.QType]++
 			}
 		}
-		st.topClients.Add(visor.AddrKey(m.Src, &a.key), 1)
+		st.topClients.AddHash(visor.AddrKey(m.Src, &a.key), a.clientHash(m.Src), 1)
 		if v.ECS {
 			st.observeECS(v)
 		}

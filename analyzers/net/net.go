@@ -112,10 +112,11 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 // count returns a's hash and enters a in its distinct count c, unless the
 // memo m shows it there already.
 func count(a netip.Addr, m *[2]addrHash, c *sketch.Cardinality) uint64 {
-	switch a {
-	case m[0].a:
+	switch {
+	case !a.IsValid(): // the memo's empty cells hold the zero Addr
+	case a == m[0].a:
 		return m[0].h
-	case m[1].a:
+	case a == m[1].a:
 		m[0], m[1] = m[1], m[0]
 		return m[0].h
 	}
