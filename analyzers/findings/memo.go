@@ -9,10 +9,13 @@ import (
 // address and prefix maps: consecutive messages mostly repeat a client, a
 // server and a zone, and a cache hit costs a comparison where the map
 // costs a hash. The cached pointers are the maps' own entries; whatever
-// removes an entry from a map (Reset, eviction, Merge) clears the memo.
+// removes an entry from a map (Reset, Merge) clears the memo, and an
+// address evicted from a full table hands its entry to the newcomer (so
+// pointers to it stay valid; they are compared by address).
 type memo struct {
 	zones    [64]*zoneStat
 	addrs    [1 << addrBits]*addrStat     // twice the table's bound
+	last     [2]*addrStat                 // the last two addresses, latest first
 	prefixes [1 << prefixBits]*prefixStat // as many as the table's bound
 }
 

@@ -53,8 +53,8 @@ type State struct {
 	cache  zoneCache // survives Reset: it belongs to the shard
 	memo   memo
 	shapes *[shapeMemo]nameShape // survives Reset, as cache
-	keyb  [16]byte
-	cnt   [256]uint16 // entropy work space, all zero between calls
+	keyb   [16]byte
+	cnt    [256]uint16 // entropy work space, all zero between calls
 }
 
 // Dropped counts messages and packets whose zone, address or prefix was
@@ -347,23 +347,27 @@ func longestLabel(b []byte) int {
 // entropy returns the Shannon entropy of b's bytes (dots left out) in
 // millibits per byte, as an integer so that sums do not depend on order.
 func (s *State) entropy(b []byte) uint64 {
-	n := 0
+	var seen [256]byte // the distinct bytes, in order of first sight
+	n, d := 0, 0
 	for _, c := range b {
-		if c != '.' {
-			s.cnt[c]++
-			n++
+		if c == '.' {
+			continue
 		}
+		if s.cnt[c] == 0 {
+			seen[d] = c
+			d++
+		}
+		s.cnt[c]++
+		n++
 	}
 	if n == 0 {
 		return 0
 	}
 	// H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table.
 	sum := 0.0
-	for _, c := range b {
-		if k := s.cnt[c]; k > 0 && c != '.' {
-			sum += klog2k(int(k))
-			s.cnt[c] = 0
-		}
+	for _, c := range seen[:d] {
+		sum += klog2k(int(s.cnt[c]))
+		s.cnt[c] = 0
 	}
 	h := klog2k(n)/float64(n) - sum/float64(n)
 	return uint64(math.Round(max(h, 0) * 1000))
@@ -424,6 +428,27 @@ func (s *State) zone(name string) *zoneStat {
 // addr returns a's entry; when the table is full the lightest entry makes
 // room (its counts are dropped and counted).
 func (s *State) addr(a netip.Addr) *addrStat {
+	// A message's client and server come back message after message.
+	l := &s.memo.last
+	if e := l[0]; e != nil && e.addr == a {
+		e.weight++
+		return e
+	}
+	if e := l[1]; e != nil && e.addr == a {
+		l[0], l[1] = e, l[0]
+		e.weight++
+		return e
+	}
+	e := s.addrSlot(a)
+	if e != nil {
+		l[0], l[1] = e, l[0]
+	}
+	return e
+}
+
+// addrSlot is addr past the two last addresses: through the memo's cells,
+// then the map.
+func (s *State) addrSlot(a netip.Addr) *addrStat {
 	c := &s.memo.addrs[addrSlot(a, addrBits)]
 	if *c != nil && (*c).addr == a {
 		(*c).weight++
