@@ -287,11 +287,9 @@ func (a *Analysis) dispatch(f *visor.Frame, dir visor.Direction) *item {
 
 // flowHash is the same for both directions of a flow.
 func flowHash(f *visor.Frame) uint64 {
-	s, d := f.Src.As16(), f.Dst.As16()
-	var h uint64
-	for i := 0; i < 16; i += 8 {
-		h ^= le64(s[i:]) ^ le64(d[i:])
-	}
+	sh, sl := visor.AddrWords(f.Src)
+	dh, dl := visor.AddrWords(f.Dst)
+	h := sh ^ sl ^ dh ^ dl
 	h ^= uint64(f.SrcPort^f.DstPort) << 32
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
@@ -299,11 +297,6 @@ func flowHash(f *visor.Frame) uint64 {
 	h *= 0xc4ceb9fe1a85ec53
 	h ^= h >> 33
 	return h
-}
-
-func le64(b []byte) uint64 {
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 // clock moves the open bucket forward on capture time.

@@ -2,7 +2,6 @@ package dns
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
@@ -201,10 +200,11 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 // multiply-fold chain (as wyhash does) keyed by the analyzer's random seed,
 // so crafted traffic cannot aim at collisions.
 func (a *Analyzer) keyOf(client, server netip.Addr, cport, sport uint16, v *decode.DNS, qh uint64) xactKey {
-	c, s := client.As16(), server.As16()
+	ch, cl := visor.AddrWords(client)
+	sh, sl := visor.AddrWords(server)
 	k := &a.seed
-	h := mix(binary.LittleEndian.Uint64(c[0:])^k[0], binary.LittleEndian.Uint64(c[8:])^k[1])
-	h = mix(h^binary.LittleEndian.Uint64(s[0:])^k[2], binary.LittleEndian.Uint64(s[8:])^k[3])
+	h := mix(ch^k[0], cl^k[1])
+	h = mix(h^sh^k[2], sl^k[3])
 	f := uint64(cport) | uint64(sport)<<16 | uint64(v.ID)<<32 | uint64(v.QType)<<48
 	return xactKey(mix(h^f^k[4], qh^k[5]))
 }

@@ -1,8 +1,9 @@
 package findings
 
 import (
-	"encoding/binary"
 	"net/netip"
+
+	"github.com/visor-dns/visor"
 )
 
 // memo holds small direct-mapped caches in front of a State's zone,
@@ -26,8 +27,8 @@ func (m *memo) clear() { *m = memo{} }
 // addrSlot indexes an address's memo cell among 1<<bits: the top bits of
 // a multiplicative hash, which every address byte reaches.
 func addrSlot(a netip.Addr, bits uint) uint64 {
-	b := a.As16()
-	h := (binary.LittleEndian.Uint64(b[:8]) ^ binary.LittleEndian.Uint64(b[8:])) * 0x9e3779b97f4a7c15
+	hi, lo := visor.AddrWords(a)
+	h := (hi ^ lo) * 0x9e3779b97f4a7c15
 	return h >> (64 - bits)
 }
 
