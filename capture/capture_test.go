@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -252,5 +253,38 @@ func TestFormats(t *testing.T) {
 		if err != nil || len(pkts) != 1 || info.Format != tc.format {
 			t.Errorf("%s: %d packets, format %q, %v", tc.format, len(pkts), info.Format, err)
 		}
+	}
+}
+
+// Classic pcap in both byte orders and both time resolutions reads the
+// same packets.
+func TestPcapByteOrders(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bo    binary.AppendByteOrder
+		magic uint32
+		frac  uint32 // the fraction field of 1.5 s
+		ts    int64
+	}{
+		{"little endian, microseconds", binary.LittleEndian, 0xa1b2c3d4, 500000, 1_500_000_000},
+		{"big endian, microseconds", binary.BigEndian, 0xa1b2c3d4, 500000, 1_500_000_000},
+		{"little endian, nanoseconds", binary.LittleEndian, 0xa1b23c4d, 500000001, 1_500_000_001},
+		{"big endian, nanoseconds", binary.BigEndian, 0xa1b23c4d, 500000001, 1_500_000_001},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u32 := func(v uint32) []byte { return tc.bo.AppendUint32(nil, v) }
+			u16 := func(v uint16) []byte { return tc.bo.AppendUint16(nil, v) }
+			file := cat(u32(tc.magic), u16(2), u16(4), make([]byte, 8), u32(65535), u32(101),
+				u32(1), u32(tc.frac), u32(3), u32(60), []byte("abc"),
+				u32(2), u32(tc.frac), u32(2), u32(2), []byte("de"))
+			pkts, info, err := readAll(t, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []got{{tc.ts, 101, "abc", 60}, {tc.ts + 1e9, 101, "de", 2}}
+			if !slices.Equal(pkts, want) {
+				t.Errorf("got %+v, want %+v (format %s)", pkts, want, info.Format)
+			}
+		})
 	}
 }

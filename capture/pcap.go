@@ -40,6 +40,11 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 		return nil, &Error{Path: st.info.Path, Offset: 4, Err: fmt.Errorf("pcap major version %d, want 2", major)}
 	}
 	link := uint16(bo.Uint32(hdr[20:]) & 0xffff) // upper bits hold FCS flags
+	// Record fields are read without the ByteOrder interface's calls.
+	u32 := binary.LittleEndian.Uint32
+	if bo == binary.BigEndian {
+		u32 = binary.BigEndian.Uint32
+	}
 	if nano {
 		st.info.Format = "pcap-ns" + st.info.Format
 	} else {
@@ -76,7 +81,7 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 			}
 			return s.failAt(pos, eofIsUnexpected(err))
 		}
-		caplen := bo.Uint32(rec[8:])
+		caplen := u32(rec[8:])
 		if caplen > MaxCapLen {
 			return s.failAt(pos, fmt.Errorf("record declares %d captured bytes, more than the %d visor accepts", caplen, MaxCapLen))
 		}
@@ -85,13 +90,13 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 		if err != nil {
 			return s.failAt(pos, eofIsUnexpected(err))
 		}
-		frac := int64(bo.Uint32(whole[4:]))
+		frac := int64(u32(whole[4:]))
 		if !nano {
 			frac *= 1000
 		}
-		p.TS = int64(bo.Uint32(whole[0:]))*1e9 + frac
+		p.TS = int64(u32(whole[0:]))*1e9 + frac
 		p.Data = whole[pcapRecordLen:n:n]
-		p.OrigLen = int(bo.Uint32(whole[12:]))
+		p.OrigLen = int(u32(whole[12:]))
 		if p.OrigLen < int(caplen) {
 			p.OrigLen = int(caplen)
 		}
