@@ -270,6 +270,12 @@ func (p *parser) primitive() (node, error) {
 			return protoMatch{version: v, proto: n}, nil
 		}
 		return protoMatch{version: v, proto: -1}, nil
+	case "proto": // ip or ip6, as tcpdump reads it
+		n, err := protoNumber(p.next())
+		if err != nil {
+			return nil, err
+		}
+		return protoMatch{proto: n}, nil
 	case "udp", "tcp":
 		proto := visor.TransportUDP
 		if tok == "tcp" {

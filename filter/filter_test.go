@@ -41,6 +41,9 @@ func TestCompileAndMatch(t *testing.T) {
 		{"(udp or tcp) and not host 2001:db8::1", true, false, false},
 		{"ip proto 17", true, false, false},
 		{"ip6 proto tcp", false, true, false},
+		{"proto udp", true, false, false},
+		{"proto 6", false, true, false},
+		{"proto 99", false, false, false},
 		{"greater 1000", false, true, false},
 		{"less 100", true, false, true},
 	}
