@@ -4,77 +4,83 @@ package sketch
 // addressing with linear probing and backward-shift deletion: a flood of new
 // items deletes and inserts on every Add, and a table with tombstones (as
 // Go's map keeps) slows every miss down.
+//
+// A cell is 8 bytes: the hash's top 32 bits (which also give the home cell)
+// and slot+1 (0: empty). A tag match is confirmed against the entry's full
+// hash, which the caller reads anyway; so the table of a 1024-item TopK
+// takes 16 KiB and a probe seldom leaves one cache line.
 type slotIndex struct {
-	cells []indexCell
+	cells []uint64
+	shift uint // 64 - log2(len(cells)): a hash's home is h >> shift
 	mask  uint64
 	n     int
 }
 
-// indexCell keeps a hash and its slot together: a probe reads one cache
-// line.
-type indexCell struct {
-	key uint64
-	val int32 // slot+1; 0 is an empty cell
-}
-
 func newSlotIndex(capacity int) slotIndex {
-	size := 16
+	size, bits := 16, uint(4)
 	for size < 2*capacity {
 		size <<= 1
+		bits++
 	}
-	return slotIndex{cells: make([]indexCell, size), mask: uint64(size - 1)}
+	return slotIndex{cells: make([]uint64, size), shift: 64 - bits, mask: uint64(size - 1)}
 }
 
-func (x *slotIndex) get(h uint64) (int32, bool) {
-	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		c := &x.cells[i]
-		if c.val == 0 {
+func cellOf(h uint64, slot int32) uint64 { return h&^0xffffffff | uint64(uint32(slot+1)) }
+
+func cellSlot(c uint64) int32 { return int32(uint32(c)) - 1 }
+
+// get returns the slot of the item with hash h; es are the TopK's entries.
+func (x *slotIndex) get(h uint64, es []topkEntry) (int32, bool) {
+	tag := h &^ 0xffffffff
+	for i := h >> x.shift; ; i = (i + 1) & x.mask {
+		c := x.cells[i]
+		if c == 0 {
 			return 0, false
 		}
-		if c.key == h {
-			return c.val - 1, true
+		if c&^0xffffffff == tag {
+			if s := cellSlot(c); es[s].hash == h {
+				return s, true
+			}
 		}
 	}
 }
 
-// put sets h's slot, adding h if absent. The table never fills: TopK holds
-// at most capacity items in twice as many cells.
+// put adds h, which must be absent, at slot. The table never fills: TopK
+// holds at most capacity items in twice as many cells.
 func (x *slotIndex) put(h uint64, slot int32) {
-	for i := h & x.mask; ; i = (i + 1) & x.mask {
-		c := &x.cells[i]
-		if c.val == 0 {
-			*c = indexCell{h, slot + 1}
+	for i := h >> x.shift; ; i = (i + 1) & x.mask {
+		if x.cells[i] == 0 {
+			x.cells[i] = cellOf(h, slot)
 			x.n++
 			return
 		}
-		if c.key == h {
-			c.val = slot + 1
-			return
-		}
 	}
 }
 
-func (x *slotIndex) del(h uint64) {
-	i := h & x.mask
+// del removes the item with hash h at slot.
+func (x *slotIndex) del(h uint64, slot int32) {
+	want := cellOf(h, slot)
+	i := h >> x.shift
 	for {
-		if x.cells[i].val == 0 {
+		c := x.cells[i]
+		if c == 0 {
 			return
 		}
-		if x.cells[i].key == h {
+		if c == want {
 			break
 		}
 		i = (i + 1) & x.mask
 	}
 	x.n--
 	// Shift back the cells after i that would no longer be reachable.
-	for j := (i + 1) & x.mask; x.cells[j].val != 0; j = (j + 1) & x.mask {
-		home := x.cells[j].key & x.mask
+	for j := (i + 1) & x.mask; x.cells[j] != 0; j = (j + 1) & x.mask {
+		home := x.cells[j] >> x.shift
 		if (j-home)&x.mask >= (j-i)&x.mask {
 			x.cells[i] = x.cells[j]
 			i = j
 		}
 	}
-	x.cells[i].val = 0
+	x.cells[i] = 0
 }
 
 func (x *slotIndex) len() int { return x.n }
@@ -86,15 +92,15 @@ func (x *slotIndex) reset() {
 
 func (x *slotIndex) clone() slotIndex {
 	c := *x
-	c.cells = append([]indexCell(nil), x.cells...)
+	c.cells = append([]uint64(nil), x.cells...)
 	return c
 }
 
-// each calls f for every entry (tests use it).
-func (x *slotIndex) each(f func(h uint64, slot int32)) {
+// each calls f for every slot held (tests use it).
+func (x *slotIndex) each(f func(slot int32)) {
 	for _, c := range x.cells {
-		if c.val != 0 {
-			f(c.key, c.val-1)
+		if c != 0 {
+			f(cellSlot(c))
 		}
 	}
 }

@@ -5,22 +5,33 @@ import (
 	"testing"
 )
 
-// TestSlotIndexAgainstMap churns a small table (hashes crowded into few
-// home cells, so deletions must shift runs back) and compares every step
-// with a Go map.
+// TestSlotIndexAgainstMap churns a small table and compares every step
+// with a Go map. With a small spread the hashes crowd into few home cells
+// (so deletions must shift runs back) and share their top 32 bits (so tags
+// collide and the entries' full hashes must tell them apart).
 func TestSlotIndexAgainstMap(t *testing.T) {
 	for _, spread := range []uint64{7, 1 << 20} {
 		x := newSlotIndex(64)
+		es := make([]topkEntry, 64)
+		var free []int32
+		for i := range es {
+			free = append(free, int32(i))
+		}
 		ref := map[uint64]int32{}
 		r := rand.New(rand.NewPCG(3, uint64(spread)))
 		for step := 0; step < 200000; step++ {
 			h := r.Uint64N(spread)*0x9e3779b97f4a7c15 + r.Uint64N(3)
+			slot, in := ref[h]
 			switch {
-			case len(ref) < 60 && r.IntN(2) == 0:
-				x.put(h, int32(step))
-				ref[h] = int32(step)
-			default:
-				x.del(h)
+			case !in && len(free) > 0 && r.IntN(2) == 0:
+				slot, free = free[len(free)-1], free[:len(free)-1]
+				es[slot].hash = h
+				x.put(h, slot)
+				ref[h] = slot
+			case in:
+				x.del(h, slot)
+				es[slot].hash = 0
+				free = append(free, slot)
 				delete(ref, h)
 			}
 			if x.len() != len(ref) {
@@ -28,8 +39,13 @@ func TestSlotIndexAgainstMap(t *testing.T) {
 			}
 			if step%97 == 0 {
 				for k, v := range ref {
-					if got, ok := x.get(k); !ok || got != v {
+					if got, ok := x.get(k, es); !ok || got != v {
 						t.Fatalf("spread %d step %d: get(%x) = %d, %v; want %d", spread, step, k, got, ok, v)
+					}
+				}
+				if _, ok := x.get(h^1<<40, es); ok && ref[h^1<<40] == 0 {
+					if _, in := ref[h^1<<40]; !in {
+						t.Fatalf("spread %d step %d: get of an absent hash found a slot", spread, step)
 					}
 				}
 			}

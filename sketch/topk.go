@@ -85,7 +85,7 @@ func (t *TopK) lookup(h uint64) (int32, bool) {
 	if c.h == h && c.slot > 0 {
 		return c.slot - 1, true
 	}
-	slot, ok := t.index.get(h)
+	slot, ok := t.index.get(h, t.entries)
 	if ok {
 		c.h, c.slot = h, slot+1
 	}
@@ -298,7 +298,7 @@ func (t *TopK) insert(item []byte, h uint64, n uint64) {
 	// Evict the minimum: the newcomer inherits its count as error.
 	slot := t.buckets[t.minB].first
 	e := &t.entries[slot]
-	t.index.del(e.hash)
+	t.index.del(e.hash, slot)
 	if c := &t.recent[e.hash&255]; c.h == e.hash {
 		*c = recentSlot{}
 	}
@@ -334,7 +334,7 @@ func (t *TopK) Merge(o *TopK) {
 	mine := len(t.entries) // comb[:mine] hold t's name buffers
 	for i := range t.entries {
 		e := t.entries[i]
-		if s, ok := o.index.get(e.hash); ok {
+		if s, ok := o.index.get(e.hash, o.entries); ok {
 			oe := &o.entries[s]
 			e.count += oe.count
 			e.err += oe.err
@@ -346,7 +346,7 @@ func (t *TopK) Merge(o *TopK) {
 	}
 	for i := range o.entries {
 		oe := o.entries[i]
-		if _, ok := t.index.get(oe.hash); ok {
+		if _, ok := t.index.get(oe.hash, t.entries); ok {
 			continue
 		}
 		oe.count += t.floor
@@ -432,7 +432,7 @@ func (t *TopK) Top(n int) []Item {
 // Lookup returns the tracked entry for item, or false when t does not track
 // it (it then occurred at most ErrorBound() times).
 func (t *TopK) Lookup(item string) (Item, bool) {
-	slot, ok := t.index.get(Hash([]byte(item)))
+	slot, ok := t.index.get(Hash([]byte(item)), t.entries)
 	if !ok {
 		return Item{}, false
 	}
