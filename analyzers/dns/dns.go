@@ -56,33 +56,13 @@ type Analyzer struct {
 	// counted last (0 without a question), for analyzers that follow.
 	QHash uint64
 
-	open openTable
-	fifo []queued // queries in arrival order, for timeouts
-	head int
-	seed [6]uint64 // keyOf's random key
-	view decode.DNS
-	key  [16]byte
-	// The last two clients' hashes (sketch.Hash of their AddrKey).
-	clients [2]struct {
-		a netip.Addr
-		h uint64
-	}
-}
-
-func (a *Analyzer) clientHash(addr netip.Addr) uint64 {
-	m := &a.clients
-	switch {
-	case !addr.IsValid(): // the memo's empty cells hold the zero Addr
-	case addr == m[0].a:
-		return m[0].h
-	case addr == m[1].a:
-		m[0], m[1] = m[1], m[0]
-		return m[0].h
-	}
-	var buf [16]byte
-	m[1] = m[0]
-	m[0].a, m[0].h = addr, sketch.Hash(visor.AddrKey(addr, &buf))
-	return m[0].h
+	open    openTable
+	fifo    []queued // queries in arrival order, for timeouts
+	head    int
+	seed    [6]uint64 // keyOf's random key
+	view    decode.DNS
+	key     [16]byte
+	clients sketch.AddrHashes
 }
 
 // NewAnalyzer returns an analyzer with the default timeouts and bounds.
@@ -165,7 +145,8 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 				st.qtypes[v.QType]++
 			}
 		}
-		st.topClients.AddHash(visor.AddrKey(m.Src, &a.key), a.clientHash(m.Src), 1)
+		ch, _ := a.clients.Hash(m.Src)
+		st.topClients.AddHash(visor.AddrKey(m.Src, &a.key), ch, 1)
 		if v.ECS {
 			st.observeECS(v)
 		}

@@ -30,12 +30,7 @@ type State struct {
 	// The last two sources and destinations with their hashes: a
 	// conversation alternates two addresses, and an address met again
 	// since Reset is in its distinct count already.
-	srcMemo, dstMemo [2]addrHash
-}
-
-type addrHash struct {
-	a netip.Addr
-	h uint64
+	srcMemo, dstMemo sketch.AddrHashes
 }
 
 // NewState returns an empty state.
@@ -111,19 +106,11 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 
 // count returns a's hash and enters a in its distinct count c, unless the
 // memo m shows it there already.
-func count(a netip.Addr, m *[2]addrHash, c *sketch.Cardinality) uint64 {
-	switch {
-	case !a.IsValid(): // the memo's empty cells hold the zero Addr
-	case a == m[0].a:
-		return m[0].h
-	case a == m[1].a:
-		m[0], m[1] = m[1], m[0]
-		return m[0].h
+func count(a netip.Addr, m *sketch.AddrHashes, c *sketch.Cardinality) uint64 {
+	h, fresh := m.Hash(a)
+	if fresh {
+		c.InsertHash(h)
 	}
-	var buf [16]byte
-	h := sketch.Hash(visor.AddrKey(a, &buf))
-	c.InsertHash(h)
-	m[1], m[0] = m[0], addrHash{a, h}
 	return h
 }
 
