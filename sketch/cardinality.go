@@ -9,9 +9,10 @@ import (
 // Cardinality counts distinct items with HyperLogLog
 // (github.com/axiomhq/hyperloglog, precision 14 → ~0.8% standard error).
 //
-// It starts in HyperLogLog++'s sparse representation, which is near exact for
-// small counts, and switches to 2^14 one-byte registers (16 KiB) once that is
-// smaller. Items are hashed with the library's MetroHash64 and its fixed
+// NewCardinality's starts in HyperLogLog++'s sparse representation, which
+// is near exact for small counts, and switches to 2^14 one-byte registers
+// (16 KiB) once that is smaller; NewDenseCardinality's counts exactly up to
+// 1024 items, then in registers. Items are hashed with the library's MetroHash64 and its fixed
 // seed, so sketches built in different processes or runs merge correctly.
 //
 // Estimate and Merge may compact the sparse representation. Reset keeps the
@@ -19,42 +20,78 @@ import (
 // small counts with LogLog-Beta's bias correction, still within a fraction of
 // a percent).
 type Cardinality struct {
-	sk *hyperloglog.Sketch
+	sk *hyperloglog.Sketch // nil while small holds the items
+	// small, for a sketch made by NewDenseCardinality, holds the distinct
+	// hashes exactly until there are more than smallMax; they then go into
+	// dense registers. spare keeps those registers across Reset.
+	small *hashSet
+	spare *hyperloglog.Sketch
 }
+
+// smallMax is how many distinct hashes a NewDenseCardinality sketch counts
+// exactly, in a table of 16 KiB (as big as its registers).
+const smallMax = 1024
 
 // NewCardinality returns an empty Cardinality.
 func NewCardinality() *Cardinality {
 	return &Cardinality{sk: hyperloglog.New14()}
 }
 
-// NewDenseCardinality returns an empty Cardinality that starts with its
-// 2^14 registers (16 KiB): for the few sketches that see every message,
-// an insert is then a register update, where the sparse form's is a hash
-// set lookup. Below a few thousand items it estimates through linear
-// counting, within a fraction of a percent.
+// NewDenseCardinality returns an empty Cardinality for the few sketches
+// that see every message: it counts the first 1024 distinct items exactly
+// in a hash set, then moves to 2^14 dense registers (16 KiB each way), so an
+// insert is one probe or one register update, never the sparse form's
+// hash set and compactions. Past the set, linear counting keeps the
+// estimate within a fraction of a percent up to thousands of items.
 func NewDenseCardinality() *Cardinality {
-	return &Cardinality{sk: hyperloglog.NewNoSparse()}
+	return &Cardinality{small: newHashSet(smallMax)}
 }
 
 // Insert adds an item. It does not retain b. In the dense representation it
 // allocates nothing; in the sparse one allocations are amortized (a hash set
 // growing, then one compaction per 164 new distinct items until dense).
-func (c *Cardinality) Insert(b []byte) { c.sk.Insert(b) }
+func (c *Cardinality) Insert(b []byte) { c.InsertHash(Hash(b)) }
 
 // InsertString adds an item given as a string, without copying it.
 func (c *Cardinality) InsertString(s string) {
-	c.sk.Insert(unsafe.Slice(unsafe.StringData(s), len(s)))
+	c.InsertHash(Hash(unsafe.Slice(unsafe.StringData(s), len(s))))
 }
 
 // InsertHash adds an item by a 64-bit hash the caller computed. The hash
 // must be uniformly distributed, and sketches that are merged must use the
 // same hash function (Insert uses MetroHash64 with seed 1337).
-func (c *Cardinality) InsertHash(h uint64) { c.sk.InsertHash(h) }
+func (c *Cardinality) InsertHash(h uint64) {
+	if c.sk != nil {
+		c.sk.InsertHash(h)
+		return
+	}
+	if !c.small.add(h) {
+		c.toDense()
+		c.sk.InsertHash(h)
+	}
+}
+
+// toDense moves the exact hashes into registers.
+func (c *Cardinality) toDense() {
+	if c.spare == nil {
+		c.spare = hyperloglog.NewNoSparse()
+	}
+	c.sk, c.spare = c.spare, nil
+	c.small.each(c.sk.InsertHash)
+	c.small.reset()
+}
 
 // Merge adds o's items to c (a set union). o is not modified.
 func (c *Cardinality) Merge(o *Cardinality) {
 	if o == nil || o == c {
 		return
+	}
+	if o.sk == nil {
+		o.small.each(c.InsertHash)
+		return
+	}
+	if c.sk == nil {
+		c.toDense()
 	}
 	// Both sketches are precision 14; Merge only fails on a precision
 	// mismatch.
@@ -64,10 +101,91 @@ func (c *Cardinality) Merge(o *Cardinality) {
 }
 
 // Estimate returns the estimated number of distinct items.
-func (c *Cardinality) Estimate() uint64 { return c.sk.Estimate() }
+func (c *Cardinality) Estimate() uint64 {
+	if c.sk == nil {
+		return uint64(c.small.n)
+	}
+	return c.sk.Estimate()
+}
 
 // Reset empties c, keeping its allocated memory for reuse.
-func (c *Cardinality) Reset() { c.sk.Reset() }
+func (c *Cardinality) Reset() {
+	if c.small == nil {
+		c.sk.Reset()
+		return
+	}
+	c.small.reset()
+	if c.sk != nil {
+		c.sk.Reset()
+		c.spare, c.sk = c.sk, nil
+	}
+}
 
 // Clone returns a deep copy of c.
-func (c *Cardinality) Clone() *Cardinality { return &Cardinality{sk: c.sk.Clone()} }
+func (c *Cardinality) Clone() *Cardinality {
+	d := &Cardinality{}
+	if c.sk != nil {
+		d.sk = c.sk.Clone()
+	}
+	if c.small != nil {
+		d.small = c.small.clone()
+	}
+	return d
+}
+
+// hashSet is a set of nonzero-mapped 64-bit hashes, open addressing in
+// twice its capacity.
+type hashSet struct {
+	cells  []uint64 // 0 is empty; hash 0 is stored as 1
+	mask   uint64
+	n, max int
+}
+
+func newHashSet(max int) *hashSet {
+	size := 16
+	for size < 2*max {
+		size <<= 1
+	}
+	return &hashSet{cells: make([]uint64, size), mask: uint64(size - 1), max: max}
+}
+
+// add inserts h; false when h is new and the set is full.
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	for i := h & s.mask; ; i = (i + 1) & s.mask {
+		switch s.cells[i] {
+		case h:
+			return true
+		case 0:
+			if s.n >= s.max {
+				return false
+			}
+			s.cells[i] = h
+			s.n++
+			return true
+		}
+	}
+}
+
+func (s *hashSet) each(f func(uint64)) {
+	for _, h := range s.cells {
+		if h != 0 {
+			f(h)
+		}
+	}
+}
+
+func (s *hashSet) reset() {
+	if s.n > 0 {
+		clear(s.cells)
+		s.n = 0
+	}
+}
+
+func (s *hashSet) clone() *hashSet {
+	c := *s
+	c.cells = append([]uint64(nil), s.cells...)
+	return &c
+}

@@ -169,3 +169,86 @@ func TestDenseCardinalitySmall(t *testing.T) {
 		}
 	}
 }
+
+func names(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, prefix+strconv.Itoa(i))
+	}
+	return out
+}
+
+func within(got uint64, want int, pct float64) bool {
+	d := float64(got) - float64(want)
+	return d <= pct/100*float64(want)+0.5 && d >= -pct/100*float64(want)-0.5
+}
+
+// A NewDenseCardinality sketch is exact up to 1024 items, whatever the
+// merges, and estimates beyond; Reset makes it exact again.
+func TestDenseCardinalityExactThenDense(t *testing.T) {
+	fill := func(c *Cardinality, items []string) *Cardinality {
+		for _, s := range items {
+			c.InsertString(s)
+			c.InsertString(s) // repeats count once
+		}
+		return c
+	}
+	tests := []struct {
+		name  string
+		make  func() *Cardinality
+		want  int
+		exact bool
+	}{
+		{"1024 exact", func() *Cardinality { return fill(NewDenseCardinality(), names("a", 0, 1024)) }, 1024, true},
+		{"1025 dense", func() *Cardinality { return fill(NewDenseCardinality(), names("a", 0, 1025)) }, 1025, false},
+		{"merge of two small, overlapping", func() *Cardinality {
+			c := fill(NewDenseCardinality(), names("a", 0, 600))
+			c.Merge(fill(NewDenseCardinality(), names("a", 300, 900)))
+			return c
+		}, 900, true},
+		{"merge of two small, overflowing", func() *Cardinality {
+			c := fill(NewDenseCardinality(), names("a", 0, 800))
+			c.Merge(fill(NewDenseCardinality(), names("a", 400, 1600)))
+			return c
+		}, 1600, false},
+		{"small into dense", func() *Cardinality {
+			c := fill(NewDenseCardinality(), names("a", 0, 3000))
+			c.Merge(fill(NewDenseCardinality(), names("b", 0, 500)))
+			return c
+		}, 3500, false},
+		{"dense into small", func() *Cardinality {
+			c := fill(NewDenseCardinality(), names("b", 0, 500))
+			c.Merge(fill(NewDenseCardinality(), names("a", 0, 3000)))
+			return c
+		}, 3500, false},
+		{"small into sparse", func() *Cardinality {
+			c := fill(NewCardinality(), names("a", 0, 300))
+			c.Merge(fill(NewDenseCardinality(), names("b", 0, 300)))
+			return c
+		}, 600, false},
+		{"sparse into small", func() *Cardinality {
+			c := fill(NewDenseCardinality(), names("b", 0, 300))
+			c.Merge(fill(NewCardinality(), names("a", 0, 300)))
+			return c
+		}, 600, false},
+		{"reset after dense", func() *Cardinality {
+			c := fill(NewDenseCardinality(), names("a", 0, 5000))
+			c.Reset()
+			return fill(c, names("z", 0, 77))
+		}, 77, true},
+		{"clone is independent", func() *Cardinality {
+			c := fill(NewDenseCardinality(), names("a", 0, 100))
+			d := c.Clone()
+			fill(c, names("b", 0, 100))
+			return d
+		}, 100, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.make().Estimate()
+			if tc.exact && got != uint64(tc.want) || !tc.exact && !within(got, tc.want, 1) {
+				t.Errorf("estimate %d, want %d (exact %v)", got, tc.want, tc.exact)
+			}
+		})
+	}
+}
