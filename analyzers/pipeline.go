@@ -301,6 +301,10 @@ func flowHash(f *visor.Frame) uint64 {
 
 // clock moves the open bucket forward on capture time.
 func (a *Analysis) clock(ts int64) {
+	if a.started && ts >= a.lastTS && ts-a.bucket < a.opts.Bucket {
+		a.lastTS = ts // forward, within the open bucket: no division
+		return
+	}
 	b := floorDiv(ts, a.opts.Bucket) * a.opts.Bucket
 	if !a.started {
 		a.started, a.bucket, a.lastTS = true, b, ts

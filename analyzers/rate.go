@@ -14,6 +14,10 @@ type rate struct {
 func newRate() *rate { return &rate{q: sketch.NewQuantiles()} }
 
 func (r *rate) tick(ts int64) {
+	if r.have && ts >= r.sec*1e9 && ts-r.sec*1e9 < 1e9 { // the open second: no division
+		r.count++
+		return
+	}
 	sec := floorDiv(ts, 1e9)
 	if !r.have {
 		r.sec, r.have = sec, true

@@ -50,6 +50,10 @@ type State struct {
 	// Dropped counts what the bounds left out.
 	Dropped Dropped
 
+	// slot's memo: the second starting at secLo (ns) falls in slot
+	// secIdx of clk; MaxInt64 when unset.
+	secLo  int64
+	secIdx int
 	cache  zoneCache // survives Reset: it belongs to the shard
 	memo   memo
 	shapes *[shapeMemo]nameShape // survives Reset, as cache
@@ -115,7 +119,7 @@ func NewState() *State {
 
 // Reset empties s for reuse (its zone cache stays).
 func (s *State) Reset() {
-	*s = State{cache: s.cache, shapes: s.shapes, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs} // and an empty memo
+	*s = State{secLo: math.MaxInt64, cache: s.cache, shapes: s.shapes, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs} // and an empty memo
 	if s.zones == nil {
 		s.shapes = new([shapeMemo]nameShape)
 		s.zones = make(map[string]*zoneStat, 16)
@@ -132,15 +136,20 @@ func (s *State) Reset() {
 // slot moves the clock to cover ts (refolding every series when it has to
 // widen) and returns ts's slot.
 func (s *State) slot(ts int64) int {
+	if ts >= s.secLo && ts-s.secLo < 1e9 { // the second of the last call
+		return s.secIdx
+	}
 	sec := floorDiv(ts, 1e9)
 	n := s.clk.fit(sec)
 	if n != s.clk {
 		s.refold(n)
 	}
-	return n.index(sec)
+	s.secLo, s.secIdx = sec*1e9, n.index(sec)
+	return s.secIdx
 }
 
 func (s *State) refold(n clock) {
+	s.secLo = math.MaxInt64 // the slot memo no longer holds
 	o := s.clk
 	for _, sl := range []*slots{&s.qs, &s.nxs, &s.sfs, &s.syns} {
 		sl.refold(o, n)
