@@ -56,13 +56,14 @@ type Analyzer struct {
 	// counted last (0 without a question), for analyzers that follow.
 	QHash uint64
 
-	open    openTable
-	fifo    []queued // queries in arrival order, for timeouts
-	head    int
-	seed    [6]uint64 // keyOf's random key
-	view    decode.DNS
-	key     [16]byte
-	clients sketch.AddrHashes
+	open     openTable
+	fifo     []queued // queries in arrival order, for timeouts
+	head     int
+	seed     [6]uint64 // keyOf's random key
+	view     decode.DNS
+	key      [16]byte
+	clients  sketch.AddrHashes
+	suffixes [64]suffixMemo // qname2 and qname3 suffixes and their hashes
 }
 
 // NewAnalyzer returns an analyzer with the default timeouts and bounds.
@@ -130,10 +131,10 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 		st.topQName.AddHash(qname, qh, 1)
 		// A suffix that is the whole name shares its hash.
 		if s := v.QNameSuffix(2); s != nil {
-			st.topQName2.AddHash(s, suffixHash(s, qname, qh), 1)
+			st.topQName2.AddHash(s, a.suffixHash(s, qname, qh), 1)
 		}
 		if s := v.QNameSuffix(3); s != nil {
-			st.topQName3.AddHash(s, suffixHash(s, qname, qh), 1)
+			st.topQName3.AddHash(s, a.suffixHash(s, qname, qh), 1)
 		}
 	}
 	if !v.Response() {
@@ -330,9 +331,30 @@ func (a *Analyzer) matchSuffix(name []byte) bool {
 }
 
 // suffixHash is sketch.Hash(s) for a suffix s of name, whose hash is qh.
-func suffixHash(s, name []byte, qh uint64) uint64 {
+// A zone's suffix comes back message after message: its hash is taken
+// from a small memo of suffixes when it is there.
+func (a *Analyzer) suffixHash(s, name []byte, qh uint64) uint64 {
 	if len(s) == len(name) {
 		return qh
 	}
-	return sketch.Hash(s)
+	if len(s) > suffixMemoLen {
+		return sketch.Hash(s)
+	}
+	c := &a.suffixes[(len(s)*7+int(s[len(s)-1])+int(s[len(s)/2])*3)&(len(a.suffixes)-1)]
+	if int(c.n) == len(s) && string(c.b[:c.n]) == string(s) {
+		return c.h
+	}
+	c.h = sketch.Hash(s)
+	c.n = uint8(copy(c.b[:], s))
+	return c.h
+}
+
+// suffixMemoLen is the longest suffix the memo keeps.
+const suffixMemoLen = 62
+
+// suffixMemo is a remembered suffix and its hash.
+type suffixMemo struct {
+	h uint64
+	n uint8
+	b [suffixMemoLen]byte
 }

@@ -1,7 +1,9 @@
 package dns
 
 import (
+	"github.com/visor-dns/visor/sketch"
 	"net/netip"
+	"strings"
 	"testing"
 
 	mdns "github.com/miekg/dns"
@@ -191,5 +193,26 @@ func TestOpenTableAgainstMap(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// suffixHash gives sketch.Hash whether the memo holds the suffix, holds
+// another in its cell, or cannot hold it.
+func TestSuffixHashMemo(t *testing.T) {
+	a := NewAnalyzer()
+	name := []byte("www.a.example.com")
+	suffixes := [][]byte{[]byte(".example.com"), []byte(".a.example.com"), []byte(".b.example.com"), []byte(".example.net"), []byte(".exbmple.com"), // the same memo cell as .example.com
+
+		[]byte("." + strings.Repeat("x", 70) + ".com"), []byte(".example.com")}
+	for round := range 3 {
+		for i := range 200 {
+			s := suffixes[(i*7+round)%len(suffixes)]
+			if got, want := a.suffixHash(s, name, 42), sketch.Hash(s); got != want {
+				t.Fatalf("%q: %x, want %x", s, got, want)
+			}
+		}
+	}
+	if got := a.suffixHash(name, name, 42); got != 42 {
+		t.Errorf("whole name: %x, want the name's hash", got)
 	}
 }
