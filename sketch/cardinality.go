@@ -9,10 +9,11 @@ import (
 // Cardinality counts distinct items with HyperLogLog
 // (github.com/axiomhq/hyperloglog, precision 14 → ~0.8% standard error).
 //
-// NewCardinality's starts in HyperLogLog++'s sparse representation, which
-// is near exact for small counts, and switches to 2^14 one-byte registers
-// (16 KiB) once that is smaller; NewDenseCardinality's counts exactly up to
-// 1024 items, then in registers. Items are hashed with the library's MetroHash64 and its fixed
+// Both kinds count their first items exactly in a hash set (NewCardinality
+// 64, NewDenseCardinality 1024). Past it, NewCardinality's goes to
+// HyperLogLog++'s sparse representation, near exact for small counts, and
+// to 2^14 one-byte registers (16 KiB) once those are smaller;
+// NewDenseCardinality's goes to the registers at once. Items are hashed with the library's MetroHash64 and its fixed
 // seed, so sketches built in different processes or runs merge correctly.
 //
 // Estimate and Merge may compact the sparse representation. Reset keeps the
@@ -24,17 +25,24 @@ type Cardinality struct {
 	// small, for a sketch made by NewDenseCardinality, holds the distinct
 	// hashes exactly until there are more than smallMax; they then go into
 	// dense registers. spare keeps those registers across Reset.
-	small *hashSet
-	spare *hyperloglog.Sketch
+	small  *hashSet
+	spare  *hyperloglog.Sketch
+	sparse bool // past small, the sketch starts sparse (NewCardinality's)
 }
 
 // smallMax is how many distinct hashes a NewDenseCardinality sketch counts
 // exactly, in a table of 16 KiB (as big as its registers).
 const smallMax = 1024
 
-// NewCardinality returns an empty Cardinality.
+// smallSparse is how many distinct hashes a NewCardinality sketch counts
+// exactly (in 1 KiB) before its sparse HyperLogLog.
+const smallSparse = 64
+
+// NewCardinality returns an empty Cardinality, for the many small ones (per
+// zone, per prefix): it counts its first 64 items exactly in a small hash
+// set, then in HyperLogLog++'s sparse form, then in registers.
 func NewCardinality() *Cardinality {
-	return &Cardinality{sk: hyperloglog.New14()}
+	return &Cardinality{small: newHashSet(smallSparse), sparse: true}
 }
 
 // NewDenseCardinality returns an empty Cardinality for the few sketches
@@ -71,9 +79,14 @@ func (c *Cardinality) InsertHash(h uint64) {
 	}
 }
 
-// toDense moves the exact hashes into registers.
+// toDense moves the exact hashes into the HyperLogLog (dense registers,
+// or the sparse form for NewCardinality's).
 func (c *Cardinality) toDense() {
-	if c.spare == nil {
+	switch {
+	case c.spare != nil:
+	case c.sparse:
+		c.spare = hyperloglog.New14()
+	default:
 		c.spare = hyperloglog.NewNoSparse()
 	}
 	c.sk, c.spare = c.spare, nil
@@ -123,7 +136,7 @@ func (c *Cardinality) Reset() {
 
 // Clone returns a deep copy of c.
 func (c *Cardinality) Clone() *Cardinality {
-	d := &Cardinality{}
+	d := &Cardinality{sparse: c.sparse}
 	if c.sk != nil {
 		d.sk = c.sk.Clone()
 	}
