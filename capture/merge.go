@@ -79,6 +79,12 @@ func (m *Merge) read(it *mergeItem) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
+	return m.end(err)
+}
+
+// end sorts a source's read error: its end (false, nil), recording a
+// partial read's error, or an error to return.
+func (m *Merge) end(err error) (bool, error) {
 	if err == io.EOF {
 		return false, nil
 	}
@@ -92,6 +98,22 @@ func (m *Merge) read(it *mergeItem) (bool, error) {
 
 // Next fills p with the earliest packet of all sources; io.EOF at the end.
 func (m *Merge) Next(p *visor.Packet) error {
+	if m.pending && len(m.srcs) == 1 {
+		// One source: read straight into p (the first packet, primed,
+		// went out through the heap below).
+		if len(m.h) == 0 {
+			return io.EOF
+		}
+		err := m.srcs[0].Next(p)
+		if err == nil {
+			return nil
+		}
+		m.h = m.h[:0]
+		if _, err = m.end(err); err != nil {
+			return err
+		}
+		return io.EOF
+	}
 	if m.pending {
 		m.pending = false
 		ok, err := m.read(m.h[0])

@@ -124,3 +124,30 @@ func TestThresholdSet(t *testing.T) {
 		}
 	}
 }
+
+func TestShape(t *testing.T) {
+	s := NewState()
+	for _, tc := range []struct {
+		sub       string
+		longest   int
+		entropyMb uint64
+	}{
+		{"", 0, 0},
+		{"..", 0, 0},
+		{"aaaa", 4, 0},
+		{"abc", 3, 1585},
+		{"ab.cde", 3, 2322},
+		{"abab.abab.x", 4, 1392}, // 4 a, 4 b, 1 x over 9 bytes
+	} {
+		longest, mb := s.shape([]byte(tc.sub))
+		if longest != tc.longest || mb != tc.entropyMb {
+			t.Errorf("%q: longest %d entropy %d mbit, want %d and %d", tc.sub, longest, mb, tc.longest, tc.entropyMb)
+		}
+	}
+	// The count table is left clean for the next name.
+	for c, n := range s.cnt {
+		if n != 0 {
+			t.Fatalf("cnt[%d] = %d after shape", c, n)
+		}
+	}
+}

@@ -333,34 +333,29 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 		// it): names that repeat take it from the memo.
 		c := &s.shapes[qh&(shapeMemo-1)]
 		if c.qh != qh || c.sub != len(sub) {
-			*c = nameShape{qh: qh, sub: len(sub), longest: longestLabel(sub), entropyMb: s.entropy(sub)}
+			longest, entropyMb := s.shape(sub)
+			*c = nameShape{qh: qh, sub: len(sub), longest: longest, entropyMb: entropyMb}
 		}
 		z.maxLabel += uint64(c.longest)
 		z.entropyMb += c.entropyMb
 	}
 }
 
-func longestLabel(b []byte) int {
-	best, n := 0, 0
+
+// shape measures the labels b (a name's part under its zone): the length
+// of the longest, and the Shannon entropy of their bytes (dots left out)
+// in millibits a byte (an integer, so that sums do not depend on order).
+// One pass over b, then one over its distinct bytes.
+func (s *State) shape(b []byte) (longest int, entropyMb uint64) {
+	var seen [256]byte // the distinct bytes, in order of first sight
+	n, d, run := 0, 0, 0
 	for _, c := range b {
 		if c == '.' {
-			n = 0
+			run = 0
 			continue
 		}
-		n++
-		best = max(best, n)
-	}
-	return best
-}
-
-// entropy returns the Shannon entropy of b's bytes (dots left out) in
-// millibits per byte, as an integer so that sums do not depend on order.
-func (s *State) entropy(b []byte) uint64 {
-	var seen [256]byte // the distinct bytes, in order of first sight
-	n, d := 0, 0
-	for _, c := range b {
-		if c == '.' {
-			continue
+		if run++; run > longest {
+			longest = run
 		}
 		if s.cnt[c] == 0 {
 			seen[d] = c
@@ -370,7 +365,7 @@ func (s *State) entropy(b []byte) uint64 {
 		n++
 	}
 	if n == 0 {
-		return 0
+		return longest, 0
 	}
 	// H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table.
 	sum := 0.0
@@ -379,7 +374,7 @@ func (s *State) entropy(b []byte) uint64 {
 		s.cnt[c] = 0
 	}
 	h := klog2k(n)/float64(n) - sum/float64(n)
-	return uint64(math.Round(max(h, 0) * 1000))
+	return longest, uint64(math.Round(max(h, 0) * 1000))
 }
 
 // klogTable holds k·log2(k) for the counts a name's bytes can reach.
