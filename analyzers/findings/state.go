@@ -341,7 +341,6 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 	}
 }
 
-
 // shape measures the labels b (a name's part under its zone): the length
 // of the longest, and the Shannon entropy of their bytes (dots left out)
 // in millibits a byte (an integer, so that sums do not depend on order).
