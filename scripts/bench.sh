@@ -119,16 +119,8 @@ fi
 
 # ---------------------------------------------------------------- 3. flood
 setup_net() {
-	teardown
-	ip netns add $NS_SRV
-	ip netns add $NS_CLI
-	local ns
-	for ns in $NS_SRV $NS_CLI; do
-		# IPv4 only (dnsperf 2.10 and global IPv6 addresses do not mix), no chatter
-		nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-		nsx "$ns" ip link set lo up
-	done
-	ip link add vb-cli netns $NS_CLI type veth peer name vb-srv netns $NS_SRV
+	# IPv4 only (dnsperf 2.10 and global IPv6 addresses do not mix), no chatter
+	veth_pair vb-cli vb-srv v4only
 	ip -n $NS_SRV addr add $SRV/24 dev vb-srv
 	ip -n $NS_CLI addr add $CLI/24 dev vb-cli
 	ip -n $NS_SRV link set vb-srv up

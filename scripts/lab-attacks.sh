@@ -91,17 +91,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 setup_net() {
-	teardown
-	ip netns add $NS_SRV
-	ip netns add $NS_CLI
-	local ns i
-	for ns in $NS_SRV $NS_CLI; do
-		nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 \
-			net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.all.router_solicitations=0 \
-			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
-		nsx "$ns" ip link set lo up
-	done
-	ip link add va-cli netns $NS_CLI type veth peer name va-srv netns $NS_SRV
+	veth_pair va-cli va-srv
+	local i
 	ip -n $NS_SRV addr add $S4U/24 dev va-srv
 	ip -n $NS_SRV addr add $S4K/24 dev va-srv
 	ip -n $NS_SRV addr add $S6U/64 dev va-srv nodad

@@ -102,17 +102,7 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- network
 setup_net() {
-	teardown
-	ip netns add $NS_SRV
-	ip netns add $NS_CLI
-	local ns
-	for ns in $NS_SRV $NS_CLI; do
-		nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 \
-			net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.all.router_solicitations=0 \
-			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
-		nsx "$ns" ip link set lo up
-	done
-	ip link add vd-cli netns $NS_CLI type veth peer name vd-srv netns $NS_SRV
+	veth_pair vd-cli vd-srv
 	local a
 	for a in $S4U $S4K $S4T; do ip -n $NS_SRV addr add $a/24 dev vd-srv; done
 	for a in $S6U $S6K $S6T; do ip -n $NS_SRV addr add $a/64 dev vd-srv nodad; done

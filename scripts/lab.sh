@@ -86,18 +86,7 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- network
 setup_net() {
-	teardown # idempotent: remove leftovers of an earlier run
-	ip netns add $NS_SRV
-	ip netns add $NS_CLI
-	local ns
-	for ns in $NS_SRV $NS_CLI; do
-		# no router solicitations / autoconf chatter on the captured link
-		nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0 \
-			net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf.all.router_solicitations=0 \
-			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
-		nsx "$ns" ip link set lo up
-	done
-	ip link add vl-cli netns $NS_CLI type veth peer name vl-srv netns $NS_SRV
+	veth_pair vl-cli vl-srv
 	ip -n $NS_SRV addr add $S4U/24 dev vl-srv
 	ip -n $NS_SRV addr add $S4K/24 dev vl-srv
 	ip -n $NS_SRV addr add $S6U/64 dev vl-srv nodad
