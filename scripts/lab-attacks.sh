@@ -76,17 +76,7 @@ BG_PIDS=()
 # shellcheck source=scripts/netns.sh
 source "$REPO/scripts/netns.sh"
 
-cleanup() {
-	local rc=$? p
-	for p in "${CAP_PIDS[@]}" "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	teardown
-	if [[ ${VISORAT_KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		log "work directory kept: $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit $rc
-}
+cleanup() { end_lab "$?" "${VISORAT_KEEP:-0}" "${CAP_PIDS[@]}" "${BG_PIDS[@]}"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -245,18 +235,7 @@ write_queries() {
 		done
 	} >"$q/mixed.txt"
 	# random labels: one file per source so no name repeats
-	awk -v out="$q" 'BEGIN {
-		srand(20240202); cs = "abcdefghijklmnopqrstuvwxyz0123456789"; n = 0
-		while (n < 2400) {
-			len = 8 + int(rand() * 9); s = ""
-			for (i = 0; i < len; i++) s = s substr(cs, 1 + int(rand() * 36), 1)
-			if (s in seen) continue
-			seen[s] = 1
-			f = (n < 2000) ? sprintf("%s/rnd4-%d.txt", out, int(n / 50)) : sprintf("%s/rnd6-%d.txt", out, int((n - 2000) / 50))
-			print s ".victim.example A" > f
-			n++
-		}
-	}'
+	random_names "$q" 20240202 2400 2000 50 50
 	for i in $(seq 1 12); do printf 'gone%d.flood.example A\n' "$i"; done >"$q/nx.txt"
 	for i in $(seq 1 30); do printf 'host%d.broken.example A\n' "$i"; done >"$q/servfail.txt"
 	printf '%s\n' "amp.example ANY" "big.amp.example TXT" >"$q/amp.txt"

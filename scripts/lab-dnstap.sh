@@ -86,17 +86,7 @@ BG_PIDS=()
 # shellcheck source=scripts/netns.sh
 source "$REPO/scripts/netns.sh"
 
-cleanup() {
-	local rc=$? p
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	teardown
-	if [[ ${VISORDT_KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		log "work directory kept: $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit $rc
-}
+cleanup() { end_lab "$?" "${VISORDT_KEEP:-0}" "${BG_PIDS[@]}"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -69,18 +69,7 @@ CAP_PIDS=()
 # shellcheck source=scripts/netns.sh
 source "$REPO/scripts/netns.sh"
 
-cleanup() {
-	local rc=$?
-	local p
-	for p in "${CAP_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	teardown
-	if [[ ${VISORLAB_KEEP:-0} == 1 || $rc -ne 0 ]]; then
-		log "work directory kept: $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit $rc
-}
+cleanup() { end_lab "$?" "${VISORLAB_KEEP:-0}" "${CAP_PIDS[@]}"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -290,18 +279,7 @@ EOF
 	} >"$q/mixed.txt"
 	# random subdomains of victim.example: one file per source address so no
 	# name repeats (dnsperf reads its file from the top)
-	awk -v out="$q" 'BEGIN {
-		srand(20240101); cs = "abcdefghijklmnopqrstuvwxyz0123456789"; n = 0
-		while (n < 320) {
-			len = 8 + int(rand() * 9); s = ""
-			for (i = 0; i < len; i++) s = s substr(cs, 1 + int(rand() * 36), 1)
-			if (s in seen) continue
-			seen[s] = 1
-			f = (n < 240) ? sprintf("%s/rnd4-%d.txt", out, int(n / 30)) : sprintf("%s/rnd6-%d.txt", out, int((n - 240) / 20))
-			print s ".victim.example A" > f
-			n++
-		}
-	}'
+	random_names "$q" 20240101 320 240 30 20
 }
 
 # ---------------------------------------------------------------- captures

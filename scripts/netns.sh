@@ -1,7 +1,8 @@
 # scripts/netns.sh: helpers the lab scripts share (sourced, not run).
 # nsx NS CMD... runs CMD in namespace NS; kill_ns_procs NS ends every process
 # in NS; teardown ends and deletes the namespaces named by $NS_CLI and $NS_SRV;
-# veth_pair makes them, joined by a veth pair.
+# veth_pair makes them, joined by a veth pair; end_lab is a lab script's
+# exit; random_names writes random-subdomain query files.
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
@@ -49,4 +50,40 @@ veth_pair() {
 		nsx "$ns" ip link set lo up
 	done
 	ip link add "$cli_if" netns "$NS_CLI" type veth peer name "$srv_if" netns "$NS_SRV"
+}
+
+# end_lab RC KEEP PID...: a lab script's exit: ends the PIDs, removes the
+# namespaces, keeps $WORK when KEEP is 1 or RC is not 0 (deletes it
+# otherwise, logging with the script's log), and exits RC.
+end_lab() {
+	local rc=$1 keep=$2 p
+	shift 2
+	for p in "$@"; do kill "$p" 2>/dev/null || true; done
+	teardown
+	if [[ $keep == 1 || $rc -ne 0 ]]; then
+		log "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+
+# random_names DIR SEED TOTAL N4 PER4 PER6 writes TOTAL distinct random
+# names (8 to 16 of [a-z0-9] under victim.example) as dnsperf query lines:
+# the first N4 into DIR/rnd4-K.txt, PER4 a file, the rest into
+# DIR/rnd6-K.txt, PER6 a file. One file a source address, so that no name
+# repeats (dnsperf reads its file from the top).
+random_names() {
+	awk -v out="$1" -v seed="$2" -v total="$3" -v n4="$4" -v per4="$5" -v per6="$6" 'BEGIN {
+		srand(seed); cs = "abcdefghijklmnopqrstuvwxyz0123456789"; n = 0
+		while (n < total) {
+			len = 8 + int(rand() * 9); s = ""
+			for (i = 0; i < len; i++) s = s substr(cs, 1 + int(rand() * 36), 1)
+			if (s in seen) continue
+			seen[s] = 1
+			f = (n < n4) ? sprintf("%s/rnd4-%d.txt", out, int(n / per4)) : sprintf("%s/rnd6-%d.txt", out, int((n - n4) / per6))
+			print s ".victim.example A" > f
+			n++
+		}
+	}'
 }
