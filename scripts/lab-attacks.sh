@@ -320,12 +320,25 @@ truth() { # truth FILE KIND KEY VALUE START
 	printf '{"file":"%s","kind":"%s","%s":"%s","start":"%s"}\n' "$1" "$2" "$3" "$4" "$5" >"$WORK/$1.findings.json"
 }
 
-scenario_random_subdomain() {
-	local f=attack-random-subdomain.pcap t i pids=()
-	cap_start $f
-	mix_start 7
+# attack FILE MIX KIND KEY VALUE CMD...: captures FILE while ordinary
+# traffic runs MIX seconds and CMD attacks from 2 s in; writes the truth
+# (KIND, KEY: VALUE, start) beside it.
+attack() {
+	local f=$1 mix=$2 kind=$3 key=$4 val=$5 t
+	shift 5
+	cap_start "$f"
+	mix_start "$mix"
 	sleep 2
 	t=$(now)
+	"$@"
+	mix_wait
+	cap_stop "$f"
+	truth "$f" "$kind" "$key" "$val" "$t"
+}
+
+# random_sources: 48 sources, each sending its own file of random names.
+random_sources() {
+	local i pids=()
 	for i in $(seq 0 39); do
 		perf -f inet -a 198.51.100.$((101 + i)) -s $S4K -d "$WORK/q/rnd4-$i.txt" -n 1 -Q 20 &
 		pids+=($!)
@@ -335,81 +348,40 @@ scenario_random_subdomain() {
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i" || true; done
-	mix_wait
-	cap_stop $f
-	truth $f random_subdomain zone victim.example "$t"
+}
+
+scenario_random_subdomain() {
+	attack attack-random-subdomain.pcap 7 random_subdomain zone victim.example random_sources
 }
 
 scenario_nxdomain() {
-	local f=attack-nxdomain.pcap t
-	cap_start $f
-	mix_start 7
-	sleep 2
-	t=$(now)
-	perf -f inet -s $S4K -d "$WORK/q/nx.txt" -l 3 -Q 500
-	mix_wait
-	cap_stop $f
-	truth $f nxdomain_flood zone flood.example "$t"
+	attack attack-nxdomain.pcap 7 nxdomain_flood zone flood.example \
+		perf -f inet -s $S4K -d "$WORK/q/nx.txt" -l 3 -Q 500
 }
 
 scenario_servfail() {
-	local f=attack-servfail.pcap t
-	cap_start $f
-	mix_start 7
-	sleep 2
-	t=$(now)
-	perf -f inet -s $S4U -d "$WORK/q/servfail.txt" -l 3 -Q 200
-	mix_wait
-	cap_stop $f
-	truth $f servfail_storm zone broken.example "$t"
+	attack attack-servfail.pcap 7 servfail_storm zone broken.example \
+		perf -f inet -s $S4U -d "$WORK/q/servfail.txt" -l 3 -Q 200
 }
 
 scenario_query_flood() {
-	local f=attack-query-flood.pcap t
-	cap_start $f
-	mix_start 6
-	sleep 2
-	t=$(now)
-	perf -f inet -a $FLOOD -s $S4K -d "$WORK/q/mixed.txt" -l 2 -Q 2500
-	mix_wait
-	cap_stop $f
-	truth $f query_flood source $FLOOD "$t"
+	attack attack-query-flood.pcap 6 query_flood source $FLOOD \
+		perf -f inet -a $FLOOD -s $S4K -d "$WORK/q/mixed.txt" -l 2 -Q 2500
 }
 
 scenario_amplification() {
-	local f=attack-amplification.pcap t
-	cap_start $f
-	mix_start 6
-	sleep 2
-	t=$(now)
-	perf -f inet -a $AMP -s $S4K -e -d "$WORK/q/amp.txt" -l 2 -Q 150
-	mix_wait
-	cap_stop $f
-	truth $f reflection target $AMP "$t"
+	attack attack-amplification.pcap 6 reflection target $AMP \
+		perf -f inet -a $AMP -s $S4K -e -d "$WORK/q/amp.txt" -l 2 -Q 150
 }
 
 scenario_tunnel() {
-	local f=attack-tunnel.pcap t
-	cap_start $f
-	mix_start 7
-	sleep 2
-	t=$(now)
-	perf -f inet -a $TUN -s $S4K -d "$WORK/q/tunnel.txt" -n 1 -Q 150
-	mix_wait
-	cap_stop $f
-	truth $f dns_tunneling zone tunnel.example "$t"
+	attack attack-tunnel.pcap 7 dns_tunneling zone tunnel.example \
+		perf -f inet -a $TUN -s $S4K -d "$WORK/q/tunnel.txt" -n 1 -Q 150
 }
 
 scenario_syn_flood() {
-	local f=attack-syn-flood.pcap t
-	cap_start $f
-	mix_start 6
-	sleep 2
-	t=$(now)
-	nsx $NS_CLI python3 "$SYNPY" $C4 $S4K 53 1200 600
-	mix_wait
-	cap_stop $f
-	truth $f tcp_syn_flood target $S4K "$t"
+	attack attack-syn-flood.pcap 6 tcp_syn_flood target $S4K \
+		nsx $NS_CLI python3 "$SYNPY" $C4 $S4K 53 1200 600
 }
 
 scenario_ordinary() {
