@@ -35,3 +35,15 @@ func (x *AddrHashes) Hash(a netip.Addr) (h uint64, fresh bool) {
 	m[0].a, m[0].h = a, Hash(visor.AddrKey(a, &buf))
 	return m[0].h, true
 }
+
+// AddAddr counts n occurrences of address a, whose key hash is h (as
+// AddrHashes gives it): a's key bytes are made only when t has to store it.
+func (t *TopK) AddAddr(a netip.Addr, h uint64, n uint64) {
+	t.total += n
+	if slot, ok := t.lookup(h); ok {
+		t.bump(slot, n)
+		return
+	}
+	var buf [16]byte
+	t.insert(visor.AddrKey(a, &buf), h, n)
+}

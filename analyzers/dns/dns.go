@@ -35,8 +35,9 @@ type Stats struct {
 type xactKey uint64
 
 type openQuery struct {
-	ts  int64
-	dir visor.Direction
+	ts    int64
+	dir   visor.Direction
+	epoch uint32 // of the State the query was counted in
 }
 
 type queued struct {
@@ -61,7 +62,6 @@ type Analyzer struct {
 	head     int
 	seed     [6]uint64 // keyOf's random key
 	view     decode.DNS
-	key      [16]byte
 	clients  sketch.AddrHashes
 	suffixes [64]suffixMemo // qname2 and qname3 suffixes and their hashes
 }
@@ -127,7 +127,6 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	if v.HasQuestion {
 		qh = sketch.Hash(qname)
 		a.QHash = qh
-		st.qnames.InsertHash(qh)
 		st.topQName.AddHash(qname, qh, 1)
 		// A suffix that is the whole name shares its hash.
 		if s := v.QNameSuffix(2); s != nil {
@@ -147,11 +146,14 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 			}
 		}
 		ch, _ := a.clients.Hash(m.Src)
-		st.topClients.AddHash(visor.AddrKey(m.Src, &a.key), ch, 1)
+		st.topClients.AddAddr(m.Src, ch, 1)
 		if v.ECS {
 			st.observeECS(v)
 		}
-		a.query(m, v, dir, qh)
+		if v.HasQuestion {
+			st.qnames.InsertHash(qh)
+		}
+		a.query(m, v, st, dir, qh)
 		return v
 	}
 	st.Responses++
@@ -174,7 +176,10 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	if rc == 0 && v.ANCount == 0 {
 		st.Nodata++
 	}
-	a.response(m, v, st, dir, qh)
+	// The name is counted distinct already when its query was, in st.
+	if !a.response(m, v, st, dir, qh) && v.HasQuestion {
+		st.qnames.InsertHash(qh)
+	}
 	return v
 }
 
@@ -203,7 +208,7 @@ func newSeed() (k [6]uint64) {
 	return k
 }
 
-func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction, qh uint64) {
+func (a *Analyzer) query(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction, qh uint64) {
 	k := a.keyOf(m.Src, m.Dst, m.SrcPort, m.DstPort, v, qh)
 	if _, dup := a.open.get(k); dup {
 		a.Stats.DuplicateQueries++
@@ -212,25 +217,27 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, dir visor.Direction, q
 	if a.open.len() >= a.MaxOpen {
 		a.evictOldest()
 	}
-	a.open.put(k, openQuery{ts: m.TS, dir: dir})
+	a.open.put(k, openQuery{ts: m.TS, dir: dir, epoch: st.epoch})
 	a.fifo = append(a.fifo, queued{key: k, ts: m.TS})
 	if len(a.fifo)-a.head > 2*a.MaxOpen {
 		a.dropAnswered()
 	}
 }
 
-func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction, qh uint64) {
+// response pairs a response with its query. It reports whether the query
+// was counted in st (so its name is in st's distinct names).
+func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction, qh uint64) (sameState bool) {
 	k := a.keyOf(m.Dst, m.Src, m.DstPort, m.SrcPort, v, qh)
-	q, ok := a.open.get(k)
+	q, ok := a.open.take(k)
 	switch {
 	case ok:
-		a.open.del(k)
+		sameState = q.epoch == st.epoch
 	case m.QueryTime != 0:
 		// A dnstap response that carries its query's time is a whole transaction.
 		q = openQuery{ts: m.QueryTime, dir: dir}
 	default:
 		a.Stats.ResponsesUnmatched++
-		return
+		return false
 	}
 	if m.QueryTime != 0 {
 		q.ts = m.QueryTime
@@ -246,6 +253,7 @@ func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir viso
 	if lat >= a.Slow && v.HasQuestion {
 		st.topSlow.Add(v.QName(), 1)
 	}
+	return sameState
 }
 
 // Expire times out the queries open longer than the timeout at capture

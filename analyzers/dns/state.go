@@ -4,8 +4,10 @@
 package dns
 
 import (
-	"github.com/visor-dns/visor"
 	"strconv"
+	"sync/atomic"
+
+	"github.com/visor-dns/visor"
 
 	mdns "github.com/miekg/dns"
 
@@ -41,11 +43,20 @@ type State struct {
 	xactTotal, xactTimedOut uint64
 	dirs                    [3]xactDir
 	ecs                     ecsTops
+
+	// epoch tells this use of the state (from NewState or a Reset) from
+	// every other: a response whose query was counted under the same epoch
+	// adds nothing to qnames.
+	epoch uint32
 }
+
+var epochs atomic.Uint32
+
+func nextEpoch() uint32 { return epochs.Add(1) }
 
 // NewState returns an empty state.
 func NewState() *State {
-	s := &State{qtypes: map[uint16]uint64{}, qnames: sketch.NewDenseCardinality()}
+	s := &State{qtypes: map[uint16]uint64{}, qnames: sketch.NewDenseCardinality(), epoch: nextEpoch()}
 	for _, t := range s.tops() {
 		*t = sketch.NewTopK(TopCapacity)
 	}
@@ -108,7 +119,8 @@ func (s *State) Reset() {
 	*s = State{qtypes: keep.qtypes, qnames: keep.qnames,
 		topQName: keep.topQName, topQName2: keep.topQName2, topQName3: keep.topQName3,
 		topNX: keep.topNX, topServfail: keep.topServfail, topRefused: keep.topRefused,
-		topNodata: keep.topNodata, topClients: keep.topClients, topSlow: keep.topSlow, ecs: keep.ecs}
+		topNodata: keep.topNodata, topClients: keep.topClients, topSlow: keep.topSlow, ecs: keep.ecs,
+		epoch: nextEpoch()}
 	s.ecs.reset()
 	clear(s.qtypes)
 	s.qnames.Reset()

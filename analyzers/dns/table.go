@@ -58,16 +58,19 @@ func (t *openTable) put(k xactKey, v openQuery) {
 	}
 }
 
-func (t *openTable) del(k xactKey) {
+func (t *openTable) del(k xactKey) { t.take(k) }
+
+// take removes k and returns its value, if it was there.
+func (t *openTable) take(k xactKey) (openQuery, bool) {
 	if t.n == 0 {
-		return
+		return openQuery{}, false
 	}
 	k = fixKey(k)
 	i := uint64(k) & t.mask
 	for {
 		switch t.cells[i].key {
 		case 0:
-			return
+			return openQuery{}, false
 		case k:
 		default:
 			i = (i + 1) & t.mask
@@ -75,6 +78,7 @@ func (t *openTable) del(k xactKey) {
 		}
 		break
 	}
+	v := t.cells[i].val
 	t.n--
 	for j := (i + 1) & t.mask; t.cells[j].key != 0; j = (j + 1) & t.mask {
 		home := uint64(t.cells[j].key) & t.mask
@@ -84,6 +88,7 @@ func (t *openTable) del(k xactKey) {
 		}
 	}
 	t.cells[i] = openCell{}
+	return v, true
 }
 
 func (t *openTable) grow() {

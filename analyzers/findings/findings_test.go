@@ -151,3 +151,12 @@ func TestShape(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkShape measures the label shape of random-subdomain labels.
+func BenchmarkShape(b *testing.B) {
+	s := NewState()
+	names := [][]byte{[]byte("m7xlaajs7"), []byte("tjaiabk12"), []byte("s9fvthacmax"), []byte("a.b.cc"), []byte("0123456789abcdefghij")}
+	for i := 0; b.Loop(); i++ {
+		s.shape(names[i%len(names)])
+	}
+}

@@ -346,31 +346,29 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 // in millibits a byte (an integer, so that sums do not depend on order).
 // One pass over b, then one over its distinct bytes.
 func (s *State) shape(b []byte) (longest int, entropyMb uint64) {
-	var seen [256]byte // the distinct bytes, in order of first sight
-	n, d, run := 0, 0, 0
+	cnt := &s.cnt
+	n, run := 0, 0
 	for _, c := range b {
 		if c == '.' {
 			run = 0
 			continue
 		}
-		if run++; run > longest {
-			longest = run
-		}
-		if s.cnt[c] == 0 {
-			seen[d] = c
-			d++
-		}
-		s.cnt[c]++
+		run++
+		longest = max(longest, run)
+		cnt[c]++
 		n++
 	}
 	if n == 0 {
 		return longest, 0
 	}
-	// H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table.
+	// H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table. A second
+	// pass meets each distinct byte first with its count, and clears it.
 	sum := 0.0
-	for _, c := range seen[:d] {
-		sum += klog2k(int(s.cnt[c]))
-		s.cnt[c] = 0
+	for _, c := range b {
+		if k := cnt[c]; k != 0 {
+			sum += klog2k(int(k))
+			cnt[c] = 0
+		}
 	}
 	h := klog2k(n)/float64(n) - sum/float64(n)
 	return longest, uint64(math.Round(max(h, 0) * 1000))

@@ -89,9 +89,8 @@ func (s *State) Observe(f *visor.Frame, dir visor.Direction) {
 	default:
 		s.OtherL4++
 	}
-	var buf [16]byte
-	s.topSrc.AddHash(visor.AddrKey(f.Src, &buf), count(f.Src, &s.srcMemo, s.src), 1)
-	s.topDst.AddHash(visor.AddrKey(f.Dst, &buf), count(f.Dst, &s.dstMemo, s.dst), 1)
+	s.topSrc.AddAddr(f.Src, count(f.Src, &s.srcMemo, s.src), 1)
+	s.topDst.AddAddr(f.Dst, count(f.Dst, &s.dstMemo, s.dst), 1)
 	if s.geo != nil {
 		// The remote end, as pktvisor: the source of a packet in, the
 		// destination of a packet out, both when the direction is unknown.
