@@ -36,13 +36,18 @@ type xactKey uint64
 
 type openQuery struct {
 	ts    int64
+	seq   uint32 // the query's number: its FIFO entry has the same
+	epoch uint16 // of the State the query was counted in
 	dir   visor.Direction
-	epoch uint32 // of the State the query was counted in
 }
 
+// queued is a query's FIFO entry. Its seq tells it from the entries of
+// earlier queries with the same key (and maybe the same time), answered
+// since: only the entry whose seq the open query holds is live.
 type queued struct {
 	key xactKey
 	ts  int64
+	seq uint32
 }
 
 // Analyzer observes DNS messages into a State and keeps the transactions
@@ -60,6 +65,7 @@ type Analyzer struct {
 	open     openTable
 	fifo     []queued // queries in arrival order, for timeouts
 	head     int
+	seq      uint32 // queries put in the FIFO (wrapping)
 	seed     [6]uint64 // keyOf's random key
 	view     decode.DNS
 	clients  sketch.AddrHashes
@@ -217,8 +223,9 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, st *State, dir visor.D
 	if a.open.len() >= a.MaxOpen {
 		a.evictOldest()
 	}
-	a.open.put(k, openQuery{ts: m.TS, dir: dir, epoch: st.epoch})
-	a.fifo = append(a.fifo, queued{key: k, ts: m.TS})
+	a.seq++
+	a.open.put(k, openQuery{ts: m.TS, seq: a.seq, dir: dir, epoch: st.epoch})
+	a.fifo = append(a.fifo, queued{key: k, ts: m.TS, seq: a.seq})
 	if len(a.fifo)-a.head > 2*a.MaxOpen {
 		a.dropAnswered()
 	}
@@ -273,7 +280,7 @@ func (a *Analyzer) Expire(now int64, st *State) {
 // timeout counts the queued query as timed out if it is still open.
 func (a *Analyzer) timeout(e queued, st *State) {
 	q, ok := a.open.get(e.key)
-	if !ok || q.ts != e.ts {
+	if !ok || q.seq != e.seq {
 		return
 	}
 	a.open.del(e.key)
@@ -285,7 +292,7 @@ func (a *Analyzer) evictOldest() {
 	for a.head < len(a.fifo) {
 		e := a.fifo[a.head]
 		a.head++
-		if q, ok := a.open.get(e.key); ok && q.ts == e.ts {
+		if q, ok := a.open.get(e.key); ok && q.seq == e.seq {
 			a.open.del(e.key)
 			a.Stats.OpenEvicted++
 			return
@@ -299,7 +306,7 @@ func (a *Analyzer) evictOldest() {
 func (a *Analyzer) dropAnswered() {
 	kept := a.fifo[:0]
 	for _, e := range a.fifo[a.head:] {
-		if q, ok := a.open.get(e.key); ok && q.ts == e.ts {
+		if q, ok := a.open.get(e.key); ok && q.seq == e.seq {
 			kept = append(kept, e)
 		}
 	}
@@ -321,7 +328,7 @@ func (a *Analyzer) compact() {
 func (a *Analyzer) Close(st *State) {
 	for ; a.head < len(a.fifo); a.head++ {
 		e := a.fifo[a.head]
-		if q, ok := a.open.get(e.key); ok && q.ts == e.ts {
+		if q, ok := a.open.get(e.key); ok && q.seq == e.seq {
 			a.Stats.OpenAtEnd++
 			a.timeout(e, st)
 		}

@@ -1,8 +1,8 @@
 package dns
 
 import (
-	"github.com/visor-dns/visor/sketch"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +10,7 @@ import (
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/decode"
+	"github.com/visor-dns/visor/sketch"
 )
 
 var (
@@ -214,5 +215,44 @@ func TestSuffixHashMemo(t *testing.T) {
 	}
 	if got := a.suffixHash(name, name, 42); got != 42 {
 		t.Errorf("whole name: %x, want the name's hash", got)
+	}
+}
+
+// BenchmarkObserveFlood is a random-subdomain flood: every query a new
+// name under one zone, answered NXDOMAIN, so each pair evicts in the
+// qname, qname3 and nxdomain tops. ns/op is per message.
+func BenchmarkObserveFlood(b *testing.B) {
+	const n = 1 << 16
+	msgs := make([]*visor.Message, 0, 2*n)
+	for i := range n {
+		name := strconv.FormatUint(uint64(i)*0x9e3779b97f4a7c15>>20, 36) + ".victim.example"
+		msgs = append(msgs, msg(b, int64(i)*1000, uint16(i), name, mdns.TypeA, false, 0, 0),
+			msg(b, int64(i)*1000+500, uint16(i), name, mdns.TypeA, true, mdns.RcodeNameError, 0))
+	}
+	a, st := NewAnalyzer(), NewState()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		a.Observe(msgs[i%len(msgs)], st, visor.DirUnknown)
+	}
+}
+
+// The same query answered again and again at the same time leaves one
+// live FIFO entry, not one each: the FIFO stays within its bound (it once
+// kept them all, each seeming to be the open query, and every later query
+// rescanned them).
+func TestRepeatedTransactionFIFOBound(t *testing.T) {
+	a, st := NewAnalyzer(), NewState()
+	a.MaxOpen = 8
+	q := msg(t, 0, 1, "www.example.com", mdns.TypeA, false, 0, 0)
+	r := msg(t, 0, 1, "www.example.com", mdns.TypeA, true, 0, 1)
+	for i := range 1000 {
+		a.Observe(q, st, visor.DirUnknown)
+		a.Observe(r, st, visor.DirUnknown)
+		if n := len(a.fifo) - a.head; n > 2*a.MaxOpen+1 {
+			t.Fatalf("after %d transactions the FIFO holds %d entries, bound %d", i+1, n, 2*a.MaxOpen+1)
+		}
+	}
+	if st.xactTotal != 1000 || a.Stats.ResponsesUnmatched != 0 || a.Stats.DuplicateQueries != 0 {
+		t.Errorf("%d transactions, %d unmatched, %d duplicates; want 1000, 0, 0", st.xactTotal, a.Stats.ResponsesUnmatched, a.Stats.DuplicateQueries)
 	}
 }

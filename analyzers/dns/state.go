@@ -47,12 +47,14 @@ type State struct {
 	// epoch tells this use of the state (from NewState or a Reset) from
 	// every other: a response whose query was counted under the same epoch
 	// adds nothing to qnames.
-	epoch uint32
+	// (16 bits: an open query outlives no more than a few buckets, which
+	// the transaction timeout closes.)
+	epoch uint16
 }
 
 var epochs atomic.Uint32
 
-func nextEpoch() uint32 { return epochs.Add(1) }
+func nextEpoch() uint16 { return uint16(epochs.Add(1)) }
 
 // NewState returns an empty state.
 func NewState() *State {
