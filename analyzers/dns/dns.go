@@ -65,7 +65,7 @@ type Analyzer struct {
 	open     openTable
 	fifo     []queued // queries in arrival order, for timeouts
 	head     int
-	seq      uint32 // queries put in the FIFO (wrapping)
+	seq      uint32    // queries put in the FIFO (wrapping)
 	seed     [6]uint64 // keyOf's random key
 	view     decode.DNS
 	clients  sketch.AddrHashes
