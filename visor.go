@@ -84,21 +84,23 @@ const (
 // Frame is a decoded packet: the network and transport facts the net
 // analyzer counts. The decoder owns Payload until its next Decode call.
 type Frame struct {
+	// (Fields are ordered so that the struct has no padding between them:
+	// the pipeline copies every frame once.)
 	TS         int64
 	WireLen    int
-	IPVersion  uint8 // 4, 6, or 0 when the packet carries no IP
+	FragOffset int // byte offset of this piece in the datagram
 	Src, Dst   netip.Addr
-	Proto      uint8 // IP protocol of the transport header (after IPv6 extensions)
+	Payload    []byte // transport payload (UDP/TCP), possibly snaplen-truncated
+	TCPSeq     uint32
+	FragID     uint32 // IP identification of the datagram
 	SrcPort    uint16
 	DstPort    uint16
+	IPVersion  uint8 // 4, 6, or 0 when the packet carries no IP
+	Proto      uint8 // IP protocol of the transport header (after IPv6 extensions)
 	TCPFlags   uint8
-	TCPSeq     uint32
-	Fragment   bool   // this packet is a piece of a fragmented IP datagram
-	FragOffset int    // byte offset of this piece in the datagram
-	FragMore   bool   // more pieces follow
-	FragID     uint32 // IP identification of the datagram
-	Payload    []byte // transport payload (UDP/TCP), possibly snaplen-truncated
-	Truncated  bool   // the capture cut the packet short of its headers' lengths
+	Fragment   bool // this packet is a piece of a fragmented IP datagram
+	FragMore   bool // more pieces follow
+	Truncated  bool // the capture cut the packet short of its headers' lengths
 }
 
 // Message is one DNS message found in the traffic, with its transport

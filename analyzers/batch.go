@@ -15,10 +15,10 @@ const (
 // into the batch's arena.
 type item struct {
 	f         visor.Frame
+	queryTime int64 // for tap responses that carry it
 	dir       visor.Direction
 	tap       bool  // a dnstap message: Payload is the DNS message
 	transport uint8 // for tap items
-	queryTime int64 // for tap responses that carry it
 }
 
 // batch carries frames, or a control mark, from the reader to one shard.

@@ -58,22 +58,28 @@ var nameByte = func() (t [256]byte) {
 // lowerPlain copies lab into d (of the same length) in lower case and
 // reports true, unless some byte of lab must be escaped; d is then partly
 // written and the caller escapes the label byte by byte. Eight bytes at a
-// time, then the table.
+// time; a tail shorter than eight is read as a whole word too when lab's
+// and d's capacities reach eight bytes on (the bytes past lab are masked
+// off, and those past d's length written over later or never read),
+// else through the table.
 func lowerPlain(d, lab []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(lab); i += 8 {
-		x := binary.LittleEndian.Uint64(lab[i:])
-		// Escaped: below 0x21, above 0x7e, '.' or '\\' (see nameByte).
-		low := (x - 0x21*ones) &^ x & highs
-		high := (x + (0x80-0x7f)*ones | x) & highs
-		dot, bs := x^(0x2e*ones), x^(0x5c*ones)
-		if low|high|((dot-ones)&^dot&highs)|((bs-ones)&^bs&highs) != 0 {
+		x, ok := lowerWord(binary.LittleEndian.Uint64(lab[i:]))
+		if !ok {
 			return false
 		}
-		// Every byte is now in 0x21..0x7e: add 0x20 to those in 'A'..'Z'.
-		upper := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highs
-		binary.LittleEndian.PutUint64(d[i:], x|upper>>2)
+		binary.LittleEndian.PutUint64(d[i:], x)
+	}
+	if rem := len(lab) - i; rem > 0 && cap(lab)-i >= 8 && cap(d)-i >= 8 {
+		// The bytes past lab become 'a', which passes and stays.
+		keep := uint64(1)<<(8*rem) - 1
+		x, ok := lowerWord(binary.LittleEndian.Uint64(lab[i:i+8])&keep | 0x6161616161616161&^keep)
+		if !ok {
+			return false
+		}
+		binary.LittleEndian.PutUint64(d[i:i+8], x)
+		return true
 	}
 	for ; i < len(lab); i++ {
 		lc := nameByte[lab[i]]
@@ -83,6 +89,22 @@ func lowerPlain(d, lab []byte) bool {
 		d[i] = lc
 	}
 	return true
+}
+
+// lowerWord lowers eight label bytes at once, or reports false when one of
+// them must be escaped.
+func lowerWord(x uint64) (uint64, bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// Escaped: below 0x21, above 0x7e, '.' or '\\' (see nameByte).
+	low := (x - 0x21*ones) &^ x & highs
+	high := (x + (0x80-0x7f)*ones | x) & highs
+	dot, bs := x^(0x2e*ones), x^(0x5c*ones)
+	if low|high|((dot-ones)&^dot&highs)|((bs-ones)&^bs&highs) != 0 {
+		return 0, false
+	}
+	// Every byte is now in 0x21..0x7e: add 0x20 to those in 'A'..'Z'.
+	upper := (x + (0x80-'A')*ones) &^ (x + (0x80-'Z'-1)*ones) & highs
+	return x | upper>>2, true
 }
 
 // maxPresentation bounds a name in presentation form (255 wire bytes, each

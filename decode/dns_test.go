@@ -187,21 +187,31 @@ func TestReadNameCompressed(t *testing.T) {
 }
 
 // lowerPlain agrees with the byte table on every byte value, at every
-// position of a word and in the tail.
+// position of a word and in the tail, read byte by byte (lab and d end
+// where their capacity does) or as a masked word (bytes that must be
+// escaped follow lab in its buffer).
 func TestLowerPlain(t *testing.T) {
-	for n := 1; n <= 20; n++ {
-		for c := 0; c < 256; c++ {
-			for pos := 0; pos < n; pos++ {
-				lab := bytes.Repeat([]byte{'q'}, n)
-				lab[pos] = byte(c)
-				d := make([]byte, n)
-				ok := lowerPlain(d, lab)
-				want := nameByte[c] != 0
-				if ok != want {
-					t.Fatalf("n=%d byte %#x at %d: plain=%v, want %v", n, c, pos, ok, want)
-				}
-				if ok && d[pos] != nameByte[c] {
-					t.Fatalf("n=%d byte %#x at %d: lowered to %#x, want %#x", n, c, pos, d[pos], nameByte[c])
+	for _, spare := range []int{0, 8} {
+		for n := 1; n <= 20; n++ {
+			for c := 0; c < 256; c++ {
+				for pos := 0; pos < n; pos++ {
+					buf := append(bytes.Repeat([]byte{'q'}, n), bytes.Repeat([]byte{'.', 0xff, 'A', 0}, 2)...)
+					lab := buf[:n:n+spare]
+					lab[pos] = byte(c)
+					d := make([]byte, n, n+spare)
+					ok := lowerPlain(d, lab)
+					want := nameByte[c] != 0
+					if ok != want {
+						t.Fatalf("n=%d spare=%d byte %#x at %d: plain=%v, want %v", n, spare, c, pos, ok, want)
+					}
+					if !ok {
+						continue
+					}
+					for i := range n {
+						if w := nameByte[lab[i]]; d[i] != w {
+							t.Fatalf("n=%d spare=%d byte %#x at %d: d[%d] = %#x, want %#x", n, spare, c, pos, i, d[i], w)
+						}
+					}
 				}
 			}
 		}
