@@ -40,72 +40,84 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 		return nil, &Error{Path: st.info.Path, Offset: 4, Err: fmt.Errorf("pcap major version %d, want 2", major)}
 	}
 	link := uint16(bo.Uint32(hdr[20:]) & 0xffff) // upper bits hold FCS flags
-	// Record fields are read without the ByteOrder interface's calls.
-	u32 := binary.LittleEndian.Uint32
-	if bo == binary.BigEndian {
-		u32 = binary.BigEndian.Uint32
-	}
 	if nano {
 		st.info.Format = "pcap-ns" + st.info.Format
 	} else {
 		st.info.Format = "pcap" + st.info.Format
 	}
 	br.Discard(pcapHeaderLen)
-	pos := int64(pcapHeaderLen) // offset of the next record
-	// Records are parsed straight out of the reader's buffer: win is what
-	// it holds, from the last Discard on, and off is how much of win the
-	// records handed out took. A packet's data stays valid until the next
-	// call, the first that may Discard and refill.
-	var win []byte
-	off := 0
-	// need returns at least n bytes at the next record, refilling win when
-	// it holds fewer.
-	need := func(n int) ([]byte, error) {
-		if len(win)-off >= n {
-			return win[off:], nil
-		}
-		br.Discard(off)
-		win, off = nil, 0
-		if b, err := br.Peek(n); err != nil {
-			return b, err
-		}
-		win, _ = br.Peek(br.Buffered())
-		return win, nil
+	r := &pcapReader{br: br, pos: pcapHeaderLen, big: bo == binary.BigEndian, nano: nano, link: link}
+	r.s = newSource(st, index, r.next)
+	return r.s, nil
+}
+
+// pcapReader parses records straight out of the reader's buffer: win is
+// what it holds, from the last Discard on, and off is how much of win the
+// records handed out took. A packet's data stays valid until the next
+// call, the first that may Discard and refill.
+type pcapReader struct {
+	br   *bufio.Reader
+	s    *source
+	win  []byte
+	off  int
+	pos  int64 // offset of the next record
+	big  bool  // big-endian fields
+	nano bool  // nanosecond timestamps
+	link uint16
+}
+
+func (r *pcapReader) u32(b []byte) uint32 {
+	if r.big {
+		return binary.BigEndian.Uint32(b)
 	}
-	var s *source
-	s = newSource(st, index, func(p *visor.Packet) error {
-		rec, err := need(pcapRecordLen)
-		if err != nil {
-			if err == io.EOF && len(rec) == 0 {
-				return io.EOF
-			}
-			return s.failAt(pos, eofIsUnexpected(err))
+	return binary.LittleEndian.Uint32(b)
+}
+
+// need returns at least n bytes at the next record, refilling win when
+// it holds fewer.
+func (r *pcapReader) need(n int) ([]byte, error) {
+	if len(r.win)-r.off >= n {
+		return r.win[r.off:], nil
+	}
+	r.br.Discard(r.off)
+	r.win, r.off = nil, 0
+	if b, err := r.br.Peek(n); err != nil {
+		return b, err
+	}
+	r.win, _ = r.br.Peek(r.br.Buffered())
+	return r.win, nil
+}
+
+func (r *pcapReader) next(p *visor.Packet) error {
+	rec, err := r.need(pcapRecordLen)
+	if err != nil {
+		if err == io.EOF && len(rec) == 0 {
+			return io.EOF
 		}
-		caplen := u32(rec[8:])
-		if caplen > MaxCapLen {
-			return s.failAt(pos, fmt.Errorf("record declares %d captured bytes, more than the %d visor accepts", caplen, MaxCapLen))
+		return r.s.failAt(r.pos, eofIsUnexpected(err))
+	}
+	caplen := r.u32(rec[8:])
+	if caplen > MaxCapLen {
+		return r.s.failAt(r.pos, fmt.Errorf("record declares %d captured bytes, more than the %d visor accepts", caplen, MaxCapLen))
+	}
+	n := pcapRecordLen + int(caplen)
+	whole := rec
+	if len(rec) < n {
+		if whole, err = r.need(n); err != nil {
+			return r.s.failAt(r.pos, eofIsUnexpected(err))
 		}
-		n := pcapRecordLen + int(caplen)
-		whole, err := need(n)
-		if err != nil {
-			return s.failAt(pos, eofIsUnexpected(err))
-		}
-		frac := int64(u32(whole[4:]))
-		if !nano {
-			frac *= 1000
-		}
-		p.TS = int64(u32(whole[0:]))*1e9 + frac
-		p.Data = whole[pcapRecordLen:n:n]
-		p.OrigLen = int(u32(whole[12:]))
-		if p.OrigLen < int(caplen) {
-			p.OrigLen = int(caplen)
-		}
-		p.LinkType = link
-		off += n
-		pos += int64(n)
-		return nil
-	})
-	return s, nil
+	}
+	frac := int64(r.u32(whole[4:]))
+	if !r.nano {
+		frac *= 1000
+	}
+	p.TS = int64(r.u32(whole[0:]))*1e9 + frac
+	p.Data = whole[pcapRecordLen:n:n]
+	p.OrigLen = max(int(r.u32(whole[12:])), int(caplen))
+	p.LinkType = r.link
+	r.off += n
+	r.pos += int64(n)
+	return nil
 }
 
 // failAt is a read error at a byte offset of the (decompressed) stream.
