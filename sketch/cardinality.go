@@ -28,6 +28,10 @@ type Cardinality struct {
 	small  *hashSet
 	spare  *hyperloglog.Sketch
 	sparse bool // past small, the sketch starts sparse (NewCardinality's)
+	// recent, for a sketch past small that started sparse, holds the last
+	// hashes inserted, by their low bits: an item that comes back is not
+	// inserted again (the sparse form's insert is a map write).
+	recent *[64]uint64
 }
 
 // smallMax is how many distinct hashes a NewDenseCardinality sketch counts
@@ -70,6 +74,12 @@ func (c *Cardinality) InsertString(s string) {
 // same hash function (Insert uses MetroHash64 with seed 1337).
 func (c *Cardinality) InsertHash(h uint64) {
 	if c.sk != nil {
+		if r := c.recent; r != nil {
+			if r[h&63] == h && h != 0 {
+				return
+			}
+			r[h&63] = h
+		}
 		c.sk.InsertHash(h)
 		return
 	}
@@ -86,6 +96,7 @@ func (c *Cardinality) toDense() {
 	case c.spare != nil:
 	case c.sparse:
 		c.spare = hyperloglog.New14()
+		c.recent = new([64]uint64)
 	default:
 		c.spare = hyperloglog.NewNoSparse()
 	}
@@ -123,6 +134,9 @@ func (c *Cardinality) Estimate() uint64 {
 
 // Reset empties c, keeping its allocated memory for reuse.
 func (c *Cardinality) Reset() {
+	if c.recent != nil {
+		*c.recent = [64]uint64{}
+	}
 	if c.small == nil {
 		c.sk.Reset()
 		return
@@ -142,6 +156,10 @@ func (c *Cardinality) Clone() *Cardinality {
 	}
 	if c.small != nil {
 		d.small = c.small.clone()
+	}
+	if c.recent != nil {
+		r := *c.recent
+		d.recent = &r
 	}
 	return d
 }

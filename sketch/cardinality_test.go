@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"github.com/axiomhq/hyperloglog"
 )
 
 // insertRange inserts the distinct items lo..hi-1 (as 8-byte keys with a
@@ -250,5 +252,38 @@ func TestDenseCardinalityExactThenDense(t *testing.T) {
 				t.Errorf("estimate %d, want %d (exact %v)", got, tc.want, tc.exact)
 			}
 		})
+	}
+}
+
+// A sketch past its exact set skips items it inserted lately, and still
+// estimates as the library's sketch given every insert: with repeats near
+// and far, in its sparse form and dense, and after a Reset, whose skipped
+// items must be inserted again (each item once more, last first).
+func TestCardinalityRecentSkipsOnlyRepeats(t *testing.T) {
+	item := func(i uint64) uint64 { return Hash(binary.BigEndian.AppendUint64([]byte("name:"), i)) }
+	c := NewCardinality()
+	for round, n := range []uint64{300, 5000, 40_000} {
+		ref := hyperloglog.New14()
+		c.Reset()
+		for i := uint64(0); i < 5*n; i++ {
+			h := item(i % n) // four times over in a scattered order, then once in order
+			if i < 4*n {
+				h = item(i * i % n)
+			}
+			c.InsertHash(h)
+			ref.InsertHash(h)
+		}
+		if got, want := c.Estimate(), ref.Estimate(); got != want {
+			t.Errorf("round %d, %d distinct: Estimate()=%d, the library's %d", round, n, got, want)
+		}
+		c.Reset()
+		ref = hyperloglog.New14()
+		for i := n; i > 0; i-- {
+			c.InsertHash(item(i - 1))
+			ref.InsertHash(item(i - 1))
+		}
+		if got, want := c.Estimate(), ref.Estimate(); got != want {
+			t.Errorf("round %d again after Reset: Estimate()=%d, the library's %d", round, got, want)
+		}
 	}
 }
