@@ -196,7 +196,7 @@ func TestLowerPlain(t *testing.T) {
 			for c := 0; c < 256; c++ {
 				for pos := 0; pos < n; pos++ {
 					buf := append(bytes.Repeat([]byte{'q'}, n), bytes.Repeat([]byte{'.', 0xff, 'A', 0}, 2)...)
-					lab := buf[:n:n+spare]
+					lab := buf[: n : n+spare]
 					lab[pos] = byte(c)
 					d := make([]byte, n, n+spare)
 					ok := lowerPlain(d, lab)
