@@ -241,6 +241,14 @@ func (t *TopK) move(slot int32, c uint64) {
 	e := &t.entries[slot]
 	b := e.bucket
 	e.count = c
+	if e.prev < 0 && e.next < 0 {
+		// Alone in its bucket (a heavy hitter, often): the bucket takes
+		// the new count when that keeps the buckets in order.
+		if nx := t.buckets[b].next; nx < 0 || t.buckets[nx].count > c {
+			t.buckets[b].count = c
+			return
+		}
+	}
 	// Find the last bucket with a count ≤ c, walking up from b: one step
 	// when c is one more than before.
 	at := b
