@@ -422,16 +422,55 @@ func cmpReport(a, b *topkEntry) int {
 }
 
 // Top returns at most n items, largest Estimate first, ties broken by Name
-// ascending.
+// ascending. The n first in that order are picked with a heap of n (a
+// report asks for ten of up to a thousand), then sorted.
 func (t *TopK) Top(n int) []Item {
 	if n <= 0 || len(t.entries) == 0 {
 		return nil
 	}
-	es := slices.Clone(t.entries)
-	slices.SortFunc(es, func(a, b topkEntry) int { return cmpReport(&a, &b) })
-	es = es[:min(n, len(es))]
-	out := make([]Item, len(es))
-	for i, e := range es {
+	n = min(n, len(t.entries))
+	es := t.entries
+	// h is a heap of entry indices whose root is the last in report order.
+	h := make([]int32, 0, n)
+	after := func(a, b int32) bool { return cmpReport(&es[a], &es[b]) > 0 }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(h) && after(h[r], h[l]) {
+				m = r
+			}
+			if !after(h[m], h[i]) {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i := range es {
+		switch {
+		case len(h) < n:
+			h = append(h, int32(i))
+			for j := len(h) - 1; j > 0; {
+				p := (j - 1) / 2
+				if !after(h[j], h[p]) {
+					break
+				}
+				h[j], h[p] = h[p], h[j]
+				j = p
+			}
+		case after(h[0], int32(i)):
+			h[0] = int32(i)
+			down(0)
+		}
+	}
+	slices.SortFunc(h, func(a, b int32) int { return cmpReport(&es[a], &es[b]) })
+	out := make([]Item, len(h))
+	for i, k := range h {
+		e := &es[k]
 		out[i] = Item{Name: string(e.name), Estimate: e.count, Error: e.err}
 	}
 	return out

@@ -1,10 +1,12 @@
 package sketch
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -558,5 +560,31 @@ func TestTopKMergeOverflowOfExactSketches(t *testing.T) {
 	}
 	if got := a.ErrorBound(); got != 5 {
 		t.Errorf("ErrorBound()=%d, want 5 (largest dropped count)", got)
+	}
+}
+
+// Top(n) is the first n of every item sorted by estimate, then name, for
+// every n, with many ties.
+func TestTopKTopIsSortedPrefix(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	tk := NewTopK(300)
+	for range 5000 {
+		tk.AddString("n"+strconv.Itoa(r.IntN(250)), uint64(1+r.IntN(3)))
+	}
+	all := tk.Top(1 << 20)
+	ref := slices.Clone(all)
+	slices.SortFunc(ref, func(a, b Item) int {
+		if a.Estimate != b.Estimate {
+			return cmp.Compare(b.Estimate, a.Estimate)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	if len(all) != 250 || !slices.Equal(all, ref) {
+		t.Fatalf("Top(all): %d items, sorted %v", len(all), slices.Equal(all, ref))
+	}
+	for n := 1; n <= 260; n++ {
+		if got := tk.Top(n); !slices.Equal(got, ref[:min(n, len(ref))]) {
+			t.Fatalf("Top(%d) = %v, want %v", n, got, ref[:min(n, len(ref))])
+		}
 	}
 }
