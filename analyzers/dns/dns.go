@@ -216,15 +216,19 @@ func newSeed() (k [6]uint64) {
 
 func (a *Analyzer) query(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction, qh uint64) {
 	k := a.keyOf(m.Src, m.Dst, m.SrcPort, m.DstPort, v, qh)
-	if _, dup := a.open.get(k); dup {
+	if a.open.len() >= a.MaxOpen {
+		if _, dup := a.open.get(k); dup {
+			a.Stats.DuplicateQueries++
+			return
+		}
+		a.evictOldest()
+	}
+	// One probe both checks for a duplicate and inserts.
+	if !a.open.add(k, openQuery{ts: m.TS, seq: a.seq + 1, dir: dir, epoch: st.epoch}) {
 		a.Stats.DuplicateQueries++
 		return
 	}
-	if a.open.len() >= a.MaxOpen {
-		a.evictOldest()
-	}
 	a.seq++
-	a.open.put(k, openQuery{ts: m.TS, seq: a.seq, dir: dir, epoch: st.epoch})
 	a.fifo = append(a.fifo, queued{key: k, ts: m.TS, seq: a.seq})
 	if len(a.fifo)-a.head > 2*a.MaxOpen {
 		a.dropAnswered()

@@ -168,8 +168,8 @@ func BenchmarkObserveQuery(b *testing.B) {
 	}
 }
 
-// TestOpenTableAgainstMap churns the open-query table and compares it with
-// a Go map at every step.
+// TestOpenTableAgainstMap churns the open-query table (put, add, del) and
+// compares it with a Go map at every step.
 func TestOpenTableAgainstMap(t *testing.T) {
 	var tb openTable
 	ref := map[xactKey]openQuery{}
@@ -177,10 +177,19 @@ func TestOpenTableAgainstMap(t *testing.T) {
 	for step := 0; step < 300000; step++ {
 		x = x*6364136223846793005 + 1442695040888963407
 		k := xactKey(x>>50) * 0x9e3779b97f4a7c15 // few distinct keys, crowded cells
-		if len(ref) < 3000 && x>>63 == 0 {
-			tb.put(k, openQuery{ts: int64(step)})
-			ref[k] = openQuery{ts: int64(step)}
-		} else {
+		v := openQuery{ts: int64(step)}
+		switch _, had := ref[k]; {
+		case len(ref) < 3000 && x>>62 == 0:
+			tb.put(k, v)
+			ref[k] = v
+		case len(ref) < 3000 && x>>62 == 1: // add keeps a present key's value
+			if tb.add(k, v) == had {
+				t.Fatalf("step %d: add(%x) = %v with the key there: %v", step, k, !had, had)
+			}
+			if !had {
+				ref[k] = v
+			}
+		default:
 			tb.del(k)
 			delete(ref, k)
 		}

@@ -58,6 +58,25 @@ func (t *openTable) put(k xactKey, v openQuery) {
 	}
 }
 
+// add inserts k with v unless k is there; it reports whether it inserted.
+func (t *openTable) add(k xactKey, v openQuery) bool {
+	if 2*(t.n+1) > len(t.cells) {
+		t.grow()
+	}
+	k = fixKey(k)
+	for i := uint64(k) & t.mask; ; i = (i + 1) & t.mask {
+		c := &t.cells[i]
+		switch c.key {
+		case 0:
+			*c = openCell{k, v}
+			t.n++
+			return true
+		case k:
+			return false
+		}
+	}
+}
+
 func (t *openTable) del(k xactKey) { t.take(k) }
 
 // take removes k and returns its value, if it was there.
