@@ -58,7 +58,11 @@ func BenchmarkPipelineLabMix(b *testing.B) {
 	if _, err := os.Stat("../testdata/lab-eth.pcap"); err != nil {
 		b.Skip("no testdata")
 	}
-	pkts := loadCapture(b, "../testdata/lab-eth.pcap", 1<<30)
+	runPipeline(b, loadCapture(b, "../testdata/lab-eth.pcap", 1<<30))
+}
+
+// runPipeline analyses b.N packets, pkts again and again.
+func runPipeline(b *testing.B, pkts []visor.Packet) {
 	span := pkts[len(pkts)-1].TS - pkts[0].TS + 1e9
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -76,11 +80,5 @@ func BenchmarkPipelineCapture(b *testing.B) {
 	if path == "" {
 		b.Skip("VISOR_BENCH_PCAP is not set")
 	}
-	pkts := loadCapture(b, path, 1_000_000)
-	span := pkts[len(pkts)-1].TS - pkts[0].TS + 1e9
-	b.ReportAllocs()
-	b.ResetTimer()
-	a := New(Options{DNSPorts: []uint16{53}})
-	a.Run(context.Background(), &replay{pkts: pkts, n: b.N, span: span})
-	a.Finish()
+	runPipeline(b, loadCapture(b, path, 1_000_000))
 }

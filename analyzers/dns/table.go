@@ -39,25 +39,6 @@ func (t *openTable) get(k xactKey) (openQuery, bool) {
 	}
 }
 
-func (t *openTable) put(k xactKey, v openQuery) {
-	if 2*(t.n+1) > len(t.cells) {
-		t.grow()
-	}
-	k = fixKey(k)
-	for i := uint64(k) & t.mask; ; i = (i + 1) & t.mask {
-		c := &t.cells[i]
-		switch c.key {
-		case 0:
-			*c = openCell{k, v}
-			t.n++
-			return
-		case k:
-			c.val = v
-			return
-		}
-	}
-}
-
 // add inserts k with v unless k is there; it reports whether it inserted.
 func (t *openTable) add(k xactKey, v openQuery) bool {
 	if 2*(t.n+1) > len(t.cells) {
@@ -116,7 +97,7 @@ func (t *openTable) grow() {
 	t.cells, t.mask, t.n = make([]openCell, size), uint64(size-1), 0
 	for _, c := range old {
 		if c.key != 0 {
-			t.put(c.key, c.val)
+			t.add(c.key, c.val)
 		}
 	}
 }
