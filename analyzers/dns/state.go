@@ -45,10 +45,11 @@ type State struct {
 	ecs                     ecsTops
 
 	// epoch tells this use of the state (from NewState or a Reset) from
-	// every other: a response whose query was counted under the same epoch
-	// adds nothing to qnames.
-	// (16 bits: an open query outlives no more than a few buckets, which
-	// the transaction timeout closes.)
+	// the others: a response whose query was counted under the same epoch
+	// adds nothing to qnames. It takes 16 bits of a count that wraps after
+	// 65536 uses of states; a false match needs a query left open that long
+	// (the transaction timeout closes queries within a few buckets) and
+	// would leave out at most that response's name from one bucket's count.
 	epoch uint16
 }
 
