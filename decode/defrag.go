@@ -33,24 +33,26 @@ type fragKey struct {
 type span struct{ from, to int }
 
 type datagram struct {
-	key        fragKey
-	buf        []byte
-	have       []span // received byte ranges, sorted and merged
-	total      int    // datagram length once the last piece arrived, else -1
-	first      int64
-	prev, newr *datagram
+	key   fragKey
+	buf   []byte
+	have  []span // received byte ranges, sorted and merged
+	total int    // datagram length once the last piece arrived, else -1
+	first int64
+	lruLinks[datagram]
 }
+
+func (dg *datagram) links() *lruLinks[datagram] { return &dg.lruLinks }
 
 // Defrag reassembles IPv4 and IPv6 fragments on capture time.
 type Defrag struct {
-	pending      map[fragKey]*datagram
-	head, tail   *datagram
-	MaxDatagrams int
-	MaxBytes     int
-	held         int // buffer room held by pending datagrams
-	Timeout      int64
-	Stats        DefragStats
-	out          []byte
+	pending                      map[fragKey]*datagram
+	lruList[datagram, *datagram] // in order of their first fragment
+	MaxDatagrams                 int
+	MaxBytes                     int
+	held                         int // buffer room held by pending datagrams
+	Timeout                      int64
+	Stats                        DefragStats
+	out                          []byte
 }
 
 // NewDefrag returns an empty reassembler with the default bounds.
@@ -78,7 +80,7 @@ func (d *Defrag) Add(f *visor.Frame) bool {
 		}
 		dg = &datagram{key: k, total: -1, first: f.TS}
 		d.pending[k] = dg
-		d.link(dg)
+		d.push(dg)
 	}
 	if !f.FragMore {
 		dg.total = to
@@ -150,28 +152,9 @@ func (dg *datagram) insert(from, to int) {
 	dg.have = out
 }
 
-func (d *Defrag) link(dg *datagram) {
-	dg.prev, dg.newr = d.tail, nil
-	if d.tail != nil {
-		d.tail.newr = dg
-	} else {
-		d.head = dg
-	}
-	d.tail = dg
-}
-
 func (d *Defrag) drop(dg *datagram) {
 	d.held -= cap(dg.buf)
-	if dg.prev != nil {
-		dg.prev.newr = dg.newr
-	} else {
-		d.head = dg.newr
-	}
-	if dg.newr != nil {
-		dg.newr.prev = dg.prev
-	} else {
-		d.tail = dg.prev
-	}
+	d.remove(dg)
 	delete(d.pending, dg.key)
 }
 

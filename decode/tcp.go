@@ -41,26 +41,28 @@ type segment struct {
 
 // tcpStream is one direction of a TCP connection carrying DNS.
 type tcpStream struct {
-	key        flowKey
-	next       uint32 // next expected sequence number
-	synced     bool   // next is at a DNS message boundary we trust
-	buf        []byte // bytes of a message not yet complete
-	pending    []segment
-	held       int   // bytes in buf and pending, as counted in Streams.held
-	last       int64 // capture time of the last segment
-	prev, newr *tcpStream
+	key     flowKey
+	next    uint32 // next expected sequence number
+	synced  bool   // next is at a DNS message boundary we trust
+	buf     []byte // bytes of a message not yet complete
+	pending []segment
+	held    int   // bytes in buf and pending, as counted in Streams.held
+	last    int64 // capture time of the last segment
+	lruLinks[tcpStream]
 }
+
+func (st *tcpStream) links() *lruLinks[tcpStream] { return &st.lruLinks }
 
 // Streams reassembles DNS-over-TCP messages (RFC 1035 4.2.2 framing) per
 // direction, on capture time, within fixed bounds.
 type Streams struct {
-	flows       map[flowKey]*tcpStream
-	head, tail  *tcpStream // least and most recently active
-	MaxStreams  int
-	MaxBuffered int
-	Idle        int64
-	Stats       TCPStats
-	held        int // bytes held by all streams
+	flows                          map[flowKey]*tcpStream
+	lruList[tcpStream, *tcpStream] // least to most recently active
+	MaxStreams                     int
+	MaxBuffered                    int
+	Idle                           int64
+	Stats                          TCPStats
+	held                           int // bytes held by all streams
 }
 
 // NewStreams returns an empty table with the default bounds.
@@ -292,48 +294,21 @@ func (s *Streams) add(k flowKey, f *visor.Frame) *tcpStream {
 	}
 	st := &tcpStream{key: k, next: f.TCPSeq, last: f.TS}
 	s.flows[k] = st
-	s.link(st)
+	s.push(st)
 	return st
-}
-
-func (s *Streams) link(st *tcpStream) {
-	st.prev, st.newr = s.tail, nil
-	if s.tail != nil {
-		s.tail.newr = st
-	} else {
-		s.head = st
-	}
-	s.tail = st
-}
-
-func (s *Streams) unlink(st *tcpStream) {
-	if st.prev != nil {
-		st.prev.newr = st.newr
-	} else {
-		s.head = st.newr
-	}
-	if st.newr != nil {
-		st.newr.prev = st.prev
-	} else {
-		s.tail = st.prev
-	}
-	st.prev, st.newr = nil, nil
 }
 
 func (s *Streams) touch(st *tcpStream, ts int64) {
 	if ts > st.last {
 		st.last = ts
 	}
-	if s.tail != st {
-		s.unlink(st)
-		s.link(st)
-	}
+	s.toBack(st)
 }
 
 func (s *Streams) drop(st *tcpStream) {
 	s.held -= st.held
 	st.held = 0
-	s.unlink(st)
+	s.remove(st)
 	delete(s.flows, st.key)
 }
 
