@@ -197,33 +197,27 @@ func (p *parser) next() string {
 }
 
 func (p *parser) or() (node, error) {
-	a, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.peek() == "or" || p.peek() == "||" {
-		p.next()
-		b, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		a = or{a, b}
-	}
-	return a, nil
+	return p.chain("or", "||", p.and, func(a, b node) node { return or{a, b} })
 }
 
 func (p *parser) and() (node, error) {
-	a, err := p.unary()
+	return p.chain("and", "&&", p.unary, func(a, b node) node { return and{a, b} })
+}
+
+// chain parses operands joined by a left-associative operator spelt word
+// or sym: operand (op operand)*.
+func (p *parser) chain(word, sym string, operand func() (node, error), join func(a, b node) node) (node, error) {
+	a, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.peek() == "and" || p.peek() == "&&" {
+	for p.peek() == word || p.peek() == sym {
 		p.next()
-		b, err := p.unary()
+		b, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		a = and{a, b}
+		a = join(a, b)
 	}
 	return a, nil
 }
