@@ -169,6 +169,11 @@ func ipv4(b []byte, f *visor.Frame) Status {
 		f.FragMore = flags&0x2000 != 0
 		f.FragID = uint32(binary.BigEndian.Uint16(b[4:6]))
 		f.Payload = b[ihl:]
+		if l4 := f.Payload; f.FragOffset == 0 && len(l4) >= 4 && (f.Proto == visor.TransportUDP || f.Proto == visor.TransportTCP) {
+			// The first piece carries the transport header: its ports,
+			// as a port filter sees them (tcpdump matches them too).
+			f.SrcPort, f.DstPort = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+		}
 		return OK
 	}
 	return transport(b[ihl:], f)

@@ -159,7 +159,9 @@ func TestPacket(t *testing.T) {
 		{"ipv6 ethertype with ipv4 bytes", 1, eth(0x86dd, cat(v4udp, make([]byte, 20))), BadIP, nil},
 		{"truncated ipv6 authentication header", 229, ip6(51, []byte{17, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}), TruncatedIP, nil},
 		{"ipv6 no next header", 229, ip6(59, nil), OK, &visor.Frame{IPVersion: 6, Src: client6, Dst: server6, Proto: 59}},
-		{"ipv4 fragment first (MF)", 228, v4first, OK, frag4(0, true, body[:1480])},
+		// The first piece's ports are its first four bytes ("frag"), as a
+		// port filter reads them.
+		{"ipv4 fragment first (MF)", 228, v4first, OK, with(*frag4(0, true, body[:1480]), func(f *visor.Frame) { f.SrcPort, f.DstPort = 0x6672, 0x6167 })},
 		{"ipv4 fragment middle", 228, v4middle, OK, frag4(1480, true, body[1480:2960])},
 		{"ipv4 fragment last (offset)", 228, v4last, OK, frag4(2960, false, body[2960:])},
 		{"tcp with options", 1, serialize(macs, tcpIP, tcpOpts, gopacket.Payload(tcpMsg)), OK,

@@ -196,30 +196,31 @@ func (p *parser) next() string {
 	return t
 }
 
+// or parses operands joined by and/&& and or/||: as in pcap-filter(7),
+// "alternation and concatenation have equal precedence and associate left
+// to right" ("udp or tcp and ip6" is "(udp or tcp) and ip6").
 func (p *parser) or() (node, error) {
-	return p.chain("or", "||", p.and, func(a, b node) node { return or{a, b} })
-}
-
-func (p *parser) and() (node, error) {
-	return p.chain("and", "&&", p.unary, func(a, b node) node { return and{a, b} })
-}
-
-// chain parses operands joined by a left-associative operator spelt word
-// or sym: operand (op operand)*.
-func (p *parser) chain(word, sym string, operand func() (node, error), join func(a, b node) node) (node, error) {
-	a, err := operand()
+	a, err := p.unary()
 	if err != nil {
 		return nil, err
 	}
-	for p.peek() == word || p.peek() == sym {
+	for {
+		var join func(a, b node) node
+		switch p.peek() {
+		case "and", "&&":
+			join = func(a, b node) node { return and{a, b} }
+		case "or", "||":
+			join = func(a, b node) node { return or{a, b} }
+		default:
+			return a, nil
+		}
 		p.next()
-		b, err := operand()
+		b, err := p.unary()
 		if err != nil {
 			return nil, err
 		}
 		a = join(a, b)
 	}
-	return a, nil
 }
 
 func (p *parser) unary() (node, error) {

@@ -39,6 +39,11 @@ func TestCompileAndMatch(t *testing.T) {
 		{"not ip", false, true, true},
 		{"!udp && !tcp", false, false, true},
 		{"(udp or tcp) and not host 2001:db8::1", true, false, false},
+		// and/or: equal precedence, left to right, as tcpdump reads them
+		{"udp or tcp and ip6", false, true, false},
+		{"ip6 and tcp or udp", true, true, false},
+		{"ip6 and (tcp or udp)", false, true, false},
+		{"not ip6 and udp or tcp", true, true, false},
 		{"ip proto 17", true, false, false},
 		{"ip6 proto tcp", false, true, false},
 		{"proto udp", true, false, false},
