@@ -212,6 +212,9 @@ func (a *Analysis) Observe(p *visor.Packet) {
 		a.filtered++
 		return
 	}
+	if f.IPVersion == 0 {
+		f.Src, f.Dst = netip.Addr{}, netip.Addr{} // an ARP packet's, for the filter only
+	}
 	a.tick(p.TS)
 	if st != decode.OK && st != decode.NonIP {
 		a.status[st]++

@@ -50,6 +50,8 @@ const (
 const (
 	etherIPv4 = 0x0800
 	etherIPv6 = 0x86dd
+	etherARP  = 0x0806
+	etherRARP = 0x8035
 )
 
 // SupportedLink reports whether Decode understands the link type.
@@ -134,8 +136,23 @@ func Packet(p *visor.Packet, f *visor.Frame) Status {
 		return ipv4(b, f)
 	case etherIPv6:
 		return ipv6(b, f)
+	case etherARP, etherRARP:
+		arp(b, f)
 	}
 	return NonIP
+}
+
+// arp puts an IPv4 ARP or RARP packet's sender and target protocol
+// addresses in f.Src and f.Dst (f.IPVersion stays 0): pcap-filter's host
+// and net match them, and the pipeline forgets them past its filter.
+func arp(b []byte, f *visor.Frame) {
+	// hardware type, protocol type 0x0800, lengths 6 and 4, operation,
+	// sender MAC and IP, target MAC and IP
+	if len(b) < 28 || binary.BigEndian.Uint16(b[2:4]) != etherIPv4 || b[4] != 6 || b[5] != 4 {
+		return
+	}
+	f.Src = netip.AddrFrom4([4]byte(b[14:18]))
+	f.Dst = netip.AddrFrom4([4]byte(b[24:28]))
 }
 
 func ipv4(b []byte, f *visor.Frame) Status {

@@ -56,7 +56,7 @@ type prefixMatch struct {
 }
 
 func (n prefixMatch) match(f *visor.Frame) bool {
-	if f.IPVersion == 0 {
+	if !f.Src.IsValid() { // not IP, nor ARP (whose addresses decode gives too)
 		return false
 	}
 	s, d := n.p.Contains(f.Src), n.p.Contains(f.Dst)

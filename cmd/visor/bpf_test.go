@@ -8,8 +8,9 @@ import (
 
 // TestBPFAgainstTcpdump: --bpf keeps the packets tcpdump's own filter
 // keeps, precedence included (pcap-filter(7): and and or bind equally, left
-// to right). tcpdump writes its selection to a file; visor counts that file
-// and, with --bpf, the whole capture.
+// to right), IPv4 first fragments' ports and ARP's addresses too. tcpdump
+// writes its selection to a file; visor counts that file and, with --bpf,
+// the whole capture.
 func TestBPFAgainstTcpdump(t *testing.T) {
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil {
@@ -21,6 +22,9 @@ func TestBPFAgainstTcpdump(t *testing.T) {
 		"not udp and tcp or ip6", "tcp or udp and not ip6 or ip6 and udp",
 		"src port 53 or dst port 53 and ip", "greater 200 and udp", "less 100 or tcp and not ip",
 		"net 198.51.100.0/24 or ip6 and src port 53",
+		// host and net match ARP's addresses too
+		"net 198.51.100.0/24", "host 198.51.100.2", "not host 198.51.100.2", "src host 198.51.100.10 or ip6",
+		"dst net 198.51.100.0 mask 255.255.255.0 and not udp",
 	}
 	for _, capf := range []string{"lab-eth.pcap", "lab-tcp.pcap", "lab-sll2.pcap"} {
 		path := filepath.Join("../../testdata", capf)
