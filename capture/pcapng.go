@@ -47,13 +47,13 @@ type ngReader struct {
 	br      *bufio.Reader
 	pos     int64 // offset of the next block in the stream
 	pending int   // bytes of the last block still to discard
-	bo      binary.ByteOrder
+	big     bool  // the section is big-endian
 	ifaces  []ngIface
 	skip    bool // inside a section of a version visor does not read
 }
 
 func newPcapng(br *bufio.Reader, st *stream, index int) (*source, error) {
-	r := &ngReader{br: br, bo: binary.LittleEndian}
+	r := &ngReader{br: br}
 	st.info.Format = "pcapng" + st.info.Format
 	var s *source
 	s = newSource(st, index, func(p *visor.Packet) error {
@@ -88,6 +88,29 @@ func ngOrder(b []byte) binary.ByteOrder {
 	return nil
 }
 
+// The section's fields, in its byte order (without the ByteOrder
+// interface's calls).
+func (r *ngReader) u16(b []byte) uint16 {
+	if r.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (r *ngReader) u32(b []byte) uint32 {
+	if r.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *ngReader) u64(b []byte) uint64 {
+	if r.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
 // next fills p with the next packet; on an error it returns the offset of
 // the block at fault. io.EOF means the stream ended between blocks.
 func (r *ngReader) next(p *visor.Packet) (int64, error) {
@@ -119,7 +142,7 @@ func (r *ngReader) block(p *visor.Packet) (int64, error) {
 			}
 			return off, err
 		}
-		typ := r.bo.Uint32(hdr)
+		typ := r.u32(hdr)
 		if typ == ngSectionHeader {
 			if hdr, err = r.br.Peek(12); err != nil {
 				return off, err
@@ -128,9 +151,9 @@ func (r *ngReader) block(p *visor.Packet) (int64, error) {
 			if bo == nil {
 				return off, errors.New("pcapng section header: bad byte-order magic")
 			}
-			r.bo = bo
+			r.big = bo == binary.BigEndian
 		}
-		length := r.bo.Uint32(hdr[4:])
+		length := r.u32(hdr[4:])
 		if length < 12 || length%4 != 0 || length > MaxBlockLen {
 			return off, fmt.Errorf("pcapng block (type %#x) declares %d bytes, want a multiple of 4 from 12 to %d", typ, length, MaxBlockLen)
 		}
@@ -166,7 +189,7 @@ func (r *ngReader) section(n int) error {
 	if n < 28 {
 		return fmt.Errorf("pcapng section header of %d bytes, want at least 28", n)
 	}
-	major, minor := r.bo.Uint16(b[12:]), r.bo.Uint16(b[14:])
+	major, minor := r.u16(b[12:]), r.u16(b[14:])
 	// As Wireshark: 1.0 and 1.2 are read; other versions' sections skipped.
 	r.skip = major != 1 || (minor != 0 && minor != 2)
 	r.ifaces = r.ifaces[:0]
@@ -189,10 +212,10 @@ func (r *ngReader) iface(n int) error {
 	if err != nil {
 		return err
 	}
-	ifc := ngIface{link: r.bo.Uint16(b[8:]), snaplen: r.bo.Uint32(b[12:]), units: 1_000_000}
+	ifc := ngIface{link: r.u16(b[8:]), snaplen: r.u32(b[12:]), units: 1_000_000}
 	opts := b[16 : n-4]
 	for len(opts) >= 4 {
-		code, l := r.bo.Uint16(opts), int(r.bo.Uint16(opts[2:]))
+		code, l := r.u16(opts), int(r.u16(opts[2:]))
 		if code == 0 || 4+l > len(opts) {
 			break
 		}
@@ -215,7 +238,7 @@ func (r *ngReader) iface(n int) error {
 				}
 			}
 		case code == 14 && l >= 8: // if_tsoffset
-			ifc.offset = int64(r.bo.Uint64(v))
+			ifc.offset = int64(r.u64(v))
 		}
 		opts = opts[4+(l+3)&^3:]
 	}
@@ -242,19 +265,19 @@ func (r *ngReader) packet(typ uint32, n int, p *visor.Packet) error {
 	var caplen, origlen uint32
 	switch typ {
 	case ngSimplePacket:
-		origlen = r.bo.Uint32(b[8:])
+		origlen = r.u32(b[8:])
 		caplen = min(origlen, uint32(n-head-4))
 		if len(r.ifaces) > 0 && r.ifaces[0].snaplen != 0 {
 			caplen = min(caplen, r.ifaces[0].snaplen)
 		}
 	case ngPacket:
-		id = int(r.bo.Uint16(b[8:]))
+		id = int(r.u16(b[8:]))
 	default:
-		id = int(r.bo.Uint32(b[8:]))
+		id = int(r.u32(b[8:]))
 	}
 	if typ != ngSimplePacket {
-		ts = uint64(r.bo.Uint32(b[12:]))<<32 | uint64(r.bo.Uint32(b[16:]))
-		caplen, origlen = r.bo.Uint32(b[20:]), r.bo.Uint32(b[24:])
+		ts = uint64(r.u32(b[12:]))<<32 | uint64(r.u32(b[16:]))
+		caplen, origlen = r.u32(b[20:]), r.u32(b[24:])
 	}
 	if id >= len(r.ifaces) {
 		return fmt.Errorf("pcapng packet on interface %d, the section describes %d", id, len(r.ifaces))
@@ -279,6 +302,12 @@ func (r *ngReader) packet(typ uint32, n int, p *visor.Packet) error {
 
 // nanos turns a timestamp in the interface's units into Unix nanoseconds.
 func (ifc *ngIface) nanos(ts uint64) int64 {
+	switch ifc.units { // the usual units, with constant divisors
+	case 1_000_000:
+		return (int64(ts/1_000_000)+ifc.offset)*1e9 + int64(ts%1_000_000)*1000
+	case 1_000_000_000:
+		return (int64(ts/1_000_000_000)+ifc.offset)*1e9 + int64(ts%1_000_000_000)
+	}
 	sec, frac := ts/ifc.units, ts%ifc.units
 	hi, lo := bits.Mul64(frac, 1e9)
 	ns, _ := bits.Div64(hi, lo, ifc.units) // frac < units, so no overflow
