@@ -88,9 +88,9 @@ type Frame struct {
 	// the pipeline copies every frame once.)
 	TS         int64
 	WireLen    int
-	FragOffset int // byte offset of this piece in the datagram
-	Src, Dst   netip.Addr
-	Payload    []byte // transport payload (UDP/TCP), possibly snaplen-truncated
+	FragOffset int        // byte offset of this piece in the datagram
+	Src, Dst   netip.Addr // IP addresses; an ARP packet's sender and target while --bpf looks at it
+	Payload    []byte     // transport payload (UDP/TCP), possibly snaplen-truncated
 	TCPSeq     uint32
 	FragID     uint32 // IP identification of the datagram
 	SrcPort    uint16

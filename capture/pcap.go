@@ -46,7 +46,7 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 		st.info.Format = "pcap" + st.info.Format
 	}
 	br.Discard(pcapHeaderLen)
-	r := &pcapReader{br: br, pos: pcapHeaderLen, big: bo == binary.BigEndian, nano: nano, link: link}
+	r := &pcapReader{br: br, pos: pcapHeaderLen, fields: fields{big: bo == binary.BigEndian}, nano: nano, link: link}
 	r.s = newSource(st, index, r.next)
 	return r.s, nil
 }
@@ -56,21 +56,39 @@ func newPcap(br *bufio.Reader, st *stream, index int) (*source, error) {
 // records handed out took. A packet's data stays valid until the next
 // call, the first that may Discard and refill.
 type pcapReader struct {
-	br   *bufio.Reader
-	s    *source
-	win  []byte
-	off  int
-	pos  int64 // offset of the next record
-	big  bool  // big-endian fields
-	nano bool  // nanosecond timestamps
+	br  *bufio.Reader
+	s   *source
+	win []byte
+	off int
+	pos int64 // offset of the next record
+	fields
+	nano bool // nanosecond timestamps
 	link uint16
 }
 
-func (r *pcapReader) u32(b []byte) uint32 {
-	if r.big {
+// fields reads a file's header fields in its byte order without the
+// ByteOrder interface's calls (pcap and pcapng readers use it per packet).
+type fields struct{ big bool }
+
+func (o fields) u16(b []byte) uint16 {
+	if o.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (o fields) u32(b []byte) uint32 {
+	if o.big {
 		return binary.BigEndian.Uint32(b)
 	}
 	return binary.LittleEndian.Uint32(b)
+}
+
+func (o fields) u64(b []byte) uint64 {
+	if o.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
 }
 
 // need returns at least n bytes at the next record, refilling win when

@@ -47,7 +47,7 @@ type ngReader struct {
 	br      *bufio.Reader
 	pos     int64 // offset of the next block in the stream
 	pending int   // bytes of the last block still to discard
-	big     bool  // the section is big-endian
+	fields        // in the section's byte order
 	ifaces  []ngIface
 	skip    bool // inside a section of a version visor does not read
 }
@@ -86,29 +86,6 @@ func ngOrder(b []byte) binary.ByteOrder {
 		return binary.BigEndian
 	}
 	return nil
-}
-
-// The section's fields, in its byte order (without the ByteOrder
-// interface's calls).
-func (r *ngReader) u16(b []byte) uint16 {
-	if r.big {
-		return binary.BigEndian.Uint16(b)
-	}
-	return binary.LittleEndian.Uint16(b)
-}
-
-func (r *ngReader) u32(b []byte) uint32 {
-	if r.big {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
-
-func (r *ngReader) u64(b []byte) uint64 {
-	if r.big {
-		return binary.BigEndian.Uint64(b)
-	}
-	return binary.LittleEndian.Uint64(b)
 }
 
 // next fills p with the next packet; on an error it returns the offset of
