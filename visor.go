@@ -69,6 +69,9 @@ type InputInfo struct {
 	LinkTypes map[string]uint64
 	Identity  string // dnstap identity, if any
 	Version   string // dnstap version, if any
+	// Skipped counts records the source skipped and read past, by
+	// integrity reason (e.g. a malformed dnstap frame); final after io.EOF.
+	Skipped map[string]uint64
 }
 
 // Transport numbers, as IP protocol numbers where one exists.

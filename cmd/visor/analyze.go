@@ -73,7 +73,11 @@ func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr
 	rep := a.Finish()
 	rep.Tool = report.Tool{Name: "visor", Version: version}
 	for _, s := range srcs {
-		rep.Inputs = append(rep.Inputs, inputReport(s.Info()))
+		in := s.Info()
+		rep.Inputs = append(rep.Inputs, inputReport(in))
+		for reason, n := range in.Skipped {
+			rep.Integrity[reason] += n
+		}
 	}
 	for _, w := range m.Warnings {
 		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", w)
