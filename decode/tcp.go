@@ -144,10 +144,11 @@ func (s *Streams) account(st *tcpStream) {
 }
 
 func (s *Streams) segment(st *tcpStream, seq uint32, data []byte, f *visor.Frame, emit func([]byte, *visor.Frame)) {
-	d := int32(seq - st.next)
+	// In int64: a distance of exactly -2^31 has no int32 negation.
+	d := int64(int32(seq - st.next))
 	switch {
 	case d < 0:
-		if int(-d) >= len(data) {
+		if -d >= int64(len(data)) {
 			s.Stats.Retransmitted++
 			return
 		}
@@ -181,12 +182,12 @@ func (s *Streams) segment(st *tcpStream, seq uint32, data []byte, f *visor.Frame
 func (s *Streams) drain(st *tcpStream, f *visor.Frame, emit func([]byte, *visor.Frame)) {
 	for len(st.pending) > 0 {
 		p := st.pending[0]
-		d := int32(p.seq - st.next)
+		d := int64(int32(p.seq - st.next))
 		if d > 0 {
 			return
 		}
 		st.pending = append(st.pending[:0], st.pending[1:]...)
-		if int(-d) >= len(p.data) {
+		if -d >= int64(len(p.data)) {
 			s.Stats.Retransmitted++
 			continue
 		}

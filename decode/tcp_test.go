@@ -302,3 +302,52 @@ func TestStreamsSequenceWrap(t *testing.T) {
 		t.Fatalf("got %d messages", len(got))
 	}
 }
+
+// A segment exactly half the sequence space away (2^31) has an int32
+// distance with no negation; it once sliced out of range (issue 16).
+func TestStreamsHalfSpace(t *testing.T) {
+	f1 := framed(msg(1))
+	d := uint32(cISN + 1)
+	half := uint32(1) << 31
+	tests := []struct {
+		name  string
+		segs  []tcpSeg
+		want  int
+		stats TCPStats
+	}{
+		{name: "segment 2^31 after the expected one",
+			segs:  segs(syn(0, 0, 0), tcpSeg{flags: ack | psh, seq: d + half, data: f1}),
+			stats: TCPStats{Retransmitted: 1}},
+		{name: "segment 2^31-1 ahead is held",
+			segs: segs(syn(0, 0, 0), tcpSeg{flags: ack | psh, seq: d + half - 1, data: f1}, tcpSeg{flags: ack | psh, seq: d, data: f1})},
+		{name: "one byte then the same 2^31 away",
+			segs: segs(syn(0, 0, 0), tcpSeg{flags: ack | psh, seq: d, data: f1[:1]}, tcpSeg{flags: ack | psh, seq: d + 1 + half, data: f1[1:]}),
+			stats: TCPStats{Retransmitted: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewStreams()
+			got := feed(t, s, tc.segs)
+			if tc.want != 0 && len(got) < tc.want {
+				t.Errorf("got %d messages, want at least %d", len(got), tc.want)
+			}
+			if tc.stats != (TCPStats{}) && s.Stats != tc.stats {
+				t.Errorf("stats %+v, want %+v", s.Stats, tc.stats)
+			}
+			checkStreams(t, s)
+		})
+	}
+}
+
+// A held segment found 2^31 behind when the stream drains is old data.
+func TestStreamsDrainHalfSpace(t *testing.T) {
+	s := NewStreams()
+	feed(t, s, segs(syn(0, 0, 0)))
+	for _, st := range s.flows {
+		st.pending = []segment{{seq: st.next + 1<<31, data: framed(msg(1))}}
+		s.drain(st, syn(0, 0, 0).frame(), func([]byte, *visor.Frame) { t.Error("emitted a message") })
+		if len(st.pending) != 0 || s.Stats.Retransmitted != 1 {
+			t.Fatalf("pending %d, stats %+v", len(st.pending), s.Stats)
+		}
+	}
+}
