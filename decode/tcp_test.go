@@ -321,7 +321,7 @@ func TestStreamsHalfSpace(t *testing.T) {
 		{name: "segment 2^31-1 ahead is held",
 			segs: segs(syn(0, 0, 0), tcpSeg{flags: ack | psh, seq: d + half - 1, data: f1}, tcpSeg{flags: ack | psh, seq: d, data: f1})},
 		{name: "one byte then the same 2^31 away",
-			segs: segs(syn(0, 0, 0), tcpSeg{flags: ack | psh, seq: d, data: f1[:1]}, tcpSeg{flags: ack | psh, seq: d + 1 + half, data: f1[1:]}),
+			segs:  segs(syn(0, 0, 0), tcpSeg{flags: ack | psh, seq: d, data: f1[:1]}, tcpSeg{flags: ack | psh, seq: d + 1 + half, data: f1[1:]}),
 			stats: TCPStats{Retransmitted: 1}},
 	}
 	for _, tc := range tests {
