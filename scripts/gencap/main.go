@@ -8,7 +8,11 @@
 // (N connections each leaving a large partial DNS message buffered),
 // fragflood (N IPv4 and IPv6 fragment pairs that never complete, one piece
 // far into the datagram), or names (N queries for distinct random names,
-// half of them answered NXDOMAIN).
+// half of them answered NXDOMAIN), or sparse (N queries for one name, each
+// answered 1 ms later, one every INTERVAL of capture time: a long capture of
+// many buckets, e.g. 525600 for a year of one a minute).
+//
+//	go run ./scripts/gencap sparse N OUT.pcap [INTERVAL]
 package main
 
 import (
@@ -18,11 +22,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: gencap halfopen|tcpbuf|fragflood|names N OUT.pcap")
+	if len(os.Args) != 4 && (len(os.Args) != 5 || os.Args[1] != "sparse") {
+		fmt.Fprintln(os.Stderr, "usage: gencap halfopen|tcpbuf|fragflood|names N OUT.pcap\n       gencap sparse N OUT.pcap [INTERVAL]")
 		os.Exit(2)
 	}
 	n, err := strconv.Atoi(os.Args[2])
@@ -70,6 +75,25 @@ func main() {
 			if i%2 == 0 {
 				w.udp([4]byte{198, 51, 100, 1}, src4(i%5000), 53, uint16(1024+i%60000), query(uint16(i), name, true))
 			}
+		}
+	case "sparse":
+		every := time.Minute
+		if len(os.Args) == 5 {
+			if every, err = time.ParseDuration(os.Args[4]); err != nil || every <= time.Millisecond {
+				fmt.Fprintln(os.Stderr, "INTERVAL: want a duration over 1ms:", os.Args[4])
+				os.Exit(2)
+			}
+		}
+		start := w.ts
+		client, server := [4]byte{198, 51, 100, 7}, [4]byte{198, 51, 100, 1}
+		for i := 0; i < n; i++ {
+			w.ts = start + int64(i)*int64(every)
+			sport := uint16(1024 + i%60000)
+			w.udp(client, server, sport, 53, query(uint16(i), "www.example.com", false))
+			w.ts += 1_000_000 - 10_000 // the response 1 ms after the query
+			r := query(uint16(i), "www.example.com", true)
+			binary.BigEndian.PutUint16(r[2:], 0x8180) // NOERROR, no answer
+			w.udp(server, client, 53, sport, r)
 		}
 	default:
 		fmt.Fprintln(os.Stderr, "unknown kind", os.Args[1])
