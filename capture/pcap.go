@@ -107,35 +107,48 @@ func (r *pcapReader) need(n int) ([]byte, error) {
 }
 
 func (r *pcapReader) next(p *visor.Packet) error {
-	rec, err := r.need(pcapRecordLen)
-	if err != nil {
-		if err == io.EOF && len(rec) == 0 {
-			return io.EOF
-		}
-		return r.s.failAt(r.pos, eofIsUnexpected(err))
-	}
-	caplen := r.u32(rec[8:])
-	if caplen > MaxCapLen {
-		return r.s.failAt(r.pos, fmt.Errorf("record declares %d captured bytes, more than the %d visor accepts", caplen, MaxCapLen))
-	}
-	n := pcapRecordLen + int(caplen)
-	whole := rec
-	if len(rec) < n {
-		if whole, err = r.need(n); err != nil {
+	for {
+		rec, err := r.need(pcapRecordLen)
+		if err != nil {
+			if err == io.EOF && len(rec) == 0 {
+				return io.EOF
+			}
 			return r.s.failAt(r.pos, eofIsUnexpected(err))
 		}
+		caplen := r.u32(rec[8:])
+		if caplen > MaxCapLen {
+			return r.s.failAt(r.pos, fmt.Errorf("record declares %d captured bytes, more than the %d visor accepts", caplen, MaxCapLen))
+		}
+		n := pcapRecordLen + int(caplen)
+		whole := rec
+		if len(rec) < n {
+			if whole, err = r.need(n); err != nil {
+				return r.s.failAt(r.pos, eofIsUnexpected(err))
+			}
+		}
+		r.off += n
+		r.pos += int64(n)
+		// u32 seconds cannot overflow int64 nanoseconds (they end in 2106);
+		// a fraction of a second of one second or more is out of range.
+		frac := int64(r.u32(whole[4:]))
+		if r.nano {
+			if frac >= 1e9 {
+				skipped(r.s.info, ReasonTimeRange)
+				continue
+			}
+		} else {
+			if frac >= 1e6 {
+				skipped(r.s.info, ReasonTimeRange)
+				continue
+			}
+			frac *= 1000
+		}
+		p.TS = int64(r.u32(whole[0:]))*1e9 + frac
+		p.Data = whole[pcapRecordLen:n:n]
+		p.OrigLen = max(int(r.u32(whole[12:])), int(caplen))
+		p.LinkType = r.link
+		return nil
 	}
-	frac := int64(r.u32(whole[4:]))
-	if !r.nano {
-		frac *= 1000
-	}
-	p.TS = int64(r.u32(whole[0:]))*1e9 + frac
-	p.Data = whole[pcapRecordLen:n:n]
-	p.OrigLen = max(int(r.u32(whole[12:])), int(caplen))
-	p.LinkType = r.link
-	r.off += n
-	r.pos += int64(n)
-	return nil
 }
 
 // failAt is a read error at a byte offset of the (decompressed) stream.

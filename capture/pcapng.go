@@ -49,11 +49,12 @@ type ngReader struct {
 	pending int   // bytes of the last block still to discard
 	fields        // in the section's byte order
 	ifaces  []ngIface
-	skip    bool // inside a section of a version visor does not read
+	skip    bool             // inside a section of a version visor does not read
+	info    *visor.InputInfo // counts the packets skipped
 }
 
 func newPcapng(br *bufio.Reader, st *stream, index int) (*source, error) {
-	r := &ngReader{br: br}
+	r := &ngReader{br: br, info: st.info}
 	st.info.Format = "pcapng" + st.info.Format
 	var s *source
 	s = newSource(st, index, func(p *visor.Packet) error {
@@ -145,6 +146,10 @@ func (r *ngReader) block(p *visor.Packet) (int64, error) {
 			if err = r.packet(typ, n, p); err == nil {
 				r.pending = n
 				return off, nil
+			}
+			if err == errTimeRange {
+				skipped(r.info, ReasonTimeRange)
+				err = nil // read past the block
 			}
 		}
 		if err != nil {
@@ -270,23 +275,33 @@ func (r *ngReader) packet(typ uint32, n int, p *visor.Packet) error {
 		return err
 	}
 	ifc := &r.ifaces[id]
-	p.TS = ifc.nanos(ts)
+	var ok bool
+	if p.TS, ok = ifc.nanos(ts); !ok {
+		return errTimeRange
+	}
 	p.Data = whole[head:]
 	p.OrigLen = max(int(origlen), int(caplen))
 	p.LinkType = ifc.link
 	return nil
 }
 
-// nanos turns a timestamp in the interface's units into Unix nanoseconds.
-func (ifc *ngIface) nanos(ts uint64) int64 {
+// nanos turns a timestamp in the interface's units into Unix nanoseconds;
+// false when they do not hold it (with if_tsoffset, or 2^40 s at 2^-0).
+func (ifc *ngIface) nanos(ts uint64) (int64, bool) {
+	var sec, ns uint64
 	switch ifc.units { // the usual units, with constant divisors
 	case 1_000_000:
-		return (int64(ts/1_000_000)+ifc.offset)*1e9 + int64(ts%1_000_000)*1000
+		sec, ns = ts/1_000_000, ts%1_000_000*1000
 	case 1_000_000_000:
-		return (int64(ts/1_000_000_000)+ifc.offset)*1e9 + int64(ts%1_000_000_000)
+		sec, ns = ts/1_000_000_000, ts%1_000_000_000
+	default:
+		var frac uint64
+		sec, frac = ts/ifc.units, ts%ifc.units
+		hi, lo := bits.Mul64(frac, 1e9)
+		ns, _ = bits.Div64(hi, lo, ifc.units) // frac < units, so no overflow
 	}
-	sec, frac := ts/ifc.units, ts%ifc.units
-	hi, lo := bits.Mul64(frac, 1e9)
-	ns, _ := bits.Div64(hi, lo, ifc.units) // frac < units, so no overflow
-	return (int64(sec)+ifc.offset)*1e9 + int64(ns)
+	if ifc.offset == 0 && sec < maxSec {
+		return int64(sec)*1e9 + int64(ns), true
+	}
+	return offsetNanos(sec, ifc.offset, int64(ns))
 }
