@@ -44,6 +44,9 @@ func WriteText(w io.Writer, rs *Results) error {
 		noun = "assertion"
 	}
 	fmt.Fprintf(&b, "\n%d %s: %d passed, %d failed\n", passed+failed, noun, passed, failed)
+	if rs.Interrupted {
+		b.WriteString("INCOMPLETE: the run was interrupted; the values cover only part of the input, so the check does not pass\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -137,12 +140,14 @@ func FormatValue(v any) string {
 }
 
 type jsonResults struct {
-	Schema     string       `json:"schema"`
-	Passed     bool         `json:"passed"`
-	Counts     jsonCounts   `json:"counts"`
-	Inputs     []string     `json:"inputs"`
-	Buckets    int          `json:"buckets"`
-	Assertions []jsonResult `json:"assertions"`
+	Schema string `json:"schema"`
+	Passed bool   `json:"passed"`
+	// Interrupted: a signal stopped the run; passed is then false.
+	Interrupted bool         `json:"interrupted,omitempty"`
+	Counts      jsonCounts   `json:"counts"`
+	Inputs      []string     `json:"inputs"`
+	Buckets     int          `json:"buckets"`
+	Assertions  []jsonResult `json:"assertions"`
 }
 
 type jsonCounts struct {
@@ -169,7 +174,7 @@ type jsonBucket struct {
 // "NaN", "+Inf" or "-Inf".
 func WriteJSON(w io.Writer, rs *Results) error {
 	passed, failed := rs.Counts()
-	doc := jsonResults{Schema: ResultSchema, Passed: failed == 0, Counts: jsonCounts{passed, failed},
+	doc := jsonResults{Schema: ResultSchema, Passed: rs.Passed(), Interrupted: rs.Interrupted, Counts: jsonCounts{passed, failed},
 		Inputs: rs.Inputs, Buckets: rs.Buckets, Assertions: []jsonResult{}}
 	if doc.Inputs == nil {
 		doc.Inputs = []string{}
@@ -233,6 +238,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure"`
+	Error     *junitFailure `xml:"error"`
 	SystemOut *junitText    `xml:"system-out"`
 }
 
@@ -282,7 +288,14 @@ func WriteJUnit(w io.Writer, rs *Results) error {
 		}
 		set.Cases = append(set.Cases, c)
 	}
-	doc := junitSuites{Name: "visor check", Tests: set.Tests, Failures: failed, Suites: []junitSet{set}}
+	if rs.Interrupted {
+		// The whole input was not read: an error of the suite, not a pass.
+		set.Tests++
+		set.Errors++
+		set.Cases = append(set.Cases, junitCase{Name: "complete input", Classname: "visor.check",
+			Error: &junitFailure{Message: "the run was interrupted; the values cover only part of the input", Type: "interrupted"}})
+	}
+	doc := junitSuites{Name: "visor check", Tests: set.Tests, Failures: failed, Errors: set.Errors, Suites: []junitSet{set}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

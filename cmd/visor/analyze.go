@@ -41,6 +41,16 @@ func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
+	for _, p := range paths {
+		if p == "-" {
+			// A read blocked on a pipe or terminal must still see a signal.
+			if stdin == nil {
+				stdin = os.Stdin
+			}
+			stdin = interruptible(ctx, stdin)
+			break
+		}
+	}
 	var srcs []visor.Source
 	closeAll := func() {
 		for _, s := range srcs {
@@ -50,26 +60,36 @@ func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr
 	for i, p := range paths {
 		s, err := capture.Open(p, i, stdin)
 		if err != nil {
+			if interruptOf(ctx) != nil {
+				break // the signal came first: report what was read, i.e. nothing of this input
+			}
 			closeAll()
 			return nil, &exitError{code: exitUsage, err: err}
 		}
 		srcs = append(srcs, s)
 	}
 	defer closeAll()
-	m, err := capture.NewMerge(srcs)
-	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
 	aopts := opts.analyzerOptions()
 	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
 	prog := newProgress(opts.progress, stderr, paths, srcs)
 	aopts.Progress = prog.update
 	a := analyzers.New(aopts)
-	runErr := a.Run(ctx, m)
-	prog.done()
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return nil, &exitError{code: exitUsage, err: runErr}
+	var warnings []*capture.Error
+	if interruptOf(ctx) == nil {
+		m, err := capture.NewMerge(srcs)
+		if err != nil && interruptOf(ctx) == nil {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		if err == nil {
+			runErr := a.Run(ctx, m)
+			if runErr != nil && interruptOf(ctx) == nil && !errors.Is(runErr, context.Canceled) {
+				return nil, &exitError{code: exitUsage, err: runErr}
+			}
+			warnings = m.Warnings
+		}
 	}
+	prog.done()
+	stopped := interruptOf(ctx)
 	rep := a.Finish()
 	rep.Tool = report.Tool{Name: "visor", Version: version}
 	for _, s := range srcs {
@@ -79,11 +99,27 @@ func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr
 			rep.Integrity[reason] += n
 		}
 	}
-	for _, w := range m.Warnings {
+	for _, w := range warnings {
+		if stopped != nil && errors.Is(w, context.Cause(ctx)) {
+			continue // the signal ended this read, not the input
+		}
 		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", w)
 		rep.Integrity[w.Reason()]++
 	}
+	if stopped != nil {
+		rep.Integrity["interrupted"] = 1
+	}
 	return rep, nil
+}
+
+// interruptResult is the error of a file run a signal stopped after its
+// report (if any) was written: never a success, whatever the report says.
+func interruptResult(ctx context.Context) error {
+	in := interruptOf(ctx)
+	if in == nil {
+		return nil
+	}
+	return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: the report covers only the packets read before it (integrity.interrupted)", in)}
 }
 
 func inputReport(in *visor.InputInfo) report.Input {
@@ -106,6 +142,9 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 		}
 	}
 	if err := writeReport(opts, rep, stdout); err != nil {
+		return err
+	}
+	if err := interruptResult(ctx); err != nil {
 		return err
 	}
 	return strictResult(opts, rep)

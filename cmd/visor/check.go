@@ -106,6 +106,7 @@ func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, st
 	for _, in := range rep.Inputs {
 		rs.Inputs = append(rs.Inputs, in.Path)
 	}
+	rs.Interrupted = interruptOf(ctx) != nil
 	write := assert.WriteText
 	if opts.format == "json" {
 		write = assert.WriteJSON
@@ -117,6 +118,9 @@ func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, st
 		if err := writeFile(opts.junit, nil, rs, assert.WriteJUnit); err != nil {
 			return err
 		}
+	}
+	if err := interruptResult(ctx); err != nil {
+		return err // a partial input never passes
 	}
 	if !rs.Passed() {
 		_, failed := rs.Counts()

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -21,7 +19,8 @@ const (
 	exitOK      = 0
 	exitFailed  = 1 // a check failed, or --strict found an integrity problem
 	exitUsage   = 2 // bad usage or unreadable input
-	exitMessage = "EXIT STATUS\n  0  success\n  1  a check assertion failed, or --strict found an integrity problem\n  2  bad usage or unreadable input\n"
+	exitMessage = "EXIT STATUS\n  0  success\n  1  a check assertion failed, or --strict found an integrity problem\n  2  bad usage or unreadable input\n" +
+		"  130, 143  a file run stopped by SIGINT or SIGTERM; a report written then says integrity.interrupted\n"
 )
 
 // memoryLimit is the Go runtime's soft memory limit: the collector works
@@ -60,7 +59,7 @@ func main() {
 		// documented bound; GOMEMLIMIT overrides.
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupt(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if code != 0 {
