@@ -88,6 +88,7 @@ func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr
 			warnings = m.Warnings
 		}
 	}
+	inputDone(ctx)
 	prog.done()
 	stopped := interruptOf(ctx)
 	rep := a.Finish()

@@ -39,16 +39,28 @@ func interruptOf(ctx context.Context) *interrupted {
 	return nil
 }
 
-// interruptGrace is how long a run may take to wind down after the first
-// signal (it may be blocked in a system call, e.g. opening a FIFO nobody
-// writes) before visor exits without a report.
+// interruptGrace is how long a run may take to stop reading its input
+// after the first signal (it may be blocked in a system call, e.g. opening
+// a FIFO nobody writes) before visor exits without a report.
 const interruptGrace = 5 * time.Second
+
+type graceKey struct{}
+
+// inputDone tells the signal handler that the run has stopped reading: from
+// now on it writes its report, however long that takes after a signal.
+func inputDone(ctx context.Context) {
+	if once, ok := ctx.Value(graceKey{}).(*sync.Once); ok {
+		once.Do(func() {})
+	}
+}
 
 // notifyInterrupt cancels the returned context with an *interrupted cause
 // on the first SIGINT or SIGTERM. A second signal, or a run still going
 // interruptGrace later, ends the process at once with 128+signal.
 func notifyInterrupt(stderr io.Writer) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.Background())
+	base, cancel := context.WithCancelCause(context.Background())
+	reading := new(sync.Once) // done once the run has stopped reading input
+	ctx := context.WithValue(base, graceKey{}, reading)
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -69,6 +81,12 @@ func notifyInterrupt(stderr io.Writer) (context.Context, func()) {
 				cancel(first)
 				grace = time.After(interruptGrace)
 			case <-grace:
+				finished := true
+				reading.Do(func() { finished = false })
+				if finished {
+					grace = nil // the report is being written: let it finish
+					continue
+				}
 				fmt.Fprintf(stderr, "visor: %s: the run did not stop within %s (blocked on input?): exiting without a report\n", signalName(first.sig), interruptGrace)
 				os.Exit(first.code())
 			}
