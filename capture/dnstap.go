@@ -75,12 +75,10 @@ func newDNSTap(br *bufio.Reader, st *stream, index int) (*source, error) {
 				}
 				return s.failAt(fr.off, err)
 			}
-			ok, err := decodeDNSTap(frame, tap, st.info)
-			if err != nil {
-				return s.failAt(fr.off, err)
-			}
-			if !ok {
-				continue // a Dnstap without a message: nothing to analyse
+			if err := decodeDNSTap(frame, tap, st.info); err != nil {
+				// the framing is sound: skip the frame, read on
+				skipped(st.info, tapReason(err))
+				continue
 			}
 			*p = visor.Packet{TS: tapTime(tap), Data: tap.Message, OrigLen: len(tap.Message), LinkType: visor.LinkDNSTap, Tap: tap}
 			return nil
@@ -258,15 +256,39 @@ var transports = [...]uint8{
 	7: visor.TransportDoQ, // DOQ
 }
 
-// decodeDNSTap fills t from one protobuf Dnstap frame. It reports false
-// for a Dnstap that carries no Message. Identity and version go into info
-// the first time they are seen. t.Message points into frame.
+// errNoMessage is a Dnstap without its Message.
+var errNoMessage = errors.New("dnstap without a message")
+
+// tapReason is the integrity reason of a frame decodeDNSTap refused.
+func tapReason(err error) string {
+	if err == errTimeRange {
+		return ReasonTimeRange
+	}
+	return ReasonDNSTapBadFrame
+}
+
+// tapWire is the wire type of each dnstap Message field visor knows
+// (dnstap.proto); a field of another type is a malformed message.
+var tapWire = [...]protowire.Type{
+	1: protowire.VarintType, 2: protowire.VarintType, 3: protowire.VarintType, // type, family, protocol
+	4: protowire.BytesType, 5: protowire.BytesType, // addresses
+	6: protowire.VarintType, 7: protowire.VarintType, // ports
+	8: protowire.VarintType, 9: protowire.Fixed32Type, 10: protowire.BytesType, 11: protowire.BytesType, // query time, message, zone
+	12: protowire.VarintType, 13: protowire.Fixed32Type, 14: protowire.BytesType, // response time, message
+	15: protowire.BytesType, 16: protowire.VarintType, // policy, http_protocol
+}
+
+// decodeDNSTap fills t from one protobuf Dnstap frame. Identity and
+// version go into info the first time they are seen. t.Message points
+// into frame. An error means the frame is to be skipped: errTimeRange for
+// a time an int64 of Unix nanoseconds cannot hold, errNoMessage, or a
+// malformed protobuf or field.
 //
 // The protobuf is walked with protowire rather than unmarshalled into
 // golang-dnstap's types: nothing is allocated, and socket_protocol values
 // newer than that package's enum (DNSCrypt, DoQ) are not lost to its
 // unknown fields.
-func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) (bool, error) {
+func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) error {
 	var msg []byte
 	hasMsg := false
 	var identity, version []byte
@@ -278,13 +300,13 @@ func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) (boo
 			version = b
 		case num == 14 && typ == protowire.BytesType:
 			msg, hasMsg = b, true
-		case num == 15 && typ == protowire.VarintType && v != 1:
+		case num == 15 && (typ != protowire.VarintType || v != 1):
 			return fmt.Errorf("dnstap type %d, want MESSAGE (1)", v)
 		}
 		return nil
 	})
 	if err != nil {
-		return false, err
+		return err
 	}
 	if info != nil {
 		if info.Identity == "" && len(identity) > 0 {
@@ -295,7 +317,7 @@ func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) (boo
 		}
 	}
 	if !hasMsg {
-		return false, nil
+		return errNoMessage
 	}
 	*t = visor.TapMessage{}
 	var qsec, rsec uint64
@@ -305,6 +327,9 @@ func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) (boo
 	var family uint64
 	hasType := false
 	err = walk(msg, func(num protowire.Number, typ protowire.Type, v uint64, b []byte) error {
+		if num < protowire.Number(len(tapWire)) && typ != tapWire[num] {
+			return fmt.Errorf("field %d of wire type %d, want %d", num, typ, tapWire[num])
+		}
 		switch num {
 		case 1:
 			hasType = true
@@ -324,10 +349,15 @@ func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) (boo
 			qaddr = b
 		case 5:
 			raddr = b
-		case 6:
-			t.QueryPort = uint16(v)
-		case 7:
-			t.ResponsePort = uint16(v)
+		case 6, 7:
+			if v > 0xffff {
+				return fmt.Errorf("port %d", v)
+			}
+			if num == 6 {
+				t.QueryPort = uint16(v)
+			} else {
+				t.ResponsePort = uint16(v)
+			}
 		case 8:
 			qsec = v
 		case 9:
@@ -344,10 +374,13 @@ func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) (boo
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("dnstap message: %w", err)
+		return fmt.Errorf("dnstap message: %w", err)
 	}
 	if !hasType {
-		return false, errors.New("dnstap message without a type")
+		return errors.New("dnstap message without a type")
+	}
+	if !tapAddrLen(qaddr) || !tapAddrLen(raddr) {
+		return fmt.Errorf("dnstap message: addresses of %d and %d bytes", len(qaddr), len(raddr))
 	}
 	switch family {
 	case 1:
@@ -367,19 +400,27 @@ func decodeDNSTap(frame []byte, t *visor.TapMessage, info *visor.InputInfo) (boo
 	if t.Transport == 0 {
 		t.Transport = visor.TransportUDP // the protocol's default
 	}
+	var ok bool
 	if qsec != 0 || qnsec != 0 {
-		t.QueryTime = int64(qsec)*1e9 + int64(qnsec)
+		if t.QueryTime, ok = tapNanos(qsec, qnsec); !ok {
+			return errTimeRange
+		}
 	}
 	if rsec != 0 || rnsec != 0 {
-		t.ResponseTime = int64(rsec)*1e9 + int64(rnsec)
+		if t.ResponseTime, ok = tapNanos(rsec, rnsec); !ok {
+			return errTimeRange
+		}
 	}
 	if t.Response {
 		t.Message = rmsg
 	} else {
 		t.Message = qmsg
 	}
-	return true, nil
+	return nil
 }
+
+// tapAddrLen says whether b is an absent, IPv4 or IPv6 address.
+func tapAddrLen(b []byte) bool { return len(b) == 0 || len(b) == 4 || len(b) == 16 }
 
 func tapAddr(b []byte) netip.Addr {
 	switch len(b) {

@@ -6,8 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"maps"
+	"math"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 
 	dnstap "github.com/dnstap/golang-dnstap"
@@ -278,8 +281,8 @@ func TestDNSTapErrors(t *testing.T) {
 		{"wrong content type", tapJoin(controlFrame(fstrmStart, "protobuf:other"), one), 0, false, "input_corrupt", 0},
 		{"unknown control type", tapJoin(tapStart, one, controlFrame(9, "")), int64(len(tapStart) + len(one)), true, "input_corrupt", 1},
 		{"control frame too long", tapJoin([]byte{0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 2}, make([]byte, 1024)), 0, false, "input_corrupt", 0},
-		{"garbage protobuf", tapJoin(tapStart, one, dataFrame([]byte{0x72, 0x50, 1, 2})), int64(len(tapStart) + len(one)), true, "input_corrupt", 1},
-		{"not a message", tapJoin(tapStart, dataFrame([]byte{0x78, 0x02})), int64(len(tapStart)), false, "input_corrupt", 0},
+		{"bad frame, then a frame length past the end", tapJoin(tapStart, one, garbageFrame, one[:7]), int64(len(tapStart) + len(one) + len(garbageFrame)), true, "input_truncated", 1},
+		{"bad frame first, then a frame length past the end", tapJoin(tapStart, garbageFrame, one[:7]), int64(len(tapStart) + len(garbageFrame)), false, "input_truncated", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -291,6 +294,82 @@ func TestDNSTapErrors(t *testing.T) {
 			if ce.Offset != c.offset || ce.Partial != c.partial || ce.Reason() != c.reason || len(got) != c.n {
 				t.Errorf("offset %d partial %v reason %s after %d messages; want %d %v %s %d (%v)",
 					ce.Offset, ce.Partial, ce.Reason(), len(got), c.offset, c.partial, c.reason, c.n, err)
+			}
+		})
+	}
+}
+
+// garbageFrame is a well-framed data frame whose protobuf is cut short: a
+// Message field declaring 0x50 bytes, holding 2.
+var garbageFrame = dataFrame([]byte{0x72, 0x50, 1, 2})
+
+// rawTap is a data frame of a Dnstap MESSAGE around the raw Message msg.
+func rawTap(msg ...byte) []byte {
+	return dataFrame(append([]byte{0x78, 0x01, 0x72, byte(len(msg))}, msg...))
+}
+
+// Defect 8 of issue 16: one malformed protobuf payload in a well-framed
+// file kept 5 of 100 messages. A bad frame is skipped and counted; the
+// frames after it are read.
+func TestDNSTapBadFrames(t *testing.T) {
+	var hundred [][]byte
+	for i := range 100 {
+		m := cq
+		m.qsec = 1700000000 + uint64(i)
+		hundred = append(hundred, m.frame("", ""))
+	}
+	hundred[5] = garbageFrame
+	late := cr
+	late.rsec = 1 << 40
+	badNs := cq
+	badNs.qnsec = 1e9
+	last := cq
+	last.qsec, last.qnsec = maxSec, maxNs
+	tests := []struct {
+		name    string
+		in      []byte
+		times   []int64 // times of the messages read
+		skipped map[string]uint64
+	}{
+		{"one garbage frame in 100", tapJoin(tapStart, tapJoin(hundred...), tapStop), nil, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"garbage first", tapJoin(tapStart, garbageFrame, cq.frame("", "")), []int64{1700000000e9 + 5}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"garbage last", tapJoin(cq.frame("", ""), garbageFrame), []int64{1700000000e9 + 5}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"dnstap type not MESSAGE", tapJoin(dataFrame([]byte{0x78, 0x02}), cr.frame("", "")), []int64{1700000000e9 + 900}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"dnstap without a message", tapJoin(tapMsg{noMessage: true}.frame("x", ""), cr.frame("", "")), []int64{1700000000e9 + 900}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"message without a type", tapJoin(rawTap(0x40, 0x0a), cq.frame("", "")), []int64{1700000000e9 + 5}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"query_message as a varint", tapJoin(rawTap(0x08, 0x05, 0x50, 0x01), cq.frame("", "")), []int64{1700000000e9 + 5}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"query_time_nsec as a varint", tapJoin(rawTap(0x08, 0x05, 0x40, 0x01, 0x48, 0x01), cq.frame("", "")), []int64{1700000000e9 + 5}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"address of 5 bytes", tapJoin(rawTap(0x08, 0x05, 0x22, 0x05, 1, 2, 3, 4, 5), cq.frame("", "")), []int64{1700000000e9 + 5}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"port 70000", tapJoin(rawTap(0x08, 0x05, 0x30, 0xf0, 0xa2, 0x04), cq.frame("", "")), []int64{1700000000e9 + 5}, map[string]uint64{ReasonDNSTapBadFrame: 1}},
+		{"a good raw message", rawTap(0x08, 0x05, 0x40, 0x07, 0x4d, 9, 0, 0, 0, 0x30, 0x35), []int64{7e9 + 9}, nil},
+		{"response time 2^40 s", tapJoin(late.frame("", ""), cq.frame("", "")), []int64{1700000000e9 + 5}, map[string]uint64{ReasonTimeRange: 1}},
+		{"query time nanoseconds of 1 s", tapJoin(badNs.frame("", ""), cr.frame("", "")), []int64{1700000000e9 + 900}, map[string]uint64{ReasonTimeRange: 1}},
+		{"query time the last of int64", last.frame("", ""), []int64{math.MaxInt64}, nil},
+		{"both kinds", tapJoin(garbageFrame, late.frame("", ""), garbageFrame, badNs.frame("", "")), nil, map[string]uint64{ReasonDNSTapBadFrame: 2, ReasonTimeRange: 2}},
+	}
+	for i := range 100 {
+		if i != 5 {
+			tests[0].times = append(tests[0].times, (1700000000+int64(i))*1e9+5)
+		}
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, info, err := readTap(t, tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var times []int64
+			for _, g := range got {
+				times = append(times, g.ts)
+			}
+			if !slices.Equal(times, tc.times) || info.Packets != uint64(len(tc.times)) {
+				t.Errorf("%d messages (info %d) at %v, want %v", len(got), info.Packets, times, tc.times)
+			}
+			if !maps.Equal(info.Skipped, tc.skipped) {
+				t.Errorf("skipped %v, want %v", info.Skipped, tc.skipped)
+			}
+			if info.SHA256 == "" {
+				t.Error("no sha256 at EOF")
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/visor-dns/visor"
@@ -45,17 +46,42 @@ type DNSTapSocket struct {
 	Warn func(error)
 }
 
+// DefaultSocketMode is the dnstap socket's default permissions: its owner
+// and group may connect (a DNS server running as its own user needs to be
+// in the group, or a wider mode). Anyone who may connect can inject events.
+const DefaultSocketMode os.FileMode = 0o660
+
+// umaskMu serialises the umask changes of ListenDNSTap (the umask is the
+// process's).
+var umaskMu sync.Mutex
+
 // ListenDNSTap creates the unix socket at path (replacing a stale socket
-// file) and starts accepting writers.
-func ListenDNSTap(path string) (*DNSTapSocket, error) {
+// file) with permissions mode (DefaultSocketMode when 0), whatever the
+// umask, and starts accepting writers.
+func ListenDNSTap(path string, mode os.FileMode) (*DNSTapSocket, error) {
+	if mode == 0 {
+		mode = DefaultSocketMode
+	}
+	if mode&^os.ModePerm != 0 {
+		return nil, fmt.Errorf("visor: dnstap socket mode %#o: want permission bits only (0 to 0777)", uint32(mode))
+	}
 	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket != 0 {
 		os.Remove(path)
 	}
+	// The socket is born owner-only (whatever the umask allows, nobody else
+	// can connect before the chmod), then given its mode.
+	umaskMu.Lock()
+	old := syscall.Umask(0o177)
 	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	umaskMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("visor: dnstap socket: %w", err)
 	}
-	os.Chmod(path, 0o666) // servers often run as their own user
+	if err := os.Chmod(path, mode); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("visor: dnstap socket: %w", err)
+	}
 	s := &DNSTapSocket{path: path, ln: ln, in: make(chan *[]byte, 1024), conns: map[net.Conn]struct{}{},
 		done: make(chan struct{}),
 		info: &visor.InputInfo{Path: "unix:" + path, Format: "dnstap", LinkTypes: map[string]uint64{}}}
@@ -188,14 +214,14 @@ func (s *DNSTapSocket) Next(p *visor.Packet) error {
 			}
 		}
 		s.cur = b
-		ok, err := decodeDNSTap(*b, &s.tap, s.info)
-		if err != nil {
-			if s.Warn != nil {
-				s.Warn(fmt.Errorf("visor: dnstap socket %s: message %d: %w", s.path, s.info.Packets+1, err))
+		if err := decodeDNSTap(*b, &s.tap, s.info); err != nil {
+			// Skipped and counted; only the first of each reason is told,
+			// so a hostile writer cannot flood stderr.
+			reason := tapReason(err)
+			skipped(s.info, reason)
+			if s.Warn != nil && s.info.Skipped[reason] == 1 {
+				s.Warn(fmt.Errorf("visor: dnstap socket %s: message skipped after %d (%s; further ones are counted, not told): %w", s.path, s.info.Packets, reason, err))
 			}
-			continue
-		}
-		if !ok {
 			continue
 		}
 		*p = visor.Packet{TS: tapTime(&s.tap), Data: s.tap.Message, OrigLen: len(s.tap.Message), LinkType: visor.LinkDNSTap, Tap: &s.tap}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,9 +17,11 @@ import (
 
 // liveOptions are the flags of `visor live` besides the analysis ones.
 type liveOptions struct {
-	iface    string
-	socket   string
-	duration time.Duration
+	iface      string
+	socket     string
+	socketMode string // octal, e.g. 0660
+	mode       os.FileMode
+	duration   time.Duration
 }
 
 func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -50,6 +54,11 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 			case lo.duration < 0:
 				return usageError("--duration must not be negative")
 			}
+			m, err := strconv.ParseUint(lo.socketMode, 8, 32)
+			if err != nil || m > 0o777 || m == 0 {
+				return usageError("--socket-mode %q: want octal permissions from 0001 to 0777, e.g. 0660", lo.socketMode)
+			}
+			lo.mode = os.FileMode(m)
 			if err := opts.check([]string{"unix:" + lo.socket}); err != nil {
 				return err
 			}
@@ -60,6 +69,7 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVarP(&lo.iface, "interface", "i", "", "capture on this network interface (AF_PACKET; \"any\": all, without link headers)")
 	ifo.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&lo.socket, "dnstap-socket", "", "serve Frame Streams (dnstap) on this unix socket path")
+	cmd.Flags().StringVar(&lo.socketMode, "socket-mode", "0660", "permissions of the --dnstap-socket file, octal (whoever may connect can inject events)")
 	cmd.Flags().DurationVar(&lo.duration, "duration", 0, "stop after this long (0: until SIGINT/SIGTERM)")
 	return cmd
 }
@@ -68,7 +78,7 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 // passes, analyses every message received, and writes the final report.
 // A stop by signal is a success.
 func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, stdout, stderr io.Writer) error {
-	sock, err := capture.ListenDNSTap(lo.socket)
+	sock, err := capture.ListenDNSTap(lo.socket, lo.mode)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -103,7 +113,11 @@ func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, 
 	}
 	rep := a.Finish()
 	rep.Tool = report.Tool{Name: "visor", Version: version}
-	rep.Inputs = append(rep.Inputs, inputReport(sock.Info()))
+	in := sock.Info()
+	rep.Inputs = append(rep.Inputs, inputReport(in))
+	for reason, n := range in.Skipped {
+		rep.Integrity[reason] += n
+	}
 	if err := writeReport(opts, rep, stdout); err != nil {
 		return err
 	}
