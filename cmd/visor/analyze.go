@@ -12,6 +12,7 @@ import (
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -137,13 +138,18 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 	if err != nil {
 		return err
 	}
-	if opts.carveDir != "" {
-		if err := carve(ctx, opts, rep, stderr); err != nil {
-			return err
+	var carveErr error
+	if opts.carveDir != "" && interruptOf(ctx) == nil {
+		// A failed carve still leaves the report, then fails the run.
+		if carveErr = carve(ctx, opts, rep, stderr); interruptOf(ctx) != nil {
+			carveErr = nil
 		}
 	}
 	if err := writeReport(opts, rep, stdout); err != nil {
-		return err
+		return errors.Join(carveErr, err)
+	}
+	if carveErr != nil {
+		return carveErr
 	}
 	if err := interruptResult(ctx); err != nil {
 		return err
@@ -151,33 +157,26 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 	return strictResult(opts, rep)
 }
 
-// writeReport renders rep in the chosen format to -o FILE or stdout.
+// writeReport renders rep in the chosen format to -o FILE (atomically) or
+// stdout.
 func writeReport(opts *analysisOptions, rep *report.Report, stdout io.Writer) error {
-	w := stdout
-	var f *os.File
-	if opts.output != "" && opts.output != "-" {
-		var err error
-		if f, err = os.Create(opts.output); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
+	write := func(w io.Writer) error {
+		switch opts.format {
+		case "json":
+			return report.WriteJSON(w, rep)
+		case "openmetrics":
+			return writeOpenMetrics(w, opts, rep)
 		}
-		w = f
+		return report.WriteTable(w, rep, opts.top)
 	}
 	var err error
-	switch opts.format {
-	case "json":
-		err = report.WriteJSON(w, rep)
-	case "openmetrics":
-		err = writeOpenMetrics(w, opts, rep)
-	default:
-		err = report.WriteTable(w, rep, opts.top)
-	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+	if opts.output != "" && opts.output != "-" {
+		err = outfile.Write(opts.output, func(f *os.File) error { return write(f) })
+	} else {
+		err = write(stdout)
 	}
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing report: %w", err)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing the report: %w", err)}
 	}
 	return nil
 }

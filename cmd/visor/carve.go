@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/decode"
+	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -41,6 +45,12 @@ func (o *findingsOptions) check(inputs []string) error {
 	if len(o.thresholdArgs) > 0 {
 		t := findings.DefaultThresholds()
 		for _, a := range o.thresholdArgs {
+			if _, v, ok := strings.Cut(a, "="); ok {
+				// NaN compares false with everything: it would switch a detector off unseen.
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+					return usageError("--threshold %s: the value must be a finite number", a)
+				}
+			}
 			if err := t.Set(a); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -66,7 +76,7 @@ type carveSel struct {
 	prefix   netip.Prefix
 	synOnly  bool
 	w        *pcapgo.Writer
-	f        *os.File
+	f        *outfile.File
 	path     string
 	link     uint16
 	packets  uint64
@@ -89,13 +99,13 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 		if err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
-		s.path = filepath.Join(opts.carveDir, fmt.Sprintf("%02d-%s-%s.pcap", i+1, f.Kind, fileSafe(carveKey(f))))
+		s.path = filepath.Join(opts.carveDir, fmt.Sprintf("%02d-%s-%s.pcap", i+1, f.Kind, fileSafe(carveKey(f), carveKeyMax)))
 		sels[i] = s
 	}
 	defer func() {
 		for _, s := range sels {
 			if s.f != nil {
-				s.f.Close()
+				s.f.Abort() // a carve that failed leaves no partial file
 			}
 		}
 	}()
@@ -166,7 +176,7 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 				return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
 			}
 		}
-		if err := s.f.Close(); err != nil {
+		if err := s.f.Commit(); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
 		}
 		s.f = nil
@@ -229,7 +239,7 @@ func inZones(name []byte, zones []string) bool {
 }
 
 func (s *carveSel) open(link uint16) error {
-	f, err := os.Create(s.path)
+	f, err := outfile.Create(s.path)
 	if err != nil {
 		return err
 	}
@@ -303,12 +313,29 @@ func carveKey(f report.Finding) string {
 	return "all"
 }
 
-func fileSafe(s string) string {
-	return strings.Map(func(r rune) rune {
+// carveKeyMax bounds the key in a carved file's name (names come from the
+// traffic: a zone may be 253 bytes of anything; a name is at most 255).
+const carveKeyMax = 64
+
+// fileSafe maps s to a file name part of at most max bytes: letters, digits,
+// '.', '-' and '_'. A key that had to be changed or cut ends in a short hash
+// of the original, so distinct keys keep distinct names.
+func fileSafe(s string, max int) string {
+	safe := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
 			return r
 		}
 		return '_'
 	}, s)
+	if safe == s && len(s) <= max {
+		return s
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	sum := fmt.Sprintf("-%08x", h.Sum32())
+	if len(safe) > max-len(sum) {
+		safe = safe[:max-len(sum)]
+	}
+	return safe + sum
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/visor-dns/visor/assert"
+	"github.com/visor-dns/visor/internal/outfile"
 )
 
 // checkOptions are check's flags on top of the shared analysis flags.
@@ -43,6 +43,11 @@ func (o *checkOptions) check(args []string) ([]assert.Assertion, error) {
 	}
 	if o.junit == "-" {
 		return nil, usageError("--junit needs a file name, not -")
+	}
+	if o.junit != "" {
+		if err := outfile.CheckWritable(o.junit); err != nil {
+			return nil, usageError("--junit: %v", err)
+		}
 	}
 	var as []assert.Assertion
 	for _, e := range o.asserts {
@@ -137,13 +142,8 @@ func writeFile(path string, stdout io.Writer, rs *assert.Results, write func(io.
 		}
 		return nil
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
-	}
-	err = errors.Join(write(f, rs), f.Close())
-	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing %s: %w", path, err)}
+	if err := outfile.Write(path, func(f *os.File) error { return write(f, rs) }); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing the result: %w", err)}
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -108,16 +109,17 @@ func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, 
 	var wfile io.Closer
 	lopts := capture.LiveOptions{Interface: lo.iface, Snaplen: lo.snaplen, Promisc: lo.promisc}
 	if lo.write != "" {
-		f, err := os.Create(lo.write)
+		f, err := outfile.Create(lo.write)
 		if err != nil {
 			return usageError("--write: %v", err)
 		}
-		wfile, lopts.Write = f, f
+		// Committed (synced and renamed into place) when the capture ends.
+		wfile, lopts.Write = commitCloser{f}, f
 	}
 	src, err := capture.OpenLive(lopts)
 	if err != nil {
-		if wfile != nil {
-			wfile.Close()
+		if f, ok := wfile.(commitCloser); ok {
+			f.Abort()
 		}
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -157,6 +159,7 @@ func runLive(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, src l
 	}
 
 	capErr := r.capture(ctx)
+	inputDone(ctx)
 	cerr := src.Close()
 	if wfile != nil {
 		if err := wfile.Close(); cerr == nil {
@@ -175,8 +178,10 @@ func runLive(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, src l
 		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", capErr)
 		rep.Integrity["capture_error"]++
 	}
+	var writeErr error
 	if cerr != nil {
-		fmt.Fprintf(stderr, "visor: --write %s: %v\n", lo.write, cerr)
+		// The report is still written; the run then fails.
+		writeErr = &exitError{code: exitUsage, err: fmt.Errorf("visor: --write %s: %v", lo.write, cerr)}
 	}
 	if lo.stream {
 		if err := r.streamBuckets(stdout, rep.Buckets); err != nil {
@@ -184,6 +189,9 @@ func runLive(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, src l
 		}
 		if opts.output == "" || opts.output == "-" {
 			// stdout carries the stream; the final report needs -o.
+			if writeErr != nil {
+				return writeErr
+			}
 			return strictResult(opts, rep)
 		}
 	}
@@ -191,10 +199,18 @@ func runLive(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, src l
 		io.WriteString(stdout, "\x1b[H\x1b[2J")
 	}
 	if err := writeReport(opts, rep, stdout); err != nil {
-		return err
+		return errors.Join(writeErr, err)
+	}
+	if writeErr != nil {
+		return writeErr
 	}
 	return strictResult(opts, rep)
 }
+
+// commitCloser makes an output file's Close its Commit.
+type commitCloser struct{ *outfile.File }
+
+func (c commitCloser) Close() error { return c.Commit() }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

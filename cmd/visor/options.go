@@ -12,6 +12,7 @@ import (
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/filter"
 	"github.com/visor-dns/visor/geo"
+	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -119,6 +120,12 @@ func (o *analysisOptions) check(args []string) error {
 	}
 	if o.timeout <= 0 || o.slow <= 0 {
 		return usageError("--xact-timeout and --slow must be positive")
+	}
+	if o.output != "" && o.output != "-" {
+		// Before any input is read: a typo must not cost a long run.
+		if err := outfile.CheckWritable(o.output); err != nil {
+			return usageError("--output: %v", err)
+		}
 	}
 	if err := o.findingsOptions.check(o.inputs); err != nil {
 		return err

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	mdns "github.com/miekg/dns"
+
+	"github.com/visor-dns/visor/report"
+)
+
+// The hostile regression suite (issue 16): each reproduction as a small
+// generated input and the outcome visor must give.
+
+// tcpPcap writes Ethernet/IPv4/TCP segments client -> server:53.
+func tcpPcap(t *testing.T, segs []hostileSeg) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapgo.NewWriter(&b)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	for i, s := range segs {
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IPv4(198, 51, 100, 10), DstIP: net.IPv4(198, 51, 100, 1)}
+		tcp := &layers.TCP{SrcPort: 40000, DstPort: 53, Seq: s.seq, SYN: s.syn, ACK: !s.syn, PSH: len(s.data) > 0, Window: 65535}
+		tcp.SetNetworkLayerForChecksum(ip)
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(s.data)); err != nil {
+			t.Fatal(err)
+		}
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
+		if err := w.WritePacket(ci, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+type hostileSeg struct {
+	seq  uint32
+	syn  bool
+	data []byte
+}
+
+// tcpQuery is a DNS query with its RFC 1035 length prefix.
+func tcpQuery(t *testing.T, name string) []byte {
+	m := new(mdns.Msg)
+	m.SetQuestion(mdns.Fqdn(name), mdns.TypeA)
+	b, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte{byte(len(b) >> 8), byte(len(b))}, b...)
+}
+
+func TestHostileTCP(t *testing.T) {
+	q := tcpQuery(t, "a.example.test")
+	for _, tc := range []struct {
+		name    string
+		segs    []hostileSeg
+		queries float64
+	}{
+		// A SYN, then a segment half the sequence space away: a panic once.
+		{"segment at seq+1+2^31", []hostileSeg{{seq: 1000, syn: true}, {seq: 1001 + 1<<31, data: q}}, 0},
+		{"segment at seq+2^31", []hostileSeg{{seq: 1000, syn: true}, {seq: 1000 + 1<<31, data: q}}, 0},
+		{"one byte then the rest 2^31 away", []hostileSeg{{seq: 1000, syn: true}, {seq: 1001, data: q[:1]}, {seq: 1002 + 1<<31, data: q[1:]}}, 0},
+		{"in order", []hostileSeg{{seq: 1000, syn: true}, {seq: 1001, data: q}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runVisorStdin(tcpPcap(t, tc.segs), "analyze", "--format", "json", "-")
+			if res.code != 0 {
+				t.Fatalf("exit %d: %s", res.code, res.stderr)
+			}
+			var r struct {
+				Summary struct {
+					DNS struct {
+						Queries float64 `json:"queries"`
+					} `json:"dns"`
+				} `json:"summary"`
+			}
+			if err := json.Unmarshal([]byte(res.stdout), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Summary.DNS.Queries != tc.queries {
+				t.Errorf("queries %v, want %v", r.Summary.DNS.Queries, tc.queries)
+			}
+		})
+	}
+}
+
+func TestHostileOutputs(t *testing.T) {
+	dir := t.TempDir()
+	lab := "../../testdata/lab-eth.pcap"
+	old := filepath.Join(dir, "old.json")
+	os.WriteFile(old, []byte("previous report"), 0o644)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"-o in a missing directory fails before reading", []string{"analyze", "-o", filepath.Join(dir, "missing", "x.json"), lab}, 2, "--output: cannot create"},
+		{"-o a directory", []string{"analyze", "-o", dir, lab}, 2, "is a directory"},
+		{"-o a full disk", []string{"analyze", "-o", "/dev/full", lab}, 2, "no space left"},
+		{"check -o a full disk", []string{"check", "--assert", "net.packets > 0", "-o", "/dev/full", lab}, 2, "no space left"},
+		{"--junit in a missing directory", []string{"check", "--assert", "net.packets > 0", "--junit", filepath.Join(dir, "no", "j.xml"), lab}, 2, "--junit"},
+		{"live -o in a missing directory fails before capturing", []string{"live", "--dnstap-socket", filepath.Join(dir, "s"), "-o", "/missing/dir/x.json"}, 2, "--output"},
+		{"NaN threshold", []string{"analyze", "--threshold", "rs-names=NaN", lab}, 2, "finite"},
+		{"infinite threshold", []string{"analyze", "--threshold", "rs-names=+Inf", lab}, 2, "finite"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runVisor(tc.args...)
+			if res.code != tc.code || !strings.Contains(res.stderr, tc.stderr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", res.code, res.stderr, tc.code, tc.stderr)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(old); string(b) != "previous report" {
+		t.Errorf("an unrelated file changed: %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// Carving names come from the traffic: a zone of two 63-byte labels of
+// non-printable bytes must give a bounded file name, and a carve that fails
+// must not lose the report.
+func TestHostileCarve(t *testing.T) {
+	// As the report writes such a name: every byte escaped as \DDD.
+	label := strings.Repeat(`\001`, 63)
+	zone := label + "." + label + ".example"
+	rep := &report.Report{Findings: []report.Finding{{Kind: "random_subdomain", Start: "2024-05-01T12:00:00Z", End: "2024-05-01T12:00:01Z",
+		Evidence: map[string]any{"zone": zone}}}}
+	opts := &analysisOptions{inputs: []string{"../../testdata/lab-eth.pcap"}, parsedPort: []uint16{53}}
+	opts.carveDir = t.TempDir()
+	var errb bytes.Buffer
+	if err := carve(context.Background(), opts, rep, &errb); err != nil {
+		t.Fatalf("carve: %v", err)
+	}
+	files, _ := os.ReadDir(opts.carveDir)
+	if len(files) != 1 || len(files[0].Name()) > 100 {
+		t.Fatalf("carved files %v", files)
+	}
+	if other := fileSafe(label+"x", carveKeyMax); other == fileSafe(label+"y", carveKeyMax) {
+		t.Errorf("two keys share the name %s", other)
+	}
+
+	// --carve into a path that cannot be a directory: report, then exit 2.
+	res := runVisor("analyze", "--format", "json", "--bucket", "1s", "--carve", "/dev/null/x", "../../testdata/attack-random-subdomain.pcap")
+	if res.code != 2 || !strings.Contains(res.stderr, "--carve") {
+		t.Fatalf("exit %d, stderr %s", res.code, res.stderr)
+	}
+	if err := report.Validate([]byte(res.stdout)); err != nil {
+		t.Fatalf("no whole report after a failed carve: %v", err)
+	}
+}
+
+func TestFileSafe(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"example.com", "example.com"},
+		{"198.51.100.0_24", "198.51.100.0_24"},
+		{"a/b", "a_b-"}, // changed: a hash follows
+		{strings.Repeat("a", 100), strings.Repeat("a", carveKeyMax-9) + "-"},
+	} {
+		got := fileSafe(tc.in, carveKeyMax)
+		if !strings.HasPrefix(got, tc.want) || len(got) > carveKeyMax {
+			t.Errorf("fileSafe(%q) = %q, want prefix %q", tc.in, got, tc.want)
+		}
+	}
+}
