@@ -38,20 +38,20 @@ const (
 // fstrmFieldContentType is the control field that carries a content type.
 const fstrmFieldContentType = 0x01
 
-// bareDNSTap returns magic when the input looks like Frame Streams data
-// frames with no leading control frame (a length, then a dnstap protobuf),
-// and 0 otherwise, so that sniff can list it beside the escape magic.
-func bareDNSTap(br *bufio.Reader, magic uint32) uint32 {
-	if magic == 0 || magic > MaxFrameLen {
+// bareDNSTap returns the frame length when head (5 bytes) looks like a
+// Frame Streams data frame with no leading control frame (a length, then
+// a dnstap protobuf), and 0 otherwise.
+func bareDNSTap(head []byte) uint32 {
+	if len(head) < 5 {
 		return 0
 	}
-	b, _ := br.Peek(5)
-	if len(b) < 5 {
+	l := binary.BigEndian.Uint32(head)
+	if l == 0 || l > MaxFrameLen {
 		return 0
 	}
-	switch b[4] { // the first field of a Dnstap: identity, version, extra, message or type
+	switch head[4] { // the first field of a Dnstap: identity, version, extra, message or type
 	case 0x0a, 0x12, 0x1a, 0x72, 0x78:
-		return magic
+		return l
 	}
 	return 0
 }

@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -160,12 +158,13 @@ func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
 	}
 	st := &stream{dec: dec, c: c, info: info}
 	var s *source
-	switch binary.BigEndian.Uint32(magic) {
-	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+	first, _ := inner.Peek(5)
+	switch formatOf(first) {
+	case "pcap":
 		s, err = newPcap(inner, st, index)
-	case 0x0a0d0d0a:
+	case "pcapng":
 		s, err = newPcapng(inner, st, index)
-	case 0x00000000, bareDNSTap(inner, binary.BigEndian.Uint32(magic)):
+	case "dnstap":
 		s, err = newDNSTap(inner, st, index)
 	default:
 		return nil, &Error{Path: info.Path, Offset: 0, Err: fmt.Errorf("unknown format (first bytes % x): not pcap, pcapng or dnstap", magic)}
@@ -176,51 +175,22 @@ func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
 	return s, nil
 }
 
-// Expand turns the command line's inputs into file paths: a directory
-// stands for the regular files in it (sorted by name; the merge orders
-// their packets by time).
-func Expand(args []string) ([]string, error) {
-	var out []string
-	for _, a := range args {
-		if a == "-" {
-			out = append(out, a)
-			continue
-		}
-		st, err := os.Stat(a)
-		if err != nil {
-			return nil, fmt.Errorf("visor: %w", err)
-		}
-		if !st.IsDir() {
-			out = append(out, a)
-			continue
-		}
-		ents, err := os.ReadDir(a)
-		if err != nil {
-			return nil, fmt.Errorf("visor: %w", err)
-		}
-		var files []string
-		for _, e := range ents {
-			if e.Type().IsRegular() && !isSidecar(e.Name()) {
-				files = append(files, filepath.Join(a, e.Name()))
-			}
-		}
-		if len(files) == 0 {
-			return nil, fmt.Errorf("visor: %s: no files in directory", a)
-		}
-		sort.Strings(files)
-		out = append(out, files...)
+// formatOf names the format whose first bytes (of the decompressed
+// stream; 5 tell a bare dnstap frame) head holds: pcap, pcapng, dnstap, or
+// "" for none visor reads.
+func formatOf(head []byte) string {
+	if len(head) < 4 {
+		return ""
 	}
-	return out, nil
-}
-
-// isSidecar skips files that sit beside captures but are not captures.
-func isSidecar(name string) bool {
-	for _, ext := range []string{".json", ".md", ".txt"} {
-		if filepath.Ext(name) == ext {
-			return true
-		}
+	switch m := binary.BigEndian.Uint32(head); {
+	case m == 0xa1b2c3d4, m == 0xd4c3b2a1, m == 0xa1b23c4d, m == 0x4d3cb2a1:
+		return "pcap"
+	case m == 0x0a0d0d0a:
+		return "pcapng"
+	case m == 0, bareDNSTap(head) != 0:
+		return "dnstap"
 	}
-	return len(name) > 0 && name[0] == '.'
+	return ""
 }
 
 // source is a Source over one stream; read is the format's packet reader.
