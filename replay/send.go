@@ -7,13 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/exp/api/remote"
 
 	"github.com/visor-dns/visor/report"
 )
@@ -24,45 +21,44 @@ type Config struct {
 	Protocol    int           // 1 (remote write 1.0, the default) or 2
 	Concurrency int           // requests in flight at most; only batches sharing no series overlap
 	Retries     int           // retries of one request on 5xx, 429 and network errors (at least 1)
-	Backoff     time.Duration // first retry delay, doubling (with jitter) up to MaxBackoff; Retry-After adds to it
-	MaxBackoff  time.Duration
-	Client      *http.Client
+	Backoff     time.Duration // first retry delay, doubling (with jitter) up to MaxBackoff
+	// MaxBackoff is the longest wait before a retry: a longer Retry-After is
+	// cut to it (and Notify told), so a receiver cannot stall a replay for a day.
+	MaxBackoff time.Duration
+	Client     *http.Client
 	// Progress, when set, is called after every accepted request.
 	Progress func(sent, total int, upTo int64)
+	// Notify, when set, is told what the receiver asked for and was not
+	// granted (a Retry-After beyond MaxBackoff), one line without a newline.
+	Notify func(msg string)
 }
 
-// Stats counts what a Send did. Rejected samples were in a request the
-// receiver refused or that failed after every retry; unsent ones were never
-// tried because an earlier request failed.
+// Stats counts what a Send did, in samples. Sent ones the receiver took
+// (remote write 2.0: as many as its written-count headers say). Rejected ones
+// it refused, or that never reached it (no connection). Unknown ones were in
+// a request that got no answer (a timeout, a connection lost after sending,
+// or a 2.0 answer without written counts): the receiver may have kept them.
+// Unsent ones were never tried because an earlier request failed.
 type Stats struct {
-	Series, Samples, Requests, Retries, Sent, Rejected, Unsent int
+	Series, Samples, Requests, Retries int
+	Sent, Rejected, Unknown, Unsent    int
 }
 
 // Send pushes the plan's batches in order. Batches of one wave (sharing no
 // series) go out with up to Concurrency requests in flight; the next wave
 // starts when the previous one is written, so every series' samples arrive
 // in time order and the whole capture arrives oldest first. The first request
-// that fails for good stops the replay; its error names the batch and shows
-// the receiver's answer.
+// that fails for good (refused, partly written, retries used up, no answer)
+// stops the replay: no request starts after it, those in flight finish. Its
+// error names the batch and shows the start of the receiver's answer, escaped.
 func Send(ctx context.Context, cfg Config, p *Plan) (Stats, error) {
 	st := Stats{Series: len(p.Series), Samples: p.Samples}
 	if cfg.Retries < 1 {
 		return st, errors.New("replay: retries must be at least 1")
 	}
-	client := cfg.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	api, err := remote.NewAPI(cfg.URL,
-		remote.WithAPIHTTPClient(client),
-		remote.WithAPIPath(""), // cfg.URL is the whole write URL
-		remote.WithAPIBackoff(remote.BackoffConfig{Min: cfg.Backoff, Max: max(cfg.MaxBackoff, cfg.Backoff), MaxRetries: cfg.Retries}))
+	w, err := newWriter(cfg)
 	if err != nil {
-		return st, fmt.Errorf("replay: %w", err)
-	}
-	msgType := remote.WriteV1MessageType
-	if cfg.Protocol == 2 {
-		msgType = remote.WriteV2MessageType
+		return st, err
 	}
 	conc := max(cfg.Concurrency, 1)
 
@@ -71,55 +67,51 @@ func Send(ctx context.Context, cfg Config, p *Plan) (Stats, error) {
 		firstErr error
 		done     = make([]bool, len(p.Batches))
 	)
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
 	send := func(i int) {
 		b := &p.Batches[i]
-		var msg any
-		if msgType == remote.WriteV2MessageType {
-			msg = encodeV2(p, b)
-		} else {
-			msg = encodeV1(p, b)
-		}
-		retries := 0
-		_, err := api.Write(ctx, msgType, msg, remote.WithWriteRetryCallback(func(error) {
+		desc := fmt.Sprintf("request %d of %d (%d samples, %s to %s)", i+1, len(p.Batches), len(b.Samples),
+			report.FormatMillis(b.MinT), report.FormatMillis(b.MaxT))
+		r := w.write(ctx, p, b, desc, func() {
 			mu.Lock()
-			retries++
 			st.Retries++
 			mu.Unlock()
-		}))
+		})
 		mu.Lock()
 		defer mu.Unlock()
 		st.Requests++
 		done[i] = true
-		if err != nil {
-			st.Rejected += len(b.Samples)
+		st.Sent += r.written
+		if r.unknown {
+			st.Unknown += len(b.Samples) - r.written
+		} else {
+			st.Rejected += len(b.Samples) - r.written
+		}
+		if r.err != nil {
 			if firstErr == nil {
-				gaveUp := ""
-				if retries >= cfg.Retries {
-					gaveUp = fmt.Sprintf(" (gave up after %d retries)", retries)
-				}
-				firstErr = fmt.Errorf("replay: request %d of %d (%d samples, %s to %s) to %s: %w%s",
-					i+1, len(p.Batches), len(b.Samples), report.FormatMillis(b.MinT), report.FormatMillis(b.MaxT),
-					redact(cfg.URL), err, gaveUp)
+				firstErr = fmt.Errorf("replay: %s to %s: %w", desc, w.redacted, r.err)
 			}
 			return
 		}
-		st.Sent += len(b.Samples)
 		if cfg.Progress != nil {
 			cfg.Progress(st.Sent, p.Samples, b.MaxT)
 		}
 	}
 
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+waves:
 	for _, wave := range p.waves() {
-		sem := make(chan struct{}, conc)
-		var wg sync.WaitGroup
 		for _, i := range wave {
-			mu.Lock()
-			stop := firstErr != nil
-			mu.Unlock()
-			if stop || ctx.Err() != nil {
-				break
+			sem <- struct{}{} // a slot first, then the check: a failure in flight stops what follows
+			if failed() || ctx.Err() != nil {
+				<-sem
+				break waves
 			}
-			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
@@ -127,10 +119,8 @@ func Send(ctx context.Context, cfg Config, p *Plan) (Stats, error) {
 			}()
 		}
 		wg.Wait()
-		if firstErr != nil || ctx.Err() != nil {
-			break
-		}
 	}
+	wg.Wait()
 	for i, d := range done {
 		if !d {
 			st.Unsent += len(p.Batches[i].Samples)
@@ -140,14 +130,6 @@ func Send(ctx context.Context, cfg Config, p *Plan) (Stats, error) {
 		firstErr = fmt.Errorf("replay: interrupted: %w", ctx.Err())
 	}
 	return st, firstErr
-}
-
-// redact drops a password from a URL for messages.
-func redact(u string) string {
-	if pu, err := url.Parse(u); err == nil && pu.User != nil {
-		return pu.Redacted()
-	}
-	return u
 }
 
 // Auth is how to authenticate to the receiver and trust its certificate.

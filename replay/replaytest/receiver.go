@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/exp/api/remote"
 	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
@@ -37,18 +38,27 @@ type Request struct {
 }
 
 // Fault answers one request instead of storing it: a status and body, and
-// optional headers; Drop closes the connection without an answer.
+// optional headers; Drop closes the connection without an answer. Delay waits
+// before answering (to make a client time out); Keep then stores the request
+// as usual, as a receiver does that answers too late. BodyRepeat sends Body
+// that many times (a huge error body) when more than 1.
 type Fault struct {
-	Status int
-	Body   string
-	Header map[string]string
-	Drop   bool
+	Status     int
+	Body       string
+	Header     map[string]string
+	Drop       bool
+	Delay      time.Duration
+	Keep       bool
+	BodyRepeat int
 }
 
 // Receiver is a test server. Faults are used one per request, in order, before
 // requests are stored.
 type Receiver struct {
 	*httptest.Server
+	// Delay, set before the first request, holds every request that long
+	// before it is answered.
+	Delay    time.Duration
 	mu       sync.Mutex
 	faults   []Fault
 	requests []Request
@@ -97,6 +107,19 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.faults = r.faults[1:]
 	}
 	r.mu.Unlock()
+	delay := r.Delay
+	if f != nil {
+		delay += f.Delay
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-req.Context().Done():
+		}
+	}
+	if f != nil && f.Keep {
+		f = nil
+	}
 	if f != nil {
 		if f.Drop {
 			if hj, ok := w.(http.Hijacker); ok {
@@ -108,6 +131,15 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		}
 		for k, v := range f.Header {
 			w.Header().Set(k, v)
+		}
+		if f.BodyRepeat > 1 {
+			w.WriteHeader(f.Status)
+			for range f.BodyRepeat {
+				if _, err := io.WriteString(w, f.Body); err != nil {
+					break // the client stopped reading
+				}
+			}
+			return
 		}
 		http.Error(w, f.Body, f.Status)
 		return
