@@ -27,7 +27,9 @@ type replayOptions struct {
 	concurrency  int
 	retries      int
 	backoff      time.Duration
+	maxWait      time.Duration
 	timeout      time.Duration
+	topSeries    int
 	dryRun       bool
 	basicUser    string
 	passwordFile string
@@ -50,7 +52,8 @@ func newReplayCommand(stdout, stderr io.Writer) *cobra.Command {
 			"capture time, oldest first across all series, so an empty Prometheus takes a capture of any age.\n" +
 			"The password for --basic-user comes from $" + passwordEnv + " or --basic-password-file.\n\n" +
 			"EXIT STATUS\n  0  every sample was accepted\n  1  --strict found an integrity problem (everything was sent)\n" +
-			"  2  bad usage, unreadable input, or a request the receiver refused or that failed after its retries\n",
+			"  2  bad usage, unreadable input, or a request the receiver refused, wrote only in part, left\n" +
+			"     unanswered, or that failed after its retries\n",
 		Example: "  visor replay --url http://127.0.0.1:9090/api/v1/write --label capture=incident-42 attack.pcap\n" +
 			"  visor replay --url https://mimir.example/api/v1/push --header X-Scope-OrgID=forensics --dry-run caps/",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,8 +72,10 @@ func newReplayCommand(stdout, stderr io.Writer) *cobra.Command {
 	fs.IntVar(&opts.batchSamples, "batch-samples", 2000, "samples per request at most")
 	fs.IntVar(&opts.concurrency, "concurrency", 4, "requests in flight at most (only among batches that share no series)")
 	fs.IntVar(&opts.retries, "retries", 5, "retries of a request on 5xx, 429 or a network error (at least 1)")
-	fs.DurationVar(&opts.backoff, "retry-backoff", time.Second, "first retry delay; doubles up to 30s; a Retry-After header adds to it")
+	fs.DurationVar(&opts.backoff, "retry-backoff", time.Second, "first retry delay; doubles up to --retry-max-wait")
+	fs.DurationVar(&opts.maxWait, "retry-max-wait", 30*time.Second, "longest wait before a retry; a longer Retry-After is cut to it")
 	fs.DurationVar(&opts.timeout, "timeout", 30*time.Second, "timeout of one HTTP request")
+	fs.IntVar(&opts.topSeries, "top-series", 1000, "label values kept per family labelled from the traffic (top lists, rcode, qtype) over the run; the rest are summed into one "+replay.Other+" series (0: keep all)")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "print series, samples, requests and time range; send nothing")
 	fs.StringVar(&opts.basicUser, "basic-user", "", "basic-auth user (password from $"+passwordEnv+" or --basic-password-file)")
 	fs.StringVar(&opts.passwordFile, "basic-password-file", "", "file holding the basic-auth password")
@@ -94,7 +99,7 @@ func (o *replayOptions) check(cmd *cobra.Command, args []string) error {
 	if o.url != "" {
 		u, err := url.Parse(o.url)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageError("--url %q is not an http:// or https:// URL", o.url)
+			return usageError("--url %q is not an http:// or https:// URL", replay.RedactURL(o.url))
 		}
 	}
 	if o.protocol != 1 && o.protocol != 2 {
@@ -103,8 +108,14 @@ func (o *replayOptions) check(cmd *cobra.Command, args []string) error {
 	if o.batchSamples < 1 || o.concurrency < 1 || o.retries < 1 {
 		return usageError("--batch-samples, --concurrency and --retries must be at least 1")
 	}
-	if o.backoff <= 0 || o.timeout <= 0 {
-		return usageError("--retry-backoff and --timeout must be positive")
+	if o.backoff <= 0 || o.timeout <= 0 || o.maxWait <= 0 {
+		return usageError("--retry-backoff, --retry-max-wait and --timeout must be positive")
+	}
+	if o.maxWait < o.backoff {
+		return usageError("--retry-max-wait %s is shorter than --retry-backoff %s", o.maxWait, o.backoff)
+	}
+	if o.topSeries < 0 {
+		return usageError("--top-series must be 0 (no cap) or more, not %d", o.topSeries)
 	}
 	a := replay.Auth{CAFile: o.caFile, InsecureSkipVerify: o.insecure, Headers: http.Header{}}
 	if o.basicUser != "" && o.bearerFile != "" {
@@ -186,6 +197,10 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 	if err != nil {
 		return err
 	}
+	for _, f := range replay.CapSeries(fams, opts.topSeries) {
+		fmt.Fprintf(stderr, "visor: replay: --top-series %d: %s: %d %s values beyond the %d largest summed into %s=%q\n",
+			opts.topSeries, f.Family, f.Values, f.Label, f.Kept, f.Label, replay.Other)
+	}
 	plan := replay.NewPlan(fams, opts.batchSamples)
 	span := "no samples"
 	if plan.Samples > 0 {
@@ -201,7 +216,7 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 		return &exitError{code: exitUsage, err: err}
 	}
 	cfg := replay.Config{URL: opts.url, Protocol: opts.protocol, Concurrency: opts.concurrency, Retries: opts.retries,
-		Backoff: opts.backoff, MaxBackoff: 30 * time.Second, Client: client}
+		Backoff: opts.backoff, MaxBackoff: opts.maxWait, Client: client}
 	showProgress := opts.progress == "always"
 	if f, ok := stderr.(*os.File); ok && opts.progress == "auto" && term.IsTerminal(int(f.Fd())) {
 		showProgress = true
@@ -215,14 +230,20 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 			}
 		}
 	}
+	cfg.Notify = func(msg string) {
+		if showProgress {
+			fmt.Fprintln(stderr)
+		}
+		fmt.Fprintf(stderr, "visor: %s (--retry-max-wait)\n", msg)
+	}
 	fmt.Fprintf(stderr, "visor: replay: %d series, %d samples, %s, to %s (remote write %d.0)\n",
-		len(plan.Series), plan.Samples, span, opts.url, opts.protocol)
+		len(plan.Series), plan.Samples, span, replay.RedactURL(opts.url), opts.protocol)
 	st, err := replay.Send(ctx, cfg, plan)
 	if showProgress && st.Sent > 0 {
 		fmt.Fprintln(stderr)
 	}
-	summary := fmt.Sprintf("visor: replay: %d series, %d samples sent, %d requests, %d retries, %d samples rejected",
-		st.Series, st.Sent, st.Requests, st.Retries, st.Rejected)
+	summary := fmt.Sprintf("visor: replay: %d series, %d samples sent, %d requests, %d retries, %d samples rejected, %d samples unknown",
+		st.Series, st.Sent, st.Requests, st.Retries, st.Rejected, st.Unknown)
 	if st.Unsent > 0 {
 		summary += fmt.Sprintf(", %d samples not sent", st.Unsent)
 	}

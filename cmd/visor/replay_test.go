@@ -66,7 +66,7 @@ func TestReplayMatchesReport(t *testing.T) {
 			if h := rcv.Requests()[0].Header.Get("X-Scope-OrgID"); h != "t1" {
 				t.Errorf("X-Scope-OrgID %q", h)
 			}
-			if !strings.Contains(r.stderr, " samples sent, ") || !strings.Contains(r.stderr, " 0 samples rejected") {
+			if !strings.Contains(r.stderr, " samples sent, ") || !strings.Contains(r.stderr, " 0 samples rejected, 0 samples unknown") {
 				t.Errorf("no summary line: %s", r.stderr)
 			}
 		})
@@ -91,7 +91,7 @@ func TestReplayFaultsAndUsage(t *testing.T) {
 		stderr string
 		stdout string
 	}{
-		{"400 shown, not retried", []string{"--url", rcv400.WriteURL()}, 2, "400 Bad Request: out of bounds", ""},
+		{"400 shown, not retried", []string{"--url", rcv400.WriteURL()}, 2, `400 Bad Request: "out of bounds"`, ""},
 		{"503 retried", []string{"--url", rcv503.WriteURL(), "--retry-backoff", "10ms"}, 0, "1 retries, 0 samples rejected", ""},
 		{"receiver down", []string{"--url", downURL, "--retry-backoff", "10ms", "--retries", "2"}, 2, "gave up after 2 retries", ""},
 		{"dry run", []string{"--dry-run", "--bucket", "1s"}, 0, "", "series, "},
@@ -125,5 +125,98 @@ func TestAnalyzeOpenMetrics(t *testing.T) {
 	}
 	if r := runVisor("analyze", "--format", "openmetrics", "--label", "__x=1", labPcap); r.code != 2 {
 		t.Errorf("--label __x: exit %d", r.code)
+	}
+}
+
+// TestReplayIssue16 holds issue 16's replay reproductions (defect 4 and the
+// series cap of defect 9), end to end through the command.
+func TestReplayIssue16(t *testing.T) {
+	const hs = "X-Prometheus-Remote-Write-Samples-Written"
+	withPW := func(u string) string { return strings.Replace(u, "http://", "http://user:s3cret@", 1) }
+	for _, c := range []struct {
+		name   string
+		faults []replaytest.Fault
+		args   []string
+		code   int
+		stderr []string
+		check  func(t *testing.T, rcv *replaytest.Receiver)
+	}{
+		{name: "password redacted", faults: []replaytest.Fault{{Status: 400, Body: "no"}}, args: []string{"--url", "URLPW"}, code: 2,
+			stderr: []string{"to http://user:xxxxx@127.0.0.1:", `400 Bad Request: "no"`}},
+		{name: "password redacted in a parse error", args: []string{"--url", "http://user:s3cret@[::1/api/v1/write"}, code: 2,
+			stderr: []string{`"http://user:xxxxx@[::1/api/v1/write" is not an http`}},
+		{name: "error body bounded and escaped", faults: []replaytest.Fault{{Status: 400, Body: "\x1b]0;owned\a" + strings.Repeat("x", 1000), BodyRepeat: 10000}},
+			args: []string{"--url", "URL"}, code: 2, stderr: []string{`"\x1b]0;owned\a`, "(first 4096 bytes shown, more followed)"},
+			check: func(t *testing.T, _ *replaytest.Receiver) {}},
+		{name: "retry-after capped", faults: []replaytest.Fault{{Status: 429, Header: map[string]string{"Retry-After": "86400"}}},
+			args: []string{"--url", "URL", "--retry-backoff", "10ms", "--retry-max-wait", "50ms"}, code: 0,
+			stderr: []string{"receiver asked to wait 24h0m0s (Retry-After); capped at 50ms by the retry budget (--retry-max-wait)",
+				"178 samples sent, 1 requests, 1 retries"}},
+		{name: "partial write", faults: []replaytest.Fault{{Status: 200, Header: map[string]string{hs: "10"}}},
+			args: []string{"--url", "URL", "--protocol", "2"}, code: 2,
+			stderr: []string{"wrote 10 of 178 samples", "10 samples sent, 1 requests, 0 retries, 168 samples rejected, 0 samples unknown; FAILED"}},
+		{name: "timeout is unknown", faults: []replaytest.Fault{{Delay: 400 * time.Millisecond, Keep: true}, {Delay: 400 * time.Millisecond, Keep: true}},
+			args: []string{"--url", "URL", "--timeout", "100ms", "--retries", "1", "--retry-backoff", "10ms"}, code: 2,
+			stderr: []string{"no answer (the receiver may have kept the request)", "0 samples rejected, 178 samples unknown; FAILED"}},
+		{name: "no request after a permanent failure", faults: []replaytest.Fault{{Status: 400, Body: "no"}},
+			args: []string{"--url", "URL", "--concurrency", "1", "--batch-samples", "10"}, code: 2,
+			stderr: []string{"10 samples rejected, 0 samples unknown, 168 samples not sent; FAILED"},
+			check: func(t *testing.T, rcv *replaytest.Receiver) {
+				if rcv.Attempts() != 1 {
+					t.Errorf("%d requests after a 400", rcv.Attempts())
+				}
+			}},
+		{name: "top-series", args: []string{"--url", "URL", "--bucket", "1s", "--top-series", "3"}, code: 0,
+			stderr: []string{"visor: replay: --top-series 3: visor_dns_top_qname_messages: ", `values beyond the 3 largest summed into qname="__other__"`},
+			check: func(t *testing.T, rcv *replaytest.Receiver) {
+				values := map[string]map[string]bool{}
+				for _, s := range rcv.Samples() {
+					for _, l := range s.Labels {
+						if l[0] == "__name__" && strings.Contains(l[1], "_top_") {
+							if values[l[1]] == nil {
+								values[l[1]] = map[string]bool{}
+							}
+							values[l[1]][s.Series] = true
+						}
+					}
+				}
+				if len(values) == 0 {
+					t.Fatal("no top-list series received")
+				}
+				for f, v := range values {
+					if len(v) > 4 {
+						t.Errorf("%s: %d series, want at most 3 + __other__", f, len(v))
+					}
+				}
+				if len(values["visor_dns_top_qname_messages"]) != 4 {
+					t.Errorf("visor_dns_top_qname_messages: %v", values["visor_dns_top_qname_messages"])
+				}
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rcv := replaytest.NewReceiver(c.faults...)
+			defer rcv.Close()
+			args := []string{"replay"}
+			for _, a := range c.args {
+				a = strings.ReplaceAll(a, "URLPW", withPW(rcv.WriteURL()))
+				args = append(args, strings.ReplaceAll(a, "URL", rcv.WriteURL()))
+			}
+			begin := time.Now()
+			r := runVisor(append(args, labPcap)...)
+			if r.code != c.code || strings.Contains(r.stderr, "s3cret") || strings.ContainsAny(r.stderr, "\x1b\a") || len(r.stderr) > 20000 {
+				t.Errorf("exit %d, want %d; stderr (%d bytes): %.3000s", r.code, c.code, len(r.stderr), r.stderr)
+			}
+			for _, want := range c.stderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%.3000s", want, r.stderr)
+				}
+			}
+			if d := time.Since(begin); d > 10*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if c.check != nil {
+				c.check(t, rcv)
+			}
+		})
 	}
 }
