@@ -510,6 +510,11 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(tapJoin(one, two))
 	f.Add(tapJoin(tapReady, tapAccept, tapStart, one, tapStop, tapFinish))
 	f.Add(tapJoin(tapStart, one, two[:len(two)-4]))
+	// bad frames and times out of range, skipped (issue 16, defects 7 and 8)
+	late := cr
+	late.rsec = 1 << 40
+	f.Add(tapJoin(tapStart, one, garbageFrame, late.frame("", ""), tapMsg{noMessage: true}.frame("", ""), two, tapStop))
+	f.Add(tapJoin(rawTap(0x08, 0x05, 0x50, 0x01), rawTap(0x08, 0x05, 0x22, 0x05, 1, 2, 3, 4, 5), rawTap(0x08, 0x05, 0x40, 0x07, 0x4d, 9, 0, 0, 0), garbageFrame, one[:9]))
 	if b, err := os.ReadFile("../testdata/knot.dnstap"); err == nil && len(b) > 2048 {
 		f.Add(b[:2048])
 	}

@@ -33,7 +33,10 @@ func pcapSeeds(f *testing.F) [][]byte {
 	// The same records in big-endian nanosecond form.
 	bige := cat([]byte{0xa1, 0xb2, 0x3c, 0x4d, 0, 2, 0, 4}, make([]byte, 8), []byte{0, 0, 0xff, 0xff, 0, 0, 0, 1},
 		[]byte{0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0, 3, 0, 0, 0, 3}, []byte("abc"))
-	return [][]byte{eth, labHead(f, "lab-sll2.pcap", 2048), labHead(f, "lab-tcp.pcap", 2048), bige}
+	// fractions of a second out of range, skipped (issue 16, defect 7)
+	frac := pcapRecords(false, [2]uint32{1, 1e6}, [2]uint32{2, 5})
+	nanoFrac := pcapRecords(true, [2]uint32{0xffffffff, 1e9}, [2]uint32{0xffffffff, 999_999_999})
+	return [][]byte{eth, labHead(f, "lab-sll2.pcap", 2048), labHead(f, "lab-tcp.pcap", 2048), bige, frac, nanoFrac}
 }
 
 func pcapngSeeds(f *testing.F) [][]byte {
@@ -44,6 +47,10 @@ func pcapngSeeds(f *testing.F) [][]byte {
 			be.epb(1, 3<<20, pkt[:3], 3), be.epb(0, 7, pkt[:4], 4)),
 		cat(le.shb(1, 0), le.idb(1, 4), le.spb(10, pkt), le.pb(0, 5, pkt[:5]), le.block(5, make([]byte, 20)), be.shb(1, 0), be.idb(228, 0), be.epb(0, 2, pkt, 10)),
 		cat(le.shb(2, 0), le.idb(1, 0), le.epb(0, 1, pkt, 10), le.shb(1, 0), le.idb(12, 0), le.epb(0, 2, pkt[:1], 1)),
+		// times out of range, skipped (issue 16, defect 7): 2^40 s; if_tsoffset 9e9 s and -2^63 s
+		cat(le.shb(1, 0), le.idb(1, 0), le.epb(0, 1<<40*1_000_000, pkt, 10), le.idb(1, 0, le.opt(9, []byte{0x80}), le.opt(14, i64(9e9))),
+			le.epb(1, 1_700_000_000, pkt[:2], 2), le.epb(1, 1, pkt[:3], 3), le.idb(1, 0, le.opt(9, []byte{9}), le.opt(14, i64(-1<<63))),
+			le.epb(2, 1<<63+5, pkt[:4], 4), le.epb(2, 5, pkt[:5], 5)),
 	}
 }
 
