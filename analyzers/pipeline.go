@@ -73,6 +73,7 @@ type Analysis struct {
 	free    chan *batch
 	parts   chan part
 	rate    *rate
+	ppsFree chan *sketch.Quantiles // the reader's rate sketches, emptied by the merger
 
 	started  bool
 	bucket   int64 // start of the open bucket
@@ -88,6 +89,7 @@ type Analysis struct {
 	// Written by the merger; read after done is closed.
 	done    chan struct{}
 	buckets []report.Bucket
+	accFree []states // the merger's emptied bucket states, for the next buckets
 	sumNet  *net.State
 	sumDNS  *dns.State
 	tcp     decode.TCPStats
@@ -109,7 +111,7 @@ func New(opts Options) *Analysis {
 		opts.Shards = runtime.GOMAXPROCS(0)
 	}
 	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
-		links: map[uint16]uint64{},
+		links: map[uint16]uint64{}, ppsFree: make(chan *sketch.Quantiles, 4),
 		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector(opts.Thresholds)}
 	a.geo = geo.NewLookup(opts.GeoCity, opts.GeoASN)
 	a.sumNet, a.sumDNS = net.NewGeoState(a.geo), dns.NewGeoState(a.geo)
@@ -350,7 +352,11 @@ func (a *Analysis) closeBucket(m mark) {
 	}
 	a.rate.flush()
 	a.parts <- part{shard: -1, bucket: a.bucket, end: end, final: m == markFinish, reader: &readerPart{pps: a.rate.q}}
-	a.rate.q = sketch.NewQuantiles()
+	select {
+	case a.rate.q = <-a.ppsFree:
+	default:
+		a.rate.q = sketch.NewQuantiles()
+	}
 }
 
 // bucketAcc gathers the parts of one bucket.
@@ -368,20 +374,27 @@ func (a *Analysis) merge() {
 	for p := range a.parts {
 		acc := pending[p.bucket]
 		if acc == nil {
-			acc = &bucketAcc{end: p.end, st: a.newStates(a.geo)}
+			acc = &bucketAcc{end: p.end}
+			if n := len(a.accFree); n > 0 {
+				acc.st, a.accFree = a.accFree[n-1], a.accFree[:n-1]
+			} else {
+				acc.st = a.newStates(a.geo)
+			}
 			pending[p.bucket] = acc
 		}
 		acc.n++
 		if p.reader != nil {
 			acc.st.net.MergeRates(p.reader.pps)
+			p.reader.pps.Reset()
+			select {
+			case a.ppsFree <- p.reader.pps:
+			default:
+			}
 		} else {
 			acc.st.merge(p.st)
 			if !p.final {
 				p.st.reset()
-				select {
-				case a.shards[p.shard].spare <- p.st:
-				default:
-				}
+				a.shards[p.shard].spare <- p.st // never blocks: it holds every state the shard made
 			}
 		}
 		if p.final {
@@ -402,6 +415,8 @@ func (a *Analysis) merge() {
 				a.sumDNS.Merge(acc.st.dns)
 				a.publish(b)
 			}
+			acc.st.reset()
+			a.accFree = append(a.accFree, acc.st)
 		}
 		if finals == len(a.shards)+1 && len(pending) == 0 {
 			close(a.done)

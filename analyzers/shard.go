@@ -22,6 +22,7 @@ type shard struct {
 	dnsA    *dns.Analyzer
 	st      states
 	spare   chan states // emptied states coming back from the merger
+	made    int         // states made so far, at most shardStates
 	msg     visor.Message
 	cur     *item
 	emit    func([]byte, *visor.Frame)
@@ -54,6 +55,11 @@ func (st states) reset() {
 	st.find.Reset()
 }
 
+// shardStates bounds the states a shard makes: one filling, one or two with
+// the merger. A shard that has made them all waits for one to come back, so
+// a run of many short buckets reuses them instead of making a state a bucket.
+const shardStates = 3
+
 // part is what a shard hands the merger when a bucket closes.
 type part struct {
 	shard  int
@@ -69,8 +75,8 @@ type part struct {
 func newShard(id int, a *Analysis, out chan<- part) *shard {
 	s := &shard{a: a, id: id, in: make(chan *batch, 8), free: a.free, out: out, ports: &a.ports,
 		streams: decode.NewStreams(), dnsA: a.newDNSAnalyzer(),
-		geo: geo.NewLookup(a.opts.GeoCity, a.opts.GeoASN), spare: make(chan states, 2)}
-	s.st = a.newStates(s.geo)
+		geo: geo.NewLookup(a.opts.GeoCity, a.opts.GeoASN), spare: make(chan states, shardStates)}
+	s.st, s.made = a.newStates(s.geo), 1
 	// The tables' bounds hold for the whole run: each shard gets its share.
 	n := a.opts.Shards
 	s.streams.MaxStreams = max(decode.DefaultMaxStreams/n, 1)
@@ -112,11 +118,16 @@ func (s *shard) handOff(bucket, end int64, final bool) {
 	if final {
 		return
 	}
+	if s.made == shardStates {
+		s.st = <-s.spare
+		return
+	}
 	select {
 	case st := <-s.spare:
 		s.st = st
 	default:
 		s.st = s.a.newStates(s.geo)
+		s.made++
 	}
 }
 
