@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
+
 	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/internal/fuzzcap"
 )
 
 // fuzzLinks are the link types FuzzPacket picks from, one unsupported.
@@ -320,5 +324,103 @@ func FuzzDefrag(f *testing.F) {
 			checkDefrag(t, d)
 		}
 		d.Close()
+	})
+}
+
+// labCaptures are the lab captures FuzzReassembly edits: TCP connections of
+// every kind (lab-tcp) and fragmented UDP answers over IPv4 and IPv6 (lab-eth).
+func labCaptures(f *testing.F) []*fuzzcap.Capture {
+	var cs []*fuzzcap.Capture
+	for _, name := range []string{"lab-tcp.pcap", "lab-eth.pcap"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		c, err := fuzzcap.ReadPcap(b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// addPrograms seeds a fuzzcap target: windows of each capture where a TCP
+// connection opens or a fragmented datagram starts, each alone and with
+// one mild edit of every kind (the fuzzer makes them wild).
+func addPrograms(f *testing.F, cs []*fuzzcap.Capture) {
+	for ci, c := range cs {
+		var starts []int
+		for i := range c.Packets {
+			var fr visor.Frame
+			if Packet(&visor.Packet{Data: c.Packets[i].Data, OrigLen: len(c.Packets[i].Data), LinkType: c.LinkType}, &fr) != OK {
+				continue
+			}
+			if (fr.Proto == 6 && fr.TCPFlags == tcpSYN) || (fr.Fragment && fr.FragOffset == 0) {
+				starts = append(starts, i)
+			}
+		}
+		// A few starts spread over the capture.
+		for k := 0; k < len(starts); k += max(len(starts)/6, 1) {
+			head := []byte{byte(ci), byte(starts[k] >> 8), byte(starts[k]), 15}
+			f.Add(head)
+			for op := byte(0); op < fuzzcap.NumOps; op++ {
+				f.Add(append(append([]byte(nil), head...), op, 2, 2, 2))
+			}
+		}
+	}
+}
+
+// FuzzReassembly edits real TCP connections and fragmented datagrams
+// (fuzzcap programs over the lab captures) and feeds the packets through
+// the decoder, the defragmenter and the stream table as the pipeline does,
+// checking the tables' invariants after every packet.
+func FuzzReassembly(f *testing.F) {
+	cs := labCaptures(f)
+	addPrograms(f, cs)
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		c := fuzzcap.Run(cs, prog)
+		s, d := NewStreams(), NewDefrag()
+		s.MaxStreams, d.MaxDatagrams = 8, 4
+		var fr visor.Frame
+		for _, p := range c.Packets {
+			st := Packet(&visor.Packet{TS: p.TS, Data: p.Data, OrigLen: len(p.Data), LinkType: c.LinkType}, &fr)
+			if st != OK {
+				continue
+			}
+			checkPayloadInData(t, fr.Payload, p.Data)
+			if fr.Fragment {
+				if !d.Add(&fr) || fr.Payload == nil {
+					checkDefrag(t, d)
+					continue
+				}
+				if len(fr.Payload) > maxDatagram || fr.Fragment {
+					t.Fatalf("reassembled %d bytes, fragment %v", len(fr.Payload), fr.Fragment)
+				}
+				checkDefrag(t, d)
+			}
+			switch fr.Proto {
+			case 17:
+				var m DNS
+				ParseDNS(fr.Payload, &m)
+			case 6:
+				s.Feed(&fr, func(msg []byte, ef *visor.Frame) {
+					if len(msg) > 65535 || ef != &fr {
+						t.Fatalf("emitted %d bytes", len(msg))
+					}
+					var m DNS
+					ParseDNS(msg, &m)
+				})
+				if s.Len() > s.MaxStreams {
+					t.Fatalf("%d streams held, max %d", s.Len(), s.MaxStreams)
+				}
+				checkStreams(t, s)
+			}
+		}
+		s.Close()
+		d.Close()
+		if s.Len() != 0 || s.held != 0 {
+			t.Fatalf("%d streams, %d bytes left after Close", s.Len(), s.held)
+		}
 	})
 }
