@@ -35,6 +35,11 @@ const (
 	SkipSidecar = "sidecar"
 )
 
+// ReasonInputSkipped is the integrity reason under which a command counts
+// the directory entries ExpandReport skipped that Counted says may have
+// held input.
+const ReasonInputSkipped = "input_skipped"
+
 // Skipped is a directory entry ExpandReport did not make an input, and why.
 type Skipped struct {
 	Path   string
