@@ -63,11 +63,20 @@ func (s Skipped) Counted() bool {
 	return s.Reason != SkipSidecar && s.Reason != SkipDuplicate
 }
 
-// Expand is ExpandReport without the entries it skipped; a command should
-// call ExpandReport and tell them.
+// Expand is ExpandReport for a caller that does not tell what it skipped:
+// an unreadable entry or one that is no capture fails it, as a file named
+// on the command line would. A command should call ExpandReport instead.
 func Expand(args []string) ([]string, error) {
-	paths, _, err := ExpandReport(args)
-	return paths, err
+	paths, skipped, err := ExpandReport(args)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range skipped {
+		if s.Reason == SkipUnreadable || s.Reason == SkipNotACapture {
+			return nil, fmt.Errorf("visor: %s: %s: %v", s.Path, s.Reason, s.Err)
+		}
+	}
+	return paths, nil
 }
 
 // ExpandReport turns the command line's inputs into file paths: a

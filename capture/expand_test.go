@@ -134,6 +134,22 @@ func TestExpandReport(t *testing.T) {
 	}
 }
 
+// Expand, for callers that do not tell what was skipped, fails on an
+// entry that may be a capture visor cannot read, as before ExpandReport.
+func TestExpand(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.pcap"), pcapRecords(false, [2]uint32{1, 0}), 0o644)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	paths, err := Expand([]string{dir})
+	if err != nil || !slices.Equal(paths, []string{filepath.Join(dir, "a.pcap")}) {
+		t.Fatalf("%q, %v", paths, err)
+	}
+	os.Symlink("nowhere", filepath.Join(dir, "b.pcap"))
+	if _, err := Expand([]string{dir}); err == nil || !strings.Contains(err.Error(), "b.pcap: unreadable: no such file or directory") {
+		t.Errorf("error %v", err)
+	}
+}
+
 func TestExpandReportArgs(t *testing.T) {
 	dir := t.TempDir()
 	pcap := pcapRecords(false, [2]uint32{1, 0})
