@@ -18,20 +18,9 @@ import (
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/internal/truth"
 	"github.com/visor-dns/visor/report"
 )
-
-// tapTruth is what scripts/lab-dnstap.sh counts with dnstap-read for one
-// dnstap file (FILE.dnstap-read.json).
-type tapTruth struct {
-	File      string            `json:"file"`
-	Identity  string            `json:"identity"`
-	Version   string            `json:"version"`
-	Messages  uint64            `json:"messages"`
-	Queries   uint64            `json:"queries"`
-	Responses uint64            `json:"responses"`
-	Types     map[string]uint64 `json:"types"`
-}
 
 // tapTruthFiles are testdata's dnstap truths, and a fresh lab run's when
 // VISOR_DNSTAP_DIR names its output.
@@ -74,27 +63,13 @@ func tapTypeCounts(t *testing.T, path string) map[string]uint64 {
 	}
 }
 
-// tapDirSums are the messages dnstap-read counted whose types visor calls
-// in (the logging server answered) and out (it asked).
-func tapDirSums(types map[string]uint64) (in, out uint64) {
-	for typ, n := range types {
-		switch {
-		case strings.HasPrefix(typ, "CLIENT_"), strings.HasPrefix(typ, "AUTH_"), strings.HasPrefix(typ, "UPDATE_"):
-			in += n
-		case strings.HasPrefix(typ, "RESOLVER_"), strings.HasPrefix(typ, "FORWARDER_"), strings.HasPrefix(typ, "STUB_"):
-			out += n
-		}
-	}
-	return in, out
-}
-
 // TestDNSTapCountsEqualDnstapRead: on real unbound and knotd files, the
 // counts per message type, queries and responses equal dnstap-read's.
 func TestDNSTapCountsEqualDnstapRead(t *testing.T) {
 	for _, tf := range tapTruthFiles(t) {
 		path := strings.TrimSuffix(tf, ".dnstap-read.json")
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			var want tapTruth
+			var want truth.Tap
 			readJSON(t, tf, &want)
 			if want.Messages == 0 {
 				t.Fatal("the truth counts no message")
@@ -107,7 +82,7 @@ func TestDNSTapCountsEqualDnstapRead(t *testing.T) {
 					t.Errorf("%s: visor %d, dnstap-read %d", name, g, w)
 				}
 			}
-			in, out := tapDirSums(want.Types)
+			in, out := want.Directions()
 			eq("net.packets", r.Summary.Net.Packets, want.Messages)
 			eq("dns.messages", r.Summary.DNS.Messages, want.Messages)
 			eq("dns.queries", r.Summary.DNS.Queries, want.Queries)

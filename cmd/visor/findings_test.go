@@ -12,18 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/visor-dns/visor/internal/truth"
 	"github.com/visor-dns/visor/report"
 )
-
-// attackTruth is FILE.findings.json, written by scripts/lab-attacks.sh.
-type attackTruth struct {
-	File   string `json:"file"`
-	Kind   string `json:"kind"`
-	Zone   string `json:"zone"`
-	Target string `json:"target"`
-	Source string `json:"source"`
-	Start  string `json:"start"`
-}
 
 // findingKey is what a finding is about: its zone (or first zone), target,
 // source or prefix.
@@ -62,7 +53,7 @@ func TestFindingsOnAttackCaptures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var truth attackTruth
+		var truth truth.Attack
 		if err := json.Unmarshal(b, &truth); err != nil {
 			t.Fatalf("%s: %v", tf, err)
 		}
