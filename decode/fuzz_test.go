@@ -345,39 +345,15 @@ func labCaptures(f *testing.F) []*fuzzcap.Capture {
 	return cs
 }
 
-// addPrograms seeds a fuzzcap target: windows of each capture where a TCP
-// connection opens or a fragmented datagram starts, each alone and with
-// one mild edit of every kind (the fuzzer makes them wild).
-func addPrograms(f *testing.F, cs []*fuzzcap.Capture) {
-	for ci, c := range cs {
-		var starts []int
-		for i := range c.Packets {
-			var fr visor.Frame
-			if Packet(&visor.Packet{Data: c.Packets[i].Data, OrigLen: len(c.Packets[i].Data), LinkType: c.LinkType}, &fr) != OK {
-				continue
-			}
-			if (fr.Proto == 6 && fr.TCPFlags == tcpSYN) || (fr.Fragment && fr.FragOffset == 0) {
-				starts = append(starts, i)
-			}
-		}
-		// A few starts spread over the capture.
-		for k := 0; k < len(starts); k += max(len(starts)/6, 1) {
-			head := []byte{byte(ci), byte(starts[k] >> 8), byte(starts[k]), 15}
-			f.Add(head)
-			for op := byte(0); op < fuzzcap.NumOps; op++ {
-				f.Add(append(append([]byte(nil), head...), op, 2, 2, 2))
-			}
-		}
-	}
-}
-
 // FuzzReassembly edits real TCP connections and fragmented datagrams
 // (fuzzcap programs over the lab captures) and feeds the packets through
 // the decoder, the defragmenter and the stream table as the pipeline does,
 // checking the tables' invariants after every packet.
 func FuzzReassembly(f *testing.F) {
 	cs := labCaptures(f)
-	addPrograms(f, cs)
+	for _, p := range fuzzcap.Seeds(cs, 6) {
+		f.Add(p)
+	}
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		c := fuzzcap.Run(cs, prog)
 		s, d := NewStreams(), NewDefrag()

@@ -368,3 +368,37 @@ func (c *Capture) fragment(i int, l layers, at, how byte) {
 	}
 	c.Packets = slices.Replace(c.Packets, i, i+1, pieces...)
 }
+
+// Starts lists the packets of c where a TCP connection opens (a SYN
+// alone) or a fragmented datagram begins: windows worth starting at.
+func (c *Capture) Starts() []int {
+	var out []int
+	for i, p := range c.Packets {
+		l, ok := parse(c.LinkType, p.Data)
+		if !ok {
+			continue
+		}
+		if l.isTCP() && p.Data[l.l4+13] == SYN || l.frag && l.pay != l.l4 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Seeds are seed programs for a target over captures: windows of 16
+// packets at up to per starts spread over each capture, each alone and
+// with one mild edit of every kind (the fuzzer makes them wild).
+func Seeds(captures []*Capture, per int) [][]byte {
+	var out [][]byte
+	for ci, c := range captures {
+		starts := c.Starts()
+		for k := 0; k < len(starts); k += max(len(starts)/per, 1) {
+			head := []byte{byte(ci), byte(starts[k] >> 8), byte(starts[k]), 15}
+			out = append(out, head)
+			for op := byte(0); op < NumOps; op++ {
+				out = append(out, append(append([]byte(nil), head...), op, 2, 2, 2))
+			}
+		}
+	}
+	return out
+}
