@@ -132,10 +132,10 @@ func Compile(expr string) (*Filter, error) {
 	}
 	n, err := p.or()
 	if err != nil {
-		return nil, fmt.Errorf("visor: --bpf %q: %w", expr, err)
+		return nil, fmt.Errorf("filter %q: %w", expr, err)
 	}
 	if p.i < len(p.toks) {
-		return nil, fmt.Errorf("visor: --bpf %q: unexpected %q", expr, p.toks[p.i])
+		return nil, fmt.Errorf("filter %q: unexpected %q", expr, p.toks[p.i])
 	}
 	return &Filter{root: n, text: expr}, nil
 }

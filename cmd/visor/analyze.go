@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/visor-dns/visor"
-	"github.com/visor-dns/visor/analyzers"
-	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
@@ -36,82 +35,25 @@ func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// analyse runs the shared core: open, merge, observe, report.
+// analyse runs the engine on the checked options; its errors become exit
+// statuses here.
 func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr io.Writer) (*report.Report, error) {
-	paths, err := capture.Expand(opts.inputs)
+	rep, err := engine.Analyze(ctx, &opts.cfg, stdin, stderr)
 	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
-	for _, p := range paths {
-		if p == "-" {
-			// A read blocked on a pipe or terminal must still see a signal.
-			if stdin == nil {
-				stdin = os.Stdin
-			}
-			stdin = interruptible(ctx, stdin)
-			break
+		if in := interruptOf(ctx); in != nil {
+			return nil, &exitError{code: in.code(), err: fmt.Errorf("visor: %v: no report", in)}
 		}
-	}
-	var srcs []visor.Source
-	closeAll := func() {
-		for _, s := range srcs {
-			s.Close()
-		}
-	}
-	for i, p := range paths {
-		s, err := capture.Open(p, i, stdin)
-		if err != nil {
-			if interruptOf(ctx) != nil {
-				break // the signal came first: report what was read, i.e. nothing of this input
-			}
-			closeAll()
-			return nil, &exitError{code: exitUsage, err: err}
-		}
-		srcs = append(srcs, s)
-	}
-	defer closeAll()
-	aopts := opts.analyzerOptions()
-	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
-	prog := newProgress(opts.progress, stderr, paths, srcs)
-	aopts.Progress = prog.update
-	a := analyzers.New(aopts)
-	var warnings []*capture.Error
-	if interruptOf(ctx) == nil {
-		m, err := capture.NewMerge(srcs)
-		if err != nil && interruptOf(ctx) == nil {
-			return nil, &exitError{code: exitUsage, err: err}
-		}
-		if err == nil {
-			runErr := a.Run(ctx, m)
-			if runErr != nil && interruptOf(ctx) == nil && !errors.Is(runErr, context.Canceled) {
-				return nil, &exitError{code: exitUsage, err: runErr}
-			}
-			warnings = m.Warnings
-		}
-	}
-	inputDone(ctx)
-	prog.done()
-	stopped := interruptOf(ctx)
-	rep := a.Finish()
-	rep.Tool = report.Tool{Name: "visor", Version: version}
-	for _, s := range srcs {
-		in := s.Info()
-		rep.Inputs = append(rep.Inputs, inputReport(in))
-		for reason, n := range in.Skipped {
-			rep.Integrity[reason] += n
-		}
-	}
-	for _, w := range warnings {
-		if stopped != nil && errors.Is(w, context.Cause(ctx)) {
-			continue // the signal ended this read, not the input
-		}
-		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", w)
-		rep.Integrity[w.Reason()]++
-	}
-	if stopped != nil {
-		rep.Integrity["interrupted"] = 1
+		return nil, &exitError{code: exitUsage, err: prefixed(err)}
 	}
 	return rep, nil
+}
+
+// prefixed is err as the CLI prints it: after "visor: ", once.
+func prefixed(err error) error {
+	if strings.HasPrefix(err.Error(), "visor: ") {
+		return err
+	}
+	return fmt.Errorf("visor: %w", err)
 }
 
 // interruptResult is the error of a file run a signal stopped after its
@@ -124,15 +66,6 @@ func interruptResult(ctx context.Context) error {
 	return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: the report covers only the packets read before it (integrity.interrupted)", in)}
 }
 
-func inputReport(in *visor.InputInfo) report.Input {
-	r := report.Input{Path: in.Path, Format: in.Format, SHA256: in.SHA256, Packets: in.Packets,
-		Bytes: in.Bytes, LinkTypes: in.LinkTypes, Identity: in.Identity, Version: in.Version}
-	if in.Packets > 0 {
-		r.FirstTS, r.LastTS = report.Time(in.FirstTS), report.Time(in.LastTS)
-	}
-	return r
-}
-
 func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, stdout, stderr io.Writer) error {
 	rep, err := analyse(ctx, opts, stdin, stderr)
 	if err != nil {
@@ -141,8 +74,8 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 	var carveErr error
 	if opts.carveDir != "" && interruptOf(ctx) == nil {
 		// A failed carve still leaves the report, then fails the run.
-		if carveErr = carve(ctx, opts, rep, stderr); interruptOf(ctx) != nil {
-			carveErr = nil
+		if err := engine.Carve(ctx, &opts.cfg, rep, stderr); err != nil && interruptOf(ctx) == nil {
+			carveErr = &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %w", err)}
 		}
 	}
 	if err := writeReport(opts, rep, stdout); err != nil {

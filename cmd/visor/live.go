@@ -12,6 +12,7 @@ import (
 
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -114,7 +115,7 @@ func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, 
 	rep := a.Finish()
 	rep.Tool = report.Tool{Name: "visor", Version: version}
 	in := sock.Info()
-	rep.Inputs = append(rep.Inputs, inputReport(in))
+	rep.Inputs = append(rep.Inputs, engine.InputReport(in))
 	for reason, n := range in.Skipped {
 		rep.Integrity[reason] += n
 	}

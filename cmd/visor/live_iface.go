@@ -22,6 +22,7 @@ import (
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
@@ -159,7 +160,7 @@ func runLive(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, src l
 	}
 
 	capErr := r.capture(ctx)
-	inputDone(ctx)
+	engine.ReadDone(ctx)
 	cerr := src.Close()
 	if wfile != nil {
 		if err := wfile.Close(); cerr == nil {
@@ -262,7 +263,7 @@ func (r *liveRun) capture(ctx context.Context) error {
 func (r *liveRun) finish() *report.Report {
 	rep := r.a.FinishLive()
 	rep.Tool = report.Tool{Name: "visor", Version: version}
-	rep.Inputs = []report.Input{inputReport(r.src.Info())}
+	rep.Inputs = []report.Input{engine.InputReport(r.src.Info())}
 	if d := r.src.Dropped(); d > 0 {
 		rep.Integrity["kernel_dropped"] += d
 	}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -10,37 +10,33 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/visor-dns/visor/analyzers"
-	"github.com/visor-dns/visor/filter"
-	"github.com/visor-dns/visor/geo"
+	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
 
-// analysisOptions are the flags every analysing command takes.
+// analysisOptions are the flags every analysing command takes; check
+// resolves them into cfg, the engine's configuration.
 type analysisOptions struct {
-	top        int
-	bucket     time.Duration
-	format     string
-	output     string
-	hostSpec   []string
-	dnsPorts   []string
-	bpf        string
-	suffixes   []string
-	progress   string
-	strict     bool
-	timeout    time.Duration
-	slow       time.Duration
-	labels     []string
-	shards     int
-	inputs     []string
-	parsedHost []netip.Prefix
-	parsedPort []uint16
-	filter     *filter.Filter
-	findingsOptions
-	geoCity string
-	geoASN  string
-	cityDB  *geo.DB
-	asnDB   *geo.DB
+	top           int
+	bucket        time.Duration
+	format        string
+	output        string
+	hostSpec      []string
+	dnsPorts      []string
+	bpf           string
+	suffixes      []string
+	progress      string
+	strict        bool
+	timeout       time.Duration
+	slow          time.Duration
+	labels        []string
+	shards        int
+	thresholdArgs []string
+	carveDir      string
+	geoCity       string
+	geoASN        string
+	cfg           engine.Config
 }
 
 func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
@@ -64,12 +60,16 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.geoASN, "geoip-asn", "", "MaxMind ASN database (.mmdb): adds asn tops of remote addresses and ECS prefixes")
 }
 
-// check validates flag values and combinations.
+func (o *analysisOptions) addCarveFlag(fs *pflag.FlagSet) {
+	fs.StringVar(&o.carveDir, "carve", "", "write each finding's packets (its time window and its zone or addresses) to DIR/NN-KIND-KEY.pcap")
+}
+
+// check validates flag values and combinations and resolves them into
+// o.cfg, before any input is read.
 func (o *analysisOptions) check(args []string) error {
 	if len(args) == 0 {
 		return usageError("no input: give a capture file, a directory, or - for stdin")
 	}
-	o.inputs = args
 	if o.top < 1 {
 		return usageError("--top must be at least 1, not %d", o.top)
 	}
@@ -86,15 +86,7 @@ func (o *analysisOptions) check(args []string) error {
 	default:
 		return usageError("--progress must be auto, always or never, not %q", o.progress)
 	}
-	flt, err := filter.Compile(o.bpf)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
-	o.filter = flt
-	if o.bpf == "" {
-		o.filter = nil
-	}
-	o.parsedHost = nil
+	var hosts []netip.Prefix
 	for _, h := range o.hostSpec {
 		h = strings.TrimSpace(h)
 		p, err := netip.ParsePrefix(h)
@@ -105,15 +97,15 @@ func (o *analysisOptions) check(args []string) error {
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
-		o.parsedHost = append(o.parsedHost, p.Masked())
+		hosts = append(hosts, p.Masked())
 	}
-	o.parsedPort = nil
+	var ports []uint16
 	for _, s := range o.dnsPorts {
 		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
 		if err != nil || n == 0 {
 			return usageError("--dns-port %q is not a port number", s)
 		}
-		o.parsedPort = append(o.parsedPort, uint16(n))
+		ports = append(ports, uint16(n))
 	}
 	if _, err := report.ParseLabels(o.labels); err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -127,48 +119,35 @@ func (o *analysisOptions) check(args []string) error {
 			return usageError("--output: %v", err)
 		}
 	}
-	if err := o.findingsOptions.check(o.inputs); err != nil {
-		return err
+	o.cfg = engine.Config{Inputs: args, Bucket: o.bucket, Top: o.top, DNSPorts: ports, HostSpec: hosts,
+		QNameSuffixes: o.suffixes, BPF: o.bpf, XactTimeout: o.timeout, Slow: o.slow, Shards: o.shards,
+		Thresholds: o.thresholdArgs, GeoCity: o.geoCity, GeoASN: o.geoASN, Progress: o.progress,
+		CarveDir: o.carveDir, Version: version}
+	if err := o.cfg.Validate(); err != nil {
+		switch {
+		case errors.Is(err, engine.ErrBPF):
+			return usageError("--bpf: %v", errors.Unwrap(err))
+		case errors.Is(err, engine.ErrThreshold):
+			return usageError("--threshold: %v", err)
+		case o.carveDir != "":
+			return usageError("--carve: %v", err)
+		}
+		return usageError("%v", err)
 	}
-	return o.openGeo()
+	// Opened once here so that a wrong database fails before any input.
+	g, err := o.cfg.OpenGeo()
+	if err != nil {
+		return usageError("--geoip-city/--geoip-asn: %v", err)
+	}
+	return g.Close()
 }
 
-// openGeo opens the --geoip-city and --geoip-asn databases, once.
-func (o *analysisOptions) openGeo() error {
-	for _, d := range []struct {
-		flag, path string
-		kind       geo.Kind
-		db         **geo.DB
-	}{{"--geoip-city", o.geoCity, geo.City, &o.cityDB}, {"--geoip-asn", o.geoASN, geo.ASN, &o.asnDB}} {
-		if d.path == "" || *d.db != nil {
-			continue
-		}
-		db, err := geo.Open(d.path, d.kind)
-		if err != nil {
-			return usageError("%s: %v", d.flag, err)
-		}
-		*d.db = db
-	}
-	return nil
-}
-
+// analyzerOptions are the analyzers' settings, GeoIP databases opened (for
+// live runs, which the engine does not drive yet).
 func (o *analysisOptions) analyzerOptions() analyzers.Options {
-	return analyzers.Options{
-		Bucket:        int64(o.bucket),
-		Top:           o.top,
-		DNSPorts:      o.parsedPort,
-		HostSpec:      o.parsedHost,
-		QNameSuffixes: o.suffixes,
-		XactTimeout:   int64(o.timeout),
-		Slow:          int64(o.slow),
-		Filter:        o.filter,
-		Shards:        o.shards,
-		Thresholds:    o.thresholds,
-		GeoCity:       o.cityDB,
-		GeoASN:        o.asnDB,
+	a := o.cfg.AnalyzerOptions()
+	if g, err := o.cfg.OpenGeo(); err == nil { // checked in check
+		a.GeoCity, a.GeoASN = g.City, g.ASN
 	}
-}
-
-func (o *analysisOptions) String() string {
-	return fmt.Sprintf("%+v", *o)
+	return a
 }

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -6,18 +6,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/spf13/pflag"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/findings"
@@ -26,46 +23,6 @@ import (
 	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
-
-// findingsOptions are the findings flags: --threshold on every analysing
-// command, --carve on analyze.
-type findingsOptions struct {
-	thresholdArgs []string
-	thresholds    *findings.Thresholds
-	carveDir      string
-}
-
-func (o *analysisOptions) addCarveFlag(fs *pflag.FlagSet) {
-	fs.StringVar(&o.carveDir, "carve", "", "write each finding's packets (its time window and its zone or addresses) to DIR/NN-KIND-KEY.pcap")
-}
-
-// check parses --threshold; --carve reads the inputs twice, so not stdin.
-func (o *findingsOptions) check(inputs []string) error {
-	o.thresholds = nil
-	if len(o.thresholdArgs) > 0 {
-		t := findings.DefaultThresholds()
-		for _, a := range o.thresholdArgs {
-			if _, v, ok := strings.Cut(a, "="); ok {
-				// NaN compares false with everything: it would switch a detector off unseen.
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
-					return usageError("--threshold %s: the value must be a finite number", a)
-				}
-			}
-			if err := t.Set(a); err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
-		}
-		o.thresholds = &t
-	}
-	if o.carveDir != "" {
-		for _, in := range inputs {
-			if in == "-" {
-				return usageError("--carve reads the inputs a second time and cannot take stdin (-)")
-			}
-		}
-	}
-	return nil
-}
 
 // carveSel says which packets belong to a finding.
 type carveSel struct {
@@ -83,23 +40,23 @@ type carveSel struct {
 	skipped  uint64 // packets of another link type than the file's
 }
 
-// carve reads the inputs again and writes each finding's packets to its own
-// pcap in opts.carveDir; each finding's evidence gets the file's name and
-// packet count.
-func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stderr io.Writer) error {
+// Carve reads cfg's inputs again and writes each finding's packets to its
+// own pcap in cfg.CarveDir; each finding's evidence gets the file's name and
+// packet count. Files are written atomically: a failed carve leaves none.
+func Carve(ctx context.Context, cfg *Config, rep *report.Report, stderr io.Writer) error {
 	if len(rep.Findings) == 0 {
 		return nil
 	}
-	if err := os.MkdirAll(opts.carveDir, 0o755); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %w", err)}
+	if err := os.MkdirAll(cfg.CarveDir, 0o755); err != nil {
+		return fmt.Errorf("cannot carve: %w", err)
 	}
 	sels := make([]*carveSel, len(rep.Findings))
 	for i, f := range rep.Findings {
 		s, err := selector(f)
 		if err != nil {
-			return &exitError{code: exitUsage, err: err}
+			return err
 		}
-		s.path = filepath.Join(opts.carveDir, fmt.Sprintf("%02d-%s-%s.pcap", i+1, f.Kind, fileSafe(carveKey(f), carveKeyMax)))
+		s.path = filepath.Join(cfg.CarveDir, fmt.Sprintf("%02d-%s-%s.pcap", i+1, f.Kind, fileSafe(carveKey(f), carveKeyMax)))
 		sels[i] = s
 	}
 	defer func() {
@@ -109,9 +66,9 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 			}
 		}
 	}()
-	paths, err := capture.Expand(opts.inputs)
+	paths, _, err := capture.ExpandReport(cfg.Inputs) // skipped entries: said by Analyze
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
 	var srcs []visor.Source
 	defer func() {
@@ -122,16 +79,16 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 	for i, p := range paths {
 		s, err := capture.Open(p, i, nil)
 		if err != nil {
-			return &exitError{code: exitUsage, err: err}
+			return err
 		}
 		srcs = append(srcs, s)
 	}
 	m, err := capture.NewMerge(srcs)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
 	ports := map[uint16]bool{}
-	for _, p := range opts.parsedPort {
+	for _, p := range cfg.DNSPorts {
 		ports[p] = true
 	}
 	var (
@@ -148,7 +105,7 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 			break
 		}
 		if err != nil {
-			return &exitError{code: exitUsage, err: err}
+			return err
 		}
 		if p.Tap != nil {
 			continue // dnstap messages have no packet to write
@@ -156,7 +113,7 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 		if decode.Packet(&p, &fr) != decode.OK {
 			continue
 		}
-		if opts.filter != nil && !opts.filter.Match(&fr) {
+		if cfg.filter != nil && !cfg.filter.Match(&fr) {
 			continue
 		}
 		isDNS := dnsView(&fr, ports, &msg)
@@ -165,7 +122,7 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 				continue
 			}
 			if err := s.write(&p); err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
+				return fmt.Errorf("cannot carve %s: %w", s.path, err)
 			}
 		}
 	}
@@ -173,15 +130,15 @@ func carve(ctx context.Context, opts *analysisOptions, rep *report.Report, stder
 		if s.f == nil {
 			// Nothing matched (e.g. dnstap input): still leave a valid, empty file.
 			if err := s.open(1); err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
+				return fmt.Errorf("cannot carve %s: %w", s.path, err)
 			}
 		}
 		if err := s.f.Commit(); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %s: %w", s.path, err)}
+			return fmt.Errorf("cannot carve %s: %w", s.path, err)
 		}
 		s.f = nil
 		if s.skipped > 0 {
-			fmt.Fprintf(stderr, "visor: --carve: %s: %d packets of another link type left out\n", s.path, s.skipped)
+			fmt.Fprintf(stderr, "visor: carving %s: %d packets of another link type left out\n", s.path, s.skipped)
 		}
 		rep.Findings[i].Evidence["carved"] = map[string]any{"file": filepath.Base(s.path), "packets": s.packets}
 	}
@@ -268,7 +225,7 @@ func selector(f report.Finding) (*carveSel, error) {
 	from, err1 := time.Parse(time.RFC3339Nano, f.Start)
 	to, err2 := time.Parse(time.RFC3339Nano, f.End)
 	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("visor: --carve: finding %s has no valid start and end", f.Kind)
+		return nil, fmt.Errorf("cannot carve: finding %s has no valid start and end", f.Kind)
 	}
 	s := &carveSel{from: from.UnixNano(), to: to.UnixNano(), rcode: -1}
 	ev := f.Evidence

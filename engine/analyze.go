@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/analyzers"
+	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/report"
+)
+
+// IntegrityInterrupted is the integrity reason of a run whose context was
+// cancelled before the inputs ended: the report covers part of them.
+const IntegrityInterrupted = "interrupted"
+
+// InputError is an input that could not be opened or read at all.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Analyze runs one analysis over cfg's inputs: open, merge, observe,
+// report. stdin is read for the input "-"; stderr gets warnings and the
+// progress line. A cancelled ctx ends the run early with the report of
+// what was read, its integrity marked interrupted; ReadDone(ctx) is called
+// once the inputs are no longer read.
+func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer) (*report.Report, error) {
+	if !cfg.valid {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	paths, skipped, err := capture.ExpandReport(cfg.Inputs)
+	for _, s := range skipped {
+		if s.Counted() {
+			fmt.Fprintf(stderr, "visor: %v\n", s)
+		}
+	}
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	for _, p := range paths {
+		if p == "-" {
+			// A read blocked on a pipe or terminal must still see a cancellation.
+			if stdin == nil {
+				stdin = os.Stdin
+			}
+			stdin = interruptible(ctx, stdin)
+			break
+		}
+	}
+	g, err := cfg.OpenGeo()
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	var srcs []visor.Source
+	closeAll := func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}
+	for i, p := range paths {
+		s, err := capture.Open(p, i, stdin)
+		if err != nil {
+			if ctx.Err() != nil {
+				break // the cancellation came first: report what was read, i.e. nothing of this input
+			}
+			closeAll()
+			return nil, &InputError{err}
+		}
+		srcs = append(srcs, s)
+	}
+	defer closeAll()
+	aopts := cfg.AnalyzerOptions()
+	aopts.GeoCity, aopts.GeoASN = g.City, g.ASN
+	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
+	prog := newProgress(cfg.Progress, stderr, paths, srcs)
+	aopts.Progress = prog.update
+	a := analyzers.New(aopts)
+	var warnings []*capture.Error
+	if ctx.Err() == nil {
+		m, err := capture.NewMerge(srcs)
+		if err != nil && ctx.Err() == nil {
+			return nil, &InputError{err}
+		}
+		if err == nil {
+			runErr := a.Run(ctx, m)
+			if runErr != nil && ctx.Err() == nil {
+				return nil, &InputError{runErr}
+			}
+			warnings = m.Warnings
+		}
+	}
+	readDone(ctx)
+	prog.done()
+	stopped := ctx.Err() != nil
+	rep := a.Finish()
+	rep.Tool = report.Tool{Name: "visor", Version: cfg.Version}
+	for _, s := range srcs {
+		in := s.Info()
+		rep.Inputs = append(rep.Inputs, inputReport(in))
+		for reason, n := range in.Skipped {
+			rep.Integrity[reason] += n
+		}
+	}
+	for _, w := range warnings {
+		if stopped && (errors.Is(w, context.Cause(ctx)) || errors.Is(w, ctx.Err())) {
+			continue // the cancellation ended this read, not the input
+		}
+		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", w)
+		rep.Integrity[w.Reason()]++
+	}
+	for _, s := range skipped {
+		if s.Counted() {
+			rep.Integrity[capture.ReasonInputSkipped]++
+		}
+	}
+	if stopped {
+		rep.Integrity[IntegrityInterrupted] = 1
+	}
+	return rep, nil
+}
+
+// InputReport is an input as the report lists it.
+func InputReport(in *visor.InputInfo) report.Input {
+	return inputReport(in)
+}
+
+func inputReport(in *visor.InputInfo) report.Input {
+	r := report.Input{Path: in.Path, Format: in.Format, SHA256: in.SHA256, Packets: in.Packets,
+		Bytes: in.Bytes, LinkTypes: in.LinkTypes, Identity: in.Identity, Version: in.Version}
+	if in.Packets > 0 {
+		r.FirstTS, r.LastTS = report.Time(in.FirstTS), report.Time(in.LastTS)
+	}
+	return r
+}
+
+type readDoneKey struct{}
+
+// WithReadDone returns a context whose runs call done once they stop
+// reading their inputs (e.g. to know that a report is being written).
+func WithReadDone(ctx context.Context, done func()) context.Context {
+	return context.WithValue(ctx, readDoneKey{}, done)
+}
+
+// ReadDone calls the function WithReadDone put in ctx, if any.
+func ReadDone(ctx context.Context) { readDone(ctx) }
+
+func readDone(ctx context.Context) {
+	if f, ok := ctx.Value(readDoneKey{}).(func()); ok {
+		f()
+	}
+}
