@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	dnstap "github.com/dnstap/golang-dnstap"
+	framestream "github.com/farsightsec/golang-framestream"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -143,5 +146,91 @@ func TestHostileCarve(t *testing.T) {
 	}
 	if err := report.Validate([]byte(res.stdout)); err != nil {
 		t.Fatalf("no whole report after a failed carve: %v", err)
+	}
+}
+
+// pcapngEPB is a little-endian pcapng file: one Ethernet interface at
+// microsecond resolution, then one Enhanced Packet Block a timestamp.
+func pcapngEPB(t *testing.T, data []byte, micros ...uint64) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	le := func(v ...any) {
+		for _, x := range v {
+			binary.Write(&b, binary.LittleEndian, x)
+		}
+	}
+	le(uint32(0x0A0D0D0A), uint32(28), uint32(0x1A2B3C4D), uint16(1), uint16(0), int64(-1), uint32(28))
+	le(uint32(1), uint32(20), uint16(1), uint16(0), uint32(65535), uint32(20))
+	pad := (4 - len(data)%4) % 4
+	for _, us := range micros {
+		n := uint32(32 + len(data) + pad)
+		le(uint32(6), n, uint32(0), uint32(us>>32), uint32(us), uint32(len(data)), uint32(len(data)))
+		b.Write(data)
+		b.Write(make([]byte, pad))
+		le(n)
+	}
+	return b.Bytes()
+}
+
+// Times past 2262 are input errors counted in integrity, never wrapped.
+func TestHostileTimestamps(t *testing.T) {
+	pkt := dnsPacket(t, 1, "a.example.test", false)
+	good := uint64(1_700_000_000) * 1e6
+	in := pcapngEPB(t, pkt, good, uint64(1)<<40*1e6, good+1)
+	res := runVisorStdin(in, "analyze", "--format", "json", "-")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(res.stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Integrity["timestamp_out_of_range"] != 1 || r.Summary.Net.Packets != 2 {
+		t.Fatalf("integrity %v, %d packets; want 1 out of range, 2 packets", r.Integrity, r.Summary.Net.Packets)
+	}
+	if !strings.HasPrefix(r.Inputs[0].LastTS, "2023-") {
+		t.Errorf("last_ts %s", r.Inputs[0].LastTS)
+	}
+}
+
+// One bad dnstap frame is skipped and counted; the stream goes on.
+func TestHostileDNSTapFrame(t *testing.T) {
+	f, err := os.Open("../../testdata/unbound.dnstap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := framestream.NewReader(f, &framestream.ReaderOptions{ContentTypes: [][]byte{dnstap.FSContentType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w, err := framestream.NewWriter(&out, &framestream.WriterOptions{ContentTypes: [][]byte{dnstap.FSContentType}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<16)
+	frames := 0
+	for {
+		n, err := r.ReadFrame(buf)
+		if err != nil {
+			break
+		}
+		if frames == 5 {
+			w.WriteFrame([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01}) // a length past the frame
+		}
+		w.WriteFrame(buf[:n])
+		frames++
+	}
+	w.Close()
+	res := runVisorStdin(out.Bytes(), "analyze", "--format", "json", "-")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	var rep report.Report
+	json.Unmarshal([]byte(res.stdout), &rep)
+	want := analyzeJSON(t, "../../testdata/unbound.dnstap")
+	if rep.Integrity["dnstap_bad_frame"] != 1 || rep.Summary.DNS.Messages != want.Summary.DNS.Messages {
+		t.Fatalf("integrity %v, %d messages; want dnstap_bad_frame 1 and all %d messages", rep.Integrity, rep.Summary.DNS.Messages, want.Summary.DNS.Messages)
 	}
 }
