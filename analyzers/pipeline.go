@@ -88,8 +88,8 @@ type Analysis struct {
 
 	// Written by the merger; read after done is closed.
 	done    chan struct{}
-	buckets []report.Bucket
-	accFree []states // the merger's emptied bucket states, for the next buckets
+	buckets *report.BucketStore // closed buckets in their report form, compact
+	accFree []states            // the merger's emptied bucket states, for the next buckets
 	sumNet  *net.State
 	sumDNS  *dns.State
 	tcp     decode.TCPStats
@@ -113,6 +113,7 @@ func New(opts Options) *Analysis {
 	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
 		links: map[uint16]uint64{}, ppsFree: make(chan *sketch.Quantiles, 4),
 		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector(opts.Thresholds)}
+	a.buckets = report.NewBucketStore()
 	a.geo = geo.NewLookup(opts.GeoCity, opts.GeoASN)
 	a.sumNet, a.sumDNS = net.NewGeoState(a.geo), dns.NewGeoState(a.geo)
 	for _, p := range opts.DNSPorts {
@@ -410,7 +411,7 @@ func (a *Analysis) merge() {
 					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
 				}
 				a.detect.AddBucket(p.bucket, acc.end, acc.st.find, &b.Section)
-				a.buckets = append(a.buckets, b)
+				a.buckets.Append(&b)
 				a.sumNet.Merge(acc.st.net)
 				a.sumDNS.Merge(acc.st.dns)
 				a.publish(b)
@@ -445,7 +446,9 @@ func addDNS(d *dns.Stats, s dns.Stats) {
 }
 
 // Finish closes the last bucket, stops the shards and returns the report
-// (without inputs and tool, which the caller knows).
+// (without inputs and tool, which the caller knows). Its buckets are in
+// Stored, not Buckets: the report's writers and EachBucket read them, and
+// rep.Close releases their temporary file.
 func (a *Analysis) Finish() *report.Report {
 	a.defrag.Close()
 	a.closeBucket(markFinish)
@@ -458,7 +461,7 @@ func (a *Analysis) Finish() *report.Report {
 		Integrity:     a.integrity(),
 		BucketSeconds: float64(a.opts.Bucket) / 1e9,
 		Summary:       report.Section{Net: a.sumNet.Report(a.opts.Top), DNS: a.sumDNS.Report(a.opts.Top)},
-		Buckets:       a.buckets,
+		Stored:        a.buckets,
 		Findings:      a.detect.Findings(),
 	}
 }

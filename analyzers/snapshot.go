@@ -1,6 +1,7 @@
 package analyzers
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -111,10 +112,14 @@ func (a *Analysis) ObserveLive(p *visor.Packet) {
 }
 
 // FinishLive is Finish for a run that used Advance: an open bucket that no
-// packet reached is not listed.
+// packet reached is not listed. Its buckets are in Buckets (a live view
+// holds them all in memory anyway).
 func (a *Analysis) FinishLive() *report.Report {
 	empty := a.idle()
 	rep := a.Finish()
+	if err := rep.LoadBuckets(); err != nil && a.opts.Warn != nil {
+		a.opts.Warn(fmt.Sprintf("visor: %v", err))
+	}
 	if n := len(rep.Buckets); empty && n > 0 && rep.Buckets[n-1].Net.Packets == 0 {
 		rep.Buckets = rep.Buckets[:n-1]
 	}

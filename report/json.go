@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,20 +12,60 @@ import (
 // WriteJSON writes r to w as indented JSON (two spaces) with a trailing
 // newline, matching visor.report.v1.schema.json. Nil slices and maps are
 // written as [] and {}, and non-finite floats as 0 (JSON has neither null
-// counts nor NaN); r itself is not modified.
+// counts nor NaN); r itself is not modified. Buckets are encoded one at a
+// time as they are read (EachBucket), so a long run's report is never whole
+// in memory.
 func WriteJSON(w io.Writer, r *Report) error {
 	if r == nil {
 		return errors.New("report: nil report")
 	}
 	n := normalized(r)
-	enc := json.NewEncoder(w)
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // qnames and summaries stay readable
-	return enc.Encode(&n)
+	if err := enc.Encode(&n); err != nil {
+		return err
+	}
+	// The buckets go where the empty list is: the only top-level key at two
+	// spaces after a newline (a newline in a string is escaped).
+	const key = "\n  \"buckets\": []"
+	i := bytes.Index(head.Bytes(), []byte(key))
+	if i < 0 {
+		return errors.New("report: json: no buckets key")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head.Bytes()[:i+len(key)-1])
+	var one bytes.Buffer
+	be := json.NewEncoder(&one)
+	be.SetIndent("    ", "  ")
+	be.SetEscapeHTML(false)
+	sep := "\n    "
+	err := r.EachBucket(func(b *Bucket) error {
+		nb := *b
+		nb.Section = normalizedSection(b.Section)
+		one.Reset()
+		if err := be.Encode(&nb); err != nil {
+			return err
+		}
+		bw.WriteString(sep)
+		sep = ",\n    "
+		_, err := bw.Write(bytes.TrimSuffix(one.Bytes(), []byte("\n")))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if sep != "\n    " {
+		bw.WriteString("\n  ")
+	}
+	bw.Write(head.Bytes()[i+len(key)-1:])
+	return bw.Flush()
 }
 
-// normalized returns a copy of r with empty collections instead of nil ones.
-// It shares no slice or map that it changes with r.
+// normalized returns a copy of r with empty collections instead of nil ones
+// and no buckets (WriteJSON streams them). It shares no slice or map that it
+// changes with r.
 func normalized(r *Report) Report {
 	n := *r
 	n.Integrity = counts(n.Integrity)
@@ -34,11 +76,7 @@ func normalized(r *Report) Report {
 		n.Inputs[i] = in
 	}
 	n.Summary = normalizedSection(r.Summary)
-	n.Buckets = make([]Bucket, len(r.Buckets))
-	for i, b := range r.Buckets {
-		b.Section = normalizedSection(b.Section)
-		n.Buckets[i] = b
-	}
+	n.Buckets, n.Stored = []Bucket{}, nil
 	n.Findings = make([]Finding, len(r.Findings))
 	for i, f := range r.Findings {
 		if f.Evidence == nil {

@@ -15,8 +15,53 @@ type Report struct {
 	Integrity     map[string]uint64 `json:"integrity"`
 	BucketSeconds float64           `json:"bucket_seconds"`
 	Summary       Section           `json:"summary"`
-	Buckets       []Bucket          `json:"buckets"`
-	Findings      []Finding         `json:"findings"`
+	// Buckets lists the buckets of a report held in memory (read back from
+	// JSON, made by hand, a live view). A report from an analysis run keeps
+	// them in Stored instead, compact and spilled to disk, so that its
+	// memory does not grow with the capture's length: read buckets with
+	// EachBucket and NumBuckets, which see both, or LoadBuckets.
+	Buckets  []Bucket     `json:"buckets"`
+	Stored   *BucketStore `json:"-"`
+	Findings []Finding    `json:"findings"`
+}
+
+// NumBuckets returns the number of buckets, in Buckets and Stored.
+func (r *Report) NumBuckets() int { return len(r.Buckets) + r.Stored.Len() }
+
+// EachBucket calls fn with every bucket in time order: those of Buckets,
+// then those of Stored. It stops at fn's first error and returns it.
+func (r *Report) EachBucket(fn func(b *Bucket) error) error {
+	for i := range r.Buckets {
+		if err := fn(&r.Buckets[i]); err != nil {
+			return err
+		}
+	}
+	return r.Stored.Each(fn)
+}
+
+// LoadBuckets moves the stored buckets into Buckets, for a caller that
+// wants them all in memory at once (a short run, a live view); memory then
+// grows with the number of buckets again.
+func (r *Report) LoadBuckets() error {
+	if r.Stored.Len() == 0 {
+		return r.Close()
+	}
+	err := r.Stored.Each(func(b *Bucket) error {
+		r.Buckets = append(r.Buckets, *b)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.Close()
+}
+
+// Close releases what Stored holds (its temporary file). The report has no
+// stored buckets afterwards.
+func (r *Report) Close() error {
+	err := r.Stored.Close()
+	r.Stored = nil
+	return err
 }
 
 // Tool names the program that wrote the report.

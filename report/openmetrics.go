@@ -1,8 +1,12 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -83,30 +87,63 @@ func ParseLabels(args []string) ([]Label, error) {
 // bucket. Gauges hold per-bucket values (distinct counts, quantiles, top-N
 // entries, at most top of each list; top <= 0 keeps all) and have a sample
 // only in the buckets where they have a value. extra labels go on every series.
+//
+// Every point is in memory in the result; WriteOpenMetricsReport writes the
+// same text from a compact form instead.
 func Families(r *Report, extra []Label, top int) ([]Family, error) {
+	b, err := newBuilder(r, extra, top)
+	if err != nil {
+		return nil, err
+	}
+	var fams []Family
+	for _, sp := range b.specs {
+		f := Family{Name: sp.name, Type: sp.typ, Help: sp.help}
+		for _, ser := range b.series(sp) {
+			s := Series{Labels: ser.labels}
+			b.points(sp, ser, func(p Point) error {
+				s.Points = append(s.Points, p)
+				return nil
+			})
+			f.Series = append(f.Series, s)
+		}
+		fams = append(fams, f)
+	}
+	return fams, nil
+}
+
+// newBuilder reads the buckets once (EachBucket) and keeps, for every
+// series, its per-bucket values compactly.
+func newBuilder(r *Report, extra []Label, top int) (*builder, error) {
 	b := &builder{extra: extra, top: top}
-	for i := range r.Buckets {
-		end, err := time.Parse(time.RFC3339Nano, r.Buckets[i].End)
-		if err != nil {
-			return nil, fmt.Errorf("report: bucket %d: end %q: %w", i, r.Buckets[i].End, err)
-		}
-		b.ends = append(b.ends, end.UnixMilli())
-		b.secs = append(b.secs, &r.Buckets[i].Section)
-	}
-	if len(r.Buckets) > 0 {
-		start, err := time.Parse(time.RFC3339Nano, r.Buckets[0].Start)
-		if err != nil {
-			return nil, fmt.Errorf("report: bucket 0: start %q: %w", r.Buckets[0].Start, err)
-		}
-		b.start = start.UnixMilli()
-	}
-	for i := 1; i < len(b.ends); i++ {
-		if b.ends[i] <= b.ends[i-1] {
-			return nil, fmt.Errorf("report: bucket %d ends at %s, not after bucket %d", i, r.Buckets[i].End, i-1)
-		}
-	}
 	b.build()
-	return b.fams, nil
+	i := 0
+	err := r.EachBucket(func(bk *Bucket) error {
+		end, err := time.Parse(time.RFC3339Nano, bk.End)
+		if err != nil {
+			return fmt.Errorf("report: bucket %d: end %q: %w", i, bk.End, err)
+		}
+		if i == 0 {
+			start, err := time.Parse(time.RFC3339Nano, bk.Start)
+			if err != nil {
+				return fmt.Errorf("report: bucket 0: start %q: %w", bk.Start, err)
+			}
+			b.start = start.UnixMilli()
+		}
+		e := end.UnixMilli()
+		if i > 0 && e <= b.ends[i-1] {
+			return fmt.Errorf("report: bucket %d ends at %s, not after bucket %d", i, bk.End, i-1)
+		}
+		b.ends = append(b.ends, e)
+		for _, sp := range b.specs {
+			sp.observe(i, &bk.Section)
+		}
+		i++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 type builder struct {
@@ -114,12 +151,118 @@ type builder struct {
 	top   int
 	start int64
 	ends  []int64
-	secs  []*Section
-	fams  []Family
+	specs []*spec
 }
 
 // addFunc records one value of a family in a bucket, with its label values.
 type addFunc func(v float64, values ...string)
+
+// spec is one family: how to read its values from a section, and what was
+// read.
+type spec struct {
+	name, typ, help string
+	labelNames      []string
+	each            func(*Section, addFunc)
+	add             addFunc            // each's callback, made once
+	cur             map[string]float64 // the bucket being read
+	order           []string           // cur's keys, first added first
+	byKey           map[string]*seriesData
+	keys            []string // first-seen order
+}
+
+// seriesData is one series' values: for each bucket with a value, the
+// bucket index (as a delta) and the value, in varints (floatAppend).
+type seriesData struct {
+	values []string
+	data   []byte
+	last   int // bucket index of the last value + 1
+	labels []Label
+}
+
+// observe reads bucket i's section.
+func (sp *spec) observe(i int, s *Section) {
+	sp.each(s, sp.add)
+	for _, k := range sp.order {
+		d := sp.byKey[k]
+		d.data = binary.AppendUvarint(d.data, uint64(i-d.last))
+		d.data = floatAppend(d.data, sp.cur[k])
+		d.last = i + 1
+	}
+	clear(sp.cur)
+	sp.order = sp.order[:0]
+}
+
+func floatAppend(b []byte, f float64) []byte {
+	if f >= 0 && f < 1<<53 && f == math.Trunc(f) && !math.Signbit(f) {
+		return binary.AppendUvarint(b, uint64(f)<<1)
+	}
+	b = binary.AppendUvarint(b, 1)
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+}
+
+func floatRead(b []byte) (float64, []byte) {
+	n, k := binary.Uvarint(b)
+	b = b[k:]
+	if n&1 == 0 {
+		return float64(n >> 1), b
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(b)), b[8:]
+}
+
+// series returns sp's series, their labels made, sorted by labels.
+func (b *builder) series(sp *spec) []*seriesData {
+	out := make([]*seriesData, 0, len(sp.keys))
+	for _, k := range sp.keys {
+		d := sp.byKey[k]
+		d.labels = b.labels(sp.labelNames, d.values)
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(x, y *seriesData) int { return compareLabels(x.labels, y.labels) })
+	return out
+}
+
+// points calls fn with each point of series d in time order: a counter's
+// cumulative value at the run's start and every bucket's end, a gauge's
+// value at the end of each bucket that has one.
+func (b *builder) points(sp *spec, d *seriesData, fn func(Point) error) error {
+	data, next := d.data, -1
+	var v float64
+	readNext := func() {
+		if len(data) == 0 {
+			next = len(b.ends)
+			return
+		}
+		delta, k := binary.Uvarint(data)
+		next += int(delta) + 1
+		v, data = floatRead(data[k:])
+	}
+	readNext()
+	if sp.typ == Gauge {
+		for next < len(b.ends) {
+			if err := fn(Point{T: b.ends[next], V: v}); err != nil {
+				return err
+			}
+			readNext()
+		}
+		return nil
+	}
+	if err := fn(Point{T: b.start, V: 0}); err != nil {
+		return err
+	}
+	sum := 0.0
+	for i, e := range b.ends {
+		x := 0.0
+		if i == next {
+			x = v
+			readNext()
+		}
+		sum += x
+		if err := fn(Point{T: e, V: sum}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (b *builder) build() {
 	one := func(get func(s *Section) uint64) func(*Section, addFunc) {
@@ -287,67 +430,37 @@ func (b *builder) top1(name, help, label string, get func(s *Section) []TopItem)
 	})
 }
 
-// collected holds one family's values per bucket, keyed by label values.
-type collected struct {
-	keys   []string            // first-seen order
-	values map[string][]string // key -> label values
-	byB    []map[string]float64
-}
-
-func (b *builder) collect(labelNames []string, each func(*Section, addFunc)) *collected {
-	c := &collected{values: map[string][]string{}}
-	for _, s := range b.secs {
-		m := map[string]float64{}
-		each(s, func(v float64, values ...string) {
-			if len(values) != len(labelNames) {
-				panic("report: label values do not match label names")
-			}
-			k := strings.Join(values, "\xff")
-			if _, ok := c.values[k]; !ok {
-				c.values[k] = values
-				c.keys = append(c.keys, k)
-			}
-			m[k] += v
-		})
-		c.byB = append(c.byB, m)
-	}
-	return c
-}
-
 func (b *builder) counter(name, help string, labelNames []string, each func(*Section, addFunc)) {
-	c := b.collect(labelNames, each)
-	f := Family{Name: name, Type: Counter, Help: help}
-	for _, k := range c.keys {
-		s := Series{Labels: b.labels(labelNames, c.values[k])}
-		s.Points = append(s.Points, Point{T: b.start, V: 0})
-		sum := 0.0
-		for i, m := range c.byB {
-			sum += m[k]
-			s.Points = append(s.Points, Point{T: b.ends[i], V: sum})
-		}
-		f.Series = append(f.Series, s)
-	}
-	b.add(f)
+	b.spec(name, Counter, help, labelNames, each)
 }
 
 func (b *builder) gauge(name, help string, labelNames []string, each func(*Section, addFunc)) {
-	c := b.collect(labelNames, each)
-	f := Family{Name: name, Type: Gauge, Help: help}
-	for _, k := range c.keys {
-		s := Series{Labels: b.labels(labelNames, c.values[k])}
-		for i, m := range c.byB {
-			if v, ok := m[k]; ok {
-				s.Points = append(s.Points, Point{T: b.ends[i], V: v})
-			}
-		}
-		f.Series = append(f.Series, s)
-	}
-	b.add(f)
+	b.spec(name, Gauge, help, labelNames, each)
 }
 
-func (b *builder) add(f Family) {
-	slices.SortFunc(f.Series, func(x, y Series) int { return compareLabels(x.Labels, y.Labels) })
-	b.fams = append(b.fams, f)
+func (b *builder) spec(name, typ, help string, labelNames []string, each func(*Section, addFunc)) {
+	sp := &spec{name: name, typ: typ, help: help, labelNames: labelNames, each: each,
+		cur: map[string]float64{}, byKey: map[string]*seriesData{}}
+	sp.add = func(v float64, values ...string) {
+		if len(values) != len(sp.labelNames) {
+			panic("report: label values do not match label names")
+		}
+		var k string
+		if len(values) == 1 {
+			k = values[0]
+		} else {
+			k = strings.Join(values, "\xff")
+		}
+		if _, ok := sp.byKey[k]; !ok {
+			sp.byKey[k] = &seriesData{values: slices.Clone(values)}
+			sp.keys = append(sp.keys, k)
+		}
+		if _, ok := sp.cur[k]; !ok {
+			sp.order = append(sp.order, k)
+		}
+		sp.cur[k] += v
+	}
+	b.specs = append(b.specs, sp)
 }
 
 // labels joins a series' own labels and the extra ones, sorted by name.
@@ -411,6 +524,79 @@ func WriteOpenMetrics(w io.Writer, fams []Family) error {
 	}
 	_, err := expfmt.FinalizeOpenMetrics(w)
 	return err
+}
+
+// WriteOpenMetricsReport writes r's families (Families) as WriteOpenMetrics
+// does, byte for byte, without holding every point: the buckets are read
+// once into compact per-series values, and each family is written a few
+// thousand samples at a time.
+func WriteOpenMetricsReport(w io.Writer, r *Report, extra []Label, top int) error {
+	b, err := newBuilder(r, extra, top)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var chunk bytes.Buffer
+	for _, sp := range b.specs {
+		series := b.series(sp)
+		if len(series) == 0 {
+			continue
+		}
+		mf := &dto.MetricFamily{Name: proto.String(sp.name), Help: proto.String(sp.help)}
+		if sp.typ == Counter {
+			mf.Type = dto.MetricType_COUNTER.Enum()
+		} else {
+			mf.Type = dto.MetricType_GAUGE.Enum()
+		}
+		first := true
+		flush := func() error {
+			chunk.Reset()
+			if _, err := expfmt.MetricFamilyToOpenMetrics(&chunk, mf); err != nil {
+				return fmt.Errorf("report: openmetrics: %w", err)
+			}
+			out := chunk.Bytes()
+			if !first { // the family's HELP and TYPE are written once
+				for len(out) > 0 && out[0] == '#' {
+					out = out[bytes.IndexByte(out, '\n')+1:]
+				}
+			}
+			first = false
+			mf.Metric = mf.Metric[:0]
+			_, err := bw.Write(out)
+			return err
+		}
+		for _, ser := range series {
+			pairs := make([]*dto.LabelPair, len(ser.labels))
+			for i, l := range ser.labels {
+				pairs[i] = &dto.LabelPair{Name: proto.String(l.Name), Value: proto.String(l.Value)}
+			}
+			err := b.points(sp, ser, func(p Point) error {
+				m := &dto.Metric{Label: pairs, TimestampMs: proto.Int64(p.T)}
+				if sp.typ == Counter {
+					m.Counter = &dto.Counter{Value: proto.Float64(p.V)}
+				} else {
+					m.Gauge = &dto.Gauge{Value: proto.Float64(p.V)}
+				}
+				mf.Metric = append(mf.Metric, m)
+				if len(mf.Metric) == 4096 {
+					return flush()
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if len(mf.Metric) > 0 || first {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := expfmt.FinalizeOpenMetrics(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // FormatMillis formats Unix milliseconds as RFC 3339 UTC, for messages.
