@@ -42,3 +42,8 @@ bench:
 
 clean:
 	rm -rf bin
+
+# the reference generated from the code: docs/cli, docs/man, docs/metrics.md, findings.md's thresholds
+.PHONY: docs
+docs:
+	$(GO) run ./cmd/visor write-documentation docs

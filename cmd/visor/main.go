@@ -103,6 +103,6 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyzeCommand(stdout, stderr), newReplayCommand(stdout, stderr), newCheckCommand(stdout, stderr),
-		newLiveCommand(stdout, stderr), newVersionCommand(stdout))
+		newLiveCommand(stdout, stderr), newVersionCommand(stdout), newWriteDocumentationCommand())
 	return root
 }
