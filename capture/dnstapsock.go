@@ -63,7 +63,7 @@ func ListenDNSTap(path string, mode os.FileMode) (*DNSTapSocket, error) {
 		mode = DefaultSocketMode
 	}
 	if mode&^os.ModePerm != 0 {
-		return nil, fmt.Errorf("visor: dnstap socket mode %#o: want permission bits only (0 to 0777)", uint32(mode))
+		return nil, fmt.Errorf("dnstap socket mode %#o: want permission bits only (0 to 0777)", uint32(mode))
 	}
 	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket != 0 {
 		os.Remove(path)
@@ -76,11 +76,11 @@ func ListenDNSTap(path string, mode os.FileMode) (*DNSTapSocket, error) {
 	syscall.Umask(old)
 	umaskMu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("visor: dnstap socket: %w", err)
+		return nil, fmt.Errorf("dnstap socket: %w", err)
 	}
 	if err := os.Chmod(path, mode); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("visor: dnstap socket: %w", err)
+		return nil, fmt.Errorf("dnstap socket: %w", err)
 	}
 	s := &DNSTapSocket{path: path, ln: ln, in: make(chan *[]byte, 1024), conns: map[net.Conn]struct{}{},
 		done: make(chan struct{}),
@@ -147,13 +147,13 @@ func (s *DNSTapSocket) serve(c net.Conn) {
 		frame, err := fr.next()
 		if err != nil {
 			if err != errStopped && err != io.EOF && s.Warn != nil && !s.closed() {
-				s.Warn(fmt.Errorf("visor: dnstap socket %s: connection ended at byte %d: %w", s.path, fr.off, err))
+				s.Warn(fmt.Errorf("dnstap socket %s: connection ended at byte %d: %w", s.path, fr.off, err))
 			}
 			return
 		}
 		if !started {
 			if s.Warn != nil {
-				s.Warn(fmt.Errorf("visor: dnstap socket %s: data frame before START", s.path))
+				s.Warn(fmt.Errorf("dnstap socket %s: data frame before START", s.path))
 			}
 			return
 		}
@@ -220,7 +220,7 @@ func (s *DNSTapSocket) Next(p *visor.Packet) error {
 			reason := tapReason(err)
 			skipped(s.info, reason)
 			if s.Warn != nil && s.info.Skipped[reason] == 1 {
-				s.Warn(fmt.Errorf("visor: dnstap socket %s: message skipped after %d (%s; further ones are counted, not told): %w", s.path, s.info.Packets, reason, err))
+				s.Warn(fmt.Errorf("dnstap socket %s: message skipped after %d (%s; further ones are counted, not told): %w", s.path, s.info.Packets, reason, err))
 			}
 			continue
 		}

@@ -73,7 +73,7 @@ func Expand(args []string) ([]string, error) {
 	}
 	for _, s := range skipped {
 		if s.Reason == SkipUnreadable || s.Reason == SkipNotACapture {
-			return nil, fmt.Errorf("visor: %s: %s: %v", s.Path, s.Reason, s.Err)
+			return nil, fmt.Errorf("%s: %s: %v", s.Path, s.Reason, s.Err)
 		}
 	}
 	return paths, nil
@@ -97,7 +97,7 @@ func ExpandReport(args []string) (paths []string, skipped []Skipped, err error) 
 		}
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, skipped, fmt.Errorf("visor: %w", err)
+			return nil, skipped, fmt.Errorf("%w", err)
 		}
 		if !st.IsDir() {
 			paths = append(paths, a)
@@ -108,7 +108,7 @@ func ExpandReport(args []string) (paths []string, skipped []Skipped, err error) 
 		}
 		ents, err := os.ReadDir(a) // sorted by name
 		if err != nil {
-			return nil, skipped, fmt.Errorf("visor: %w", err)
+			return nil, skipped, fmt.Errorf("%w", err)
 		}
 		captures := 0 // inputs and duplicates of inputs
 		for _, e := range ents {
@@ -124,7 +124,7 @@ func ExpandReport(args []string) (paths []string, skipped []Skipped, err error) 
 			paths = append(paths, p)
 		}
 		if captures == 0 {
-			return nil, skipped, fmt.Errorf("visor: %s: no capture in the directory (%d entries skipped)", a, len(ents))
+			return nil, skipped, fmt.Errorf("%s: no capture in the directory (%d entries skipped)", a, len(ents))
 		}
 	}
 	return paths, skipped, nil

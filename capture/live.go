@@ -81,18 +81,18 @@ func OpenLive(o LiveOptions) (*Live, error) {
 	tp, err := afpacket.NewTPacket(afpacket.OptInterface(name), sock,
 		afpacket.OptPollTimeout(o.Poll), afpacket.OptBlockTimeout(10*time.Millisecond))
 	if err != nil {
-		return nil, fmt.Errorf("visor: live capture on %s: %w", path, err)
+		return nil, fmt.Errorf("live capture on %s: %w", path, err)
 	}
 	l := &Live{tp: tp, link: link, snaplen: o.Snaplen,
 		info: visor.InputInfo{Path: path, Format: "afpacket", LinkTypes: map[string]uint64{}}}
 	if err := tp.SetBPF(kernelFilter(link, hw == arphrdLoopback, o.Snaplen)); err != nil {
 		tp.Close()
-		return nil, fmt.Errorf("visor: live capture on %s: kernel filter: %w", path, err)
+		return nil, fmt.Errorf("live capture on %s: kernel filter: %w", path, err)
 	}
 	if o.Promisc && name != "" {
 		if err := tp.SetPromiscuous(true); err != nil {
 			tp.Close()
-			return nil, fmt.Errorf("visor: live capture on %s: promiscuous mode: %w", path, err)
+			return nil, fmt.Errorf("live capture on %s: promiscuous mode: %w", path, err)
 		}
 	}
 	if o.Write != nil {
@@ -100,7 +100,7 @@ func OpenLive(o LiveOptions) (*Live, error) {
 		intf.Name, intf.LinkType, intf.SnapLength = path, layers.LinkType(link), uint32(o.Snaplen)
 		if l.ng, err = pcapgo.NewNgWriterInterface(o.Write, intf, pcapgo.DefaultNgWriterOptions); err != nil {
 			tp.Close()
-			return nil, fmt.Errorf("visor: --write: %w", err)
+			return nil, fmt.Errorf("cannot write packets: %w", err)
 		}
 	}
 	return l, nil
@@ -173,7 +173,7 @@ func (l *Live) Next(p *visor.Packet) error {
 		if errors.Is(err, afpacket.ErrTimeout) {
 			return ErrIdle
 		}
-		return fmt.Errorf("visor: live capture on %s (after packet %d): %w", l.info.Path, l.info.Packets, err)
+		return fmt.Errorf("live capture on %s (after packet %d): %w", l.info.Path, l.info.Packets, err)
 	}
 	if len(data) > l.snaplen {
 		data = data[:l.snaplen]
@@ -190,7 +190,7 @@ func (l *Live) Next(p *visor.Packet) error {
 	if l.ng != nil {
 		wci := gopacket.CaptureInfo{Timestamp: ci.Timestamp, CaptureLength: len(data), Length: ci.Length}
 		if err := l.ng.WritePacket(wci, data); err != nil {
-			return fmt.Errorf("visor: --write: %w", err)
+			return fmt.Errorf("cannot write packets: %w", err)
 		}
 	}
 	return nil

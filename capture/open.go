@@ -43,7 +43,7 @@ func (e *Error) Error() string {
 	if e.Offset >= 0 {
 		where = fmt.Sprintf(" at byte offset %d", e.Offset)
 	}
-	return fmt.Sprintf("visor: %s%s (after packet %d): %v", e.Path, where, e.Packet, e.Err)
+	return fmt.Sprintf("%s%s (after packet %d): %v", e.Path, where, e.Packet, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -75,33 +75,36 @@ func (c *counter) Read(p []byte) (int, error) {
 // Open opens one input: a file path, or "-" for stdin (read from stdin,
 // os.Stdin when nil). index is the input's position, stamped on every packet.
 func Open(path string, index int, stdin io.Reader) (visor.Source, error) {
-	var f io.ReadCloser
 	if path == "-" {
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		f = io.NopCloser(stdin)
-	} else {
-		fh, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("visor: %w", err)
-		}
-		st, err := fh.Stat()
-		if err == nil && st.IsDir() {
-			fh.Close()
-			return nil, fmt.Errorf("visor: %s is a directory", path)
-		}
-		f = fh
+		return OpenReader(path, io.NopCloser(stdin), index)
 	}
-	raw := &counter{r: f, h: newAsyncHash()}
-	info := &visor.InputInfo{Path: path, LinkTypes: map[string]uint64{}}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err == nil && st.IsDir() {
+		fh.Close()
+		return nil, fmt.Errorf("%s is a directory", path)
+	}
+	return OpenReader(path, fh, index)
+}
+
+// OpenReader reads one input from r, named name in the report and in
+// errors. The source's Close closes r.
+func OpenReader(name string, r io.ReadCloser, index int) (visor.Source, error) {
+	raw := &counter{r: r, h: newAsyncHash()}
+	info := &visor.InputInfo{Path: name, LinkTypes: map[string]uint64{}}
 	src, err := sniff(raw, info, index)
 	if err != nil {
 		raw.h.stop()
-		f.Close()
+		r.Close()
 		return nil, err
 	}
-	src.raw, src.closer = raw, f
+	src.raw, src.closer = raw, r
 	return src, nil
 }
 

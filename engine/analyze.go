@@ -49,7 +49,9 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 			if stdin == nil {
 				stdin = os.Stdin
 			}
-			stdin = interruptible(ctx, stdin)
+			in := interruptible(ctx, stdin)
+			defer in.Close()
+			stdin = in
 			break
 		}
 	}
@@ -65,7 +67,7 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 		}
 	}
 	for i, p := range paths {
-		s, err := capture.Open(p, i, stdin)
+		s, err := open(ctx, p, i, stdin)
 		if err != nil {
 			if ctx.Err() != nil {
 				break // the cancellation came first: report what was read, i.e. nothing of this input
@@ -112,7 +114,7 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 		if stopped && (errors.Is(w, context.Cause(ctx)) || errors.Is(w, ctx.Err())) {
 			continue // the cancellation ended this read, not the input
 		}
-		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", w)
+		fmt.Fprintf(stderr, "visor: %v; the report covers the packets before it\n", w)
 		rep.Integrity[w.Reason()]++
 	}
 	for _, s := range skipped {
@@ -155,4 +157,19 @@ func readDone(ctx context.Context) {
 	if f, ok := ctx.Value(readDoneKey{}).(func()); ok {
 		f()
 	}
+}
+
+// open opens one input; a FIFO or a device (where open and read may wait
+// for a writer) is read so that a cancellation ends the wait.
+func open(ctx context.Context, path string, index int, stdin io.Reader) (visor.Source, error) {
+	if path != "-" {
+		if st, err := os.Stat(path); err == nil && st.Mode()&(os.ModeNamedPipe|os.ModeCharDevice|os.ModeDevice|os.ModeSocket) != 0 {
+			r, err := openInterruptible(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			return capture.OpenReader(path, r, index)
+		}
+	}
+	return capture.Open(path, index, stdin)
 }

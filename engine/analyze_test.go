@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -76,6 +77,48 @@ func TestValidate(t *testing.T) {
 			err := c.Validate()
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("Validate: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A FIFO nobody writes to, or whose writer goes quiet, still ends with the
+// cancellation: a report of what was read, marked interrupted.
+func TestAnalyzeFIFOCancelled(t *testing.T) {
+	lab, err := os.ReadFile("../testdata/lab-eth.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		write []byte // nil: no writer at all
+	}{{"no writer", nil}, {"quiet writer", lab[:2000]}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fifo := filepath.Join(t.TempDir(), "fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.write != nil {
+				go func() {
+					w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+					if err != nil {
+						return
+					}
+					defer w.Close()
+					w.Write(tc.write) // returns once visor has read it
+					cancel()
+					<-t.Context().Done()
+				}()
+			} else {
+				go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+			}
+			rep, err := Analyze(ctx, config(fifo), nil, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Integrity[IntegrityInterrupted] != 1 {
+				t.Errorf("integrity %v", rep.Integrity)
 			}
 		})
 	}

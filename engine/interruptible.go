@@ -3,15 +3,20 @@ package engine
 import (
 	"context"
 	"io"
+	"os"
+	"sync"
 )
 
 // ctxReader reads r on its own goroutine, so that a Read blocked on a
 // pipe, a terminal or a FIFO returns as soon as ctx is cancelled.
 type ctxReader struct {
-	ctx  context.Context
-	full chan chunk
-	free chan []byte
-	cur  chunk
+	ctx    context.Context
+	full   chan chunk
+	free   chan []byte
+	closed chan struct{}
+	once   sync.Once
+	cur    chunk
+	r      io.Reader
 }
 
 type chunk struct {
@@ -20,27 +25,32 @@ type chunk struct {
 	err error
 }
 
-// interruptible wraps r so that its reads end with ctx's cause.
-func interruptible(ctx context.Context, r io.Reader) io.Reader {
-	c := &ctxReader{ctx: ctx, full: make(chan chunk), free: make(chan []byte, 2)}
+// interruptible wraps r so that its reads end with ctx's cause. Its Close
+// stops the reading goroutine (and closes r when r is a Closer).
+func interruptible(ctx context.Context, r io.Reader) io.ReadCloser {
+	c := &ctxReader{ctx: ctx, full: make(chan chunk), free: make(chan []byte, 2), closed: make(chan struct{}), r: r}
 	c.free <- make([]byte, 64<<10)
 	c.free <- make([]byte, 64<<10)
-	go c.pump(r)
+	go c.pump()
 	return c
 }
 
-func (c *ctxReader) pump(r io.Reader) {
+func (c *ctxReader) pump() {
 	for {
 		var b []byte
 		select {
 		case b = <-c.free:
 		case <-c.ctx.Done():
 			return
+		case <-c.closed:
+			return
 		}
-		n, err := r.Read(b)
+		n, err := c.r.Read(b)
 		select {
 		case c.full <- chunk{b: b[:n], err: err}:
 		case <-c.ctx.Done():
+			return
+		case <-c.closed:
 			return
 		}
 		if err != nil {
@@ -67,4 +77,43 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	n := copy(p, c.cur.b[c.cur.off:])
 	c.cur.off += n
 	return n, nil
+}
+
+func (c *ctxReader) Close() error {
+	var err error
+	c.once.Do(func() {
+		close(c.closed)
+		if cl, ok := c.r.(io.Closer); ok {
+			err = cl.Close()
+		}
+	})
+	return err
+}
+
+// openInterruptible opens a FIFO or a device, whose open and reads may
+// block until a writer comes, so that a cancelled ctx ends both.
+func openInterruptible(ctx context.Context, path string) (io.ReadCloser, error) {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(path)
+		ch <- opened{f, err}
+	}()
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return nil, o.err
+		}
+		return interruptible(ctx, o.f), nil
+	case <-ctx.Done():
+		go func() { // close it if the open ever completes
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, context.Cause(ctx)
+	}
 }

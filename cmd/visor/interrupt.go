@@ -47,7 +47,7 @@ func interruptOf(ctx context.Context) *interrupted {
 const interruptGrace = 5 * time.Second
 
 // notifyInterrupt cancels the returned context with an *interrupted cause
-// on the first SIGINT or SIGTERM. A second signal, or a run still going
+// on the first SIGINT or SIGTERM. A second signal (a second or more later), or a run still going
 // interruptGrace later, ends the process at once with 128+signal.
 func notifyInterrupt(stderr io.Writer) (context.Context, func()) {
 	base, cancel := context.WithCancelCause(context.Background())
@@ -60,6 +60,7 @@ func notifyInterrupt(stderr io.Writer) (context.Context, func()) {
 	done := make(chan struct{})
 	go func() {
 		var first *interrupted
+		var firstAt time.Time
 		var grace <-chan time.Time
 		for {
 			select {
@@ -68,10 +69,13 @@ func notifyInterrupt(stderr io.Writer) (context.Context, func()) {
 			case s := <-ch:
 				sig, _ := s.(syscall.Signal)
 				if first != nil {
+					if time.Since(firstAt) < time.Second {
+						continue // one stop sent twice (to the process and its group, as timeout(1) does)
+					}
 					fmt.Fprintf(stderr, "visor: %s again: exiting without a report\n", signalName(sig))
 					os.Exit(128 + int(sig))
 				}
-				first = &interrupted{sig: sig}
+				first, firstAt = &interrupted{sig: sig}, time.Now()
 				cancel(first)
 				grace = time.After(interruptGrace)
 			case <-grace:

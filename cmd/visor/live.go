@@ -81,9 +81,9 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, stdout, stderr io.Writer) error {
 	sock, err := capture.ListenDNSTap(lo.socket, lo.mode)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return &exitError{code: exitUsage, err: prefixed(err)}
 	}
-	sock.Warn = func(err error) { fmt.Fprintln(stderr, err) }
+	sock.Warn = func(err error) { fmt.Fprintln(stderr, prefixed(err)) }
 	if lo.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, lo.duration)

@@ -122,7 +122,7 @@ func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, 
 		if f, ok := wfile.(commitCloser); ok {
 			f.Abort()
 		}
-		return &exitError{code: exitUsage, err: err}
+		return &exitError{code: exitUsage, err: prefixed(err)}
 	}
 	var ln net.Listener
 	if lo.listen != "" {
@@ -176,7 +176,7 @@ func runLive(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, src l
 		cancel()
 	}
 	if capErr != nil {
-		fmt.Fprintf(stderr, "%v; the report covers the packets before it\n", capErr)
+		fmt.Fprintf(stderr, "visor: %v; the report covers the packets before it\n", capErr)
 		rep.Integrity["capture_error"]++
 	}
 	var writeErr error
