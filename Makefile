@@ -19,17 +19,22 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-# unit, golden and testdata-vs-tshark tests; then real servers in a lab.
+# The fast tier (unit, golden and testdata-vs-truth tests; no root, no lab),
+# then the lab tier (real servers in network namespaces; root: docs/labs.md).
 test: deps vet build
 	$(GO) test -count=1 ./...
+	$(MAKE) lab-test
 	bash scripts/oracle.sh
-	bash scripts/lab-test.sh
 	bash scripts/lab-dnstap.sh --live bin/visor
 	bash scripts/worstcase.sh
 	bash scripts/replay-test.sh
 
 unit:
 	$(GO) test ./...
+
+# the lab tier alone: every scenario in internal/lab/scenarios
+lab-test:
+	$(GO) test -tags lab -count=1 -timeout 30m ./internal/lab/...
 
 FUZZTIME ?= 60
 # every native fuzz target (found by grep), FUZZTIME seconds each
