@@ -24,9 +24,6 @@ vet:
 test: deps vet build
 	$(GO) test -count=1 ./...
 	$(MAKE) lab-test
-	bash scripts/oracle.sh
-	bash scripts/lab-dnstap.sh --live bin/visor
-	bash scripts/worstcase.sh
 	bash scripts/replay-test.sh
 
 unit:
