@@ -16,7 +16,7 @@ import (
 )
 
 func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
-	opts := &analysisOptions{}
+	opts := &analysisOptions{stderr: stderr}
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] INPUT...",
 		Short: "Analyse captures in one pass and print a report",

@@ -67,7 +67,7 @@ func (o *checkOptions) check(args []string) ([]assert.Assertion, error) {
 }
 
 func newCheckCommand(stdout, stderr io.Writer) *cobra.Command {
-	opts := &checkOptions{}
+	opts := &checkOptions{analysisOptions: analysisOptions{stderr: stderr}}
 	cmd := &cobra.Command{
 		Use:   "check [flags] INPUT...",
 		Short: "Analyse captures, then check assertions on the report (for CI)",

@@ -61,6 +61,7 @@ func TestInterruptInProcess(t *testing.T) {
 		{"analyze SIGTERM", syscall.SIGTERM, []string{"analyze", "--format", "json", "-"}, 143, `"interrupted": 1`},
 		{"check that would pass", syscall.SIGINT, []string{"check", "--assert", "net.packets < 1900000", "-"}, 130, "INCOMPLETE"},
 		{"check json", syscall.SIGTERM, []string{"check", "--format", "json", "--assert", "net.packets >= 0", "-"}, 143, `"interrupted": true`},
+		{"replay sends nothing", syscall.SIGINT, []string{"replay", "--url", "http://127.0.0.1:9/api/v1/write", "-"}, 130, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())

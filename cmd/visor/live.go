@@ -26,7 +26,7 @@ type liveOptions struct {
 }
 
 func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
-	opts := &analysisOptions{}
+	opts := &analysisOptions{stderr: stderr}
 	lo := &liveOptions{}
 	ifo := &ifaceOptions{} // -i IFACE's own flags (live_iface.go)
 	cmd := &cobra.Command{

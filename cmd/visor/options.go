@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/internal/outfile"
+	"github.com/visor-dns/visor/replay"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -36,7 +38,9 @@ type analysisOptions struct {
 	carveDir      string
 	geoCity       string
 	geoASN        string
+	topSeries     int
 	cfg           engine.Config
+	stderr        io.Writer // for warnings of the flag-level steps (e.g. --top-series)
 }
 
 func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
@@ -55,8 +59,9 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.labels, "label", nil, "k=v label added to every OpenMetrics series (repeatable)")
 	fs.IntVar(&o.shards, "shards", 0, "analysing goroutines (0: one per CPU); the report does not depend on it")
 	fs.MarkHidden("shards")
-	fs.StringArrayVar(&o.thresholdArgs, "threshold", nil, "NAME=VALUE overrides a findings threshold (repeatable; names in the README)")
+	fs.StringArrayVar(&o.thresholdArgs, "threshold", nil, "NAME=VALUE overrides a findings threshold (repeatable; names in docs/findings.md)")
 	fs.StringVar(&o.geoCity, "geoip-city", "", "MaxMind City database (.mmdb): adds geo tops of remote addresses and ECS prefixes")
+	fs.IntVar(&o.topSeries, "top-series", 1000, "OpenMetrics and replay: label values kept per family labelled from the traffic (top lists, rcode, qtype) over the run; the rest are summed into one "+replay.Other+" series (0: keep all)")
 	fs.StringVar(&o.geoASN, "geoip-asn", "", "MaxMind ASN database (.mmdb): adds asn tops of remote addresses and ECS prefixes")
 }
 
@@ -109,6 +114,9 @@ func (o *analysisOptions) check(args []string) error {
 	}
 	if _, err := report.ParseLabels(o.labels); err != nil {
 		return &exitError{code: exitUsage, err: err}
+	}
+	if o.topSeries < 0 {
+		return usageError("--top-series must be 0 (no cap) or more, not %d", o.topSeries)
 	}
 	if o.timeout <= 0 || o.slow <= 0 {
 		return usageError("--xact-timeout and --slow must be positive")

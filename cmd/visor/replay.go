@@ -29,7 +29,6 @@ type replayOptions struct {
 	backoff      time.Duration
 	maxWait      time.Duration
 	timeout      time.Duration
-	topSeries    int
 	dryRun       bool
 	basicUser    string
 	passwordFile string
@@ -43,7 +42,7 @@ type replayOptions struct {
 const passwordEnv = "VISOR_REMOTE_WRITE_PASSWORD"
 
 func newReplayCommand(stdout, stderr io.Writer) *cobra.Command {
-	opts := &replayOptions{}
+	opts := &replayOptions{analysisOptions: analysisOptions{stderr: stderr}}
 	cmd := &cobra.Command{
 		Use:   "replay --url URL [flags] INPUT...",
 		Short: "Analyse captures and push the series to a Prometheus remote-write endpoint, at capture time",
@@ -75,7 +74,6 @@ func newReplayCommand(stdout, stderr io.Writer) *cobra.Command {
 	fs.DurationVar(&opts.backoff, "retry-backoff", time.Second, "first retry delay; doubles up to --retry-max-wait")
 	fs.DurationVar(&opts.maxWait, "retry-max-wait", 30*time.Second, "longest wait before a retry; a longer Retry-After is cut to it")
 	fs.DurationVar(&opts.timeout, "timeout", 30*time.Second, "timeout of one HTTP request")
-	fs.IntVar(&opts.topSeries, "top-series", 1000, "label values kept per family labelled from the traffic (top lists, rcode, qtype) over the run; the rest are summed into one "+replay.Other+" series (0: keep all)")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "print series, samples, requests and time range; send nothing")
 	fs.StringVar(&opts.basicUser, "basic-user", "", "basic-auth user (password from $"+passwordEnv+" or --basic-password-file)")
 	fs.StringVar(&opts.passwordFile, "basic-password-file", "", "file holding the basic-auth password")
@@ -113,9 +111,6 @@ func (o *replayOptions) check(cmd *cobra.Command, args []string) error {
 	}
 	if o.maxWait < o.backoff {
 		return usageError("--retry-max-wait %s is shorter than --retry-backoff %s", o.maxWait, o.backoff)
-	}
-	if o.topSeries < 0 {
-		return usageError("--top-series must be 0 (no cap) or more, not %d", o.topSeries)
 	}
 	a := replay.Auth{CAFile: o.caFile, InsecureSkipVerify: o.insecure, Headers: http.Header{}}
 	if o.basicUser != "" && o.bearerFile != "" {
@@ -176,6 +171,13 @@ func families(opts *analysisOptions, rep *report.Report) ([]report.Family, error
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
+	for _, f := range replay.CapSeries(fams, opts.topSeries) {
+		if opts.stderr == nil {
+			break
+		}
+		fmt.Fprintf(opts.stderr, "visor: --top-series %d: %s: %d %s values beyond the %d largest summed into %s=%q\n",
+			opts.topSeries, f.Family, f.Values, f.Label, f.Kept, f.Label, replay.Other)
+	}
 	return fams, nil
 }
 
@@ -193,13 +195,14 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 	if err != nil {
 		return err
 	}
+	if interruptOf(ctx) != nil {
+		// A part of the capture sent now would make the rest out of order later.
+		fmt.Fprintln(stderr, "visor: replay: interrupted before sending: nothing sent")
+		return interruptResult(ctx)
+	}
 	fams, err := families(&opts.analysisOptions, rep)
 	if err != nil {
 		return err
-	}
-	for _, f := range replay.CapSeries(fams, opts.topSeries) {
-		fmt.Fprintf(stderr, "visor: replay: --top-series %d: %s: %d %s values beyond the %d largest summed into %s=%q\n",
-			opts.topSeries, f.Family, f.Values, f.Label, f.Kept, f.Label, replay.Other)
 	}
 	plan := replay.NewPlan(fams, opts.batchSamples)
 	span := "no samples"
@@ -247,10 +250,13 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 	if st.Unsent > 0 {
 		summary += fmt.Sprintf(", %d samples not sent", st.Unsent)
 	}
-	if err != nil {
+	if err != nil && interruptOf(ctx) == nil {
 		fmt.Fprintln(stderr, err)
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s; FAILED", summary)}
 	}
 	fmt.Fprintln(stderr, summary)
+	if err := interruptResult(ctx); err != nil {
+		return err
+	}
 	return strictResult(&opts.analysisOptions, rep)
 }

@@ -167,7 +167,7 @@ func TestReplayIssue16(t *testing.T) {
 				}
 			}},
 		{name: "top-series", args: []string{"--url", "URL", "--bucket", "1s", "--top-series", "3"}, code: 0,
-			stderr: []string{"visor: replay: --top-series 3: visor_dns_top_qname_messages: ", `values beyond the 3 largest summed into qname="__other__"`},
+			stderr: []string{"visor: --top-series 3: visor_dns_top_qname_messages: ", `values beyond the 3 largest summed into qname="__other__"`},
 			check: func(t *testing.T, rcv *replaytest.Receiver) {
 				values := map[string]map[string]bool{}
 				for _, s := range rcv.Samples() {
