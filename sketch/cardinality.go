@@ -201,9 +201,11 @@ func (s *hashSet) add(h uint64) bool {
 }
 
 func (s *hashSet) each(f func(uint64)) {
-	for _, h := range s.cells {
-		if h != 0 {
+	left := s.n // an empty set, or the last item found, ends the scan early
+	for i := 0; left > 0; i++ {
+		if h := s.cells[i]; h != 0 {
 			f(h)
+			left--
 		}
 	}
 }

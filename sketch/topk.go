@@ -498,6 +498,9 @@ func (t *TopK) Total() uint64 { return t.total }
 
 // Reset empties t, keeping its allocated memory for reuse.
 func (t *TopK) Reset() {
+	if len(t.entries) == 0 && t.total == 0 && t.floor == 0 {
+		return // nothing added since the last Reset: the recent cache is clear
+	}
 	t.index.reset()
 	clear(t.entries) // drop name references
 	t.entries = t.entries[:0]
