@@ -85,6 +85,13 @@ func Testdata(t testing.TB, name string) string {
 // validated against the schema.
 func Analyze(t testing.TB, args ...string) *report.Report {
 	t.Helper()
+	return decodeReport(t, "visor analyze", AnalyzeJSON(t, args...))
+}
+
+// AnalyzeJSON runs `visor analyze --format json ARGS`, validates the report
+// against the schema and returns it as it was written.
+func AnalyzeJSON(t testing.TB, args ...string) []byte {
+	t.Helper()
 	out, err := exec.Command(Visor(t), append([]string{"analyze", "--format", "json"}, args...)...).Output()
 	if err != nil {
 		var stderr []byte
@@ -93,7 +100,10 @@ func Analyze(t testing.TB, args ...string) *report.Report {
 		}
 		t.Fatalf("visor analyze %v: %v\n%s", args, err, stderr)
 	}
-	return decodeReport(t, "visor analyze", out)
+	if err := report.Validate(out); err != nil {
+		t.Fatalf("visor analyze %v: the report does not validate: %v", args, err)
+	}
+	return out
 }
 
 // ReadReport reads and validates a JSON report file.
