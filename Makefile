@@ -29,8 +29,9 @@ test: deps vet build
 unit:
 	$(GO) test ./...
 
-# the lab tier alone: every scenario in internal/lab/scenarios
+# the lab tier alone (root): every scenario in internal/lab/scenarios (docs/labs.md)
 lab-test:
+	$(GO) vet -tags lab ./internal/lab/...
 	$(GO) test -tags lab -count=1 -timeout 30m ./internal/lab/...
 
 FUZZTIME ?= 60

@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, the Debian packages visor's tests use, when missing.
+# Installs, with apt-get (one update, only when something is missing), the
+# Debian packages visor's tests use: the lab tier's servers, clients and
+# capture tools (internal/lab; docs/labs.md), and the tools bench.sh uses.
+# Running it again installs nothing.
 set -euo pipefail
 need=()
-check() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
-check tshark tshark
-check editcap wireshark-common
-check tcpdump tcpdump
-check knotd knot
-check kdig knot-dnsutils
-check unbound unbound
-check dnsperf dnsperf
-check fstrm_capture fstrm-bin
-check dnstap-read bind9-dnsutils
-check ip iproute2
-check ethtool ethtool
-check jq jq
-check curl curl
-check /usr/bin/time time
-check dumpcap wireshark-common
-[ -e /usr/lib/x86_64-linux-gnu/knot/modules-3.2/dnstap.so ] || [ -n "$(ls /usr/lib/*/knot/modules-*/dnstap.so 2>/dev/null)" ] || need+=(knot-module-dnstap)
+# program (or file) -> package
+while read -r prog pkg; do
+	case $prog in
+	/*) [ -e "$prog" ] || need+=("$pkg") ;;
+	*) command -v "$prog" >/dev/null 2>&1 || need+=("$pkg") ;;
+	esac
+done <<'LIST'
+ip iproute2
+ss iproute2
+ethtool ethtool
+knotd knot
+kdig knot-dnsutils
+unbound unbound
+dnsperf dnsperf
+tcpdump tcpdump
+tshark tshark
+dumpcap wireshark-common
+editcap wireshark-common
+mergecap wireshark-common
+capinfos wireshark-common
+fstrm_capture fstrm-bin
+dnstap-read bind9-dnsutils
+jq jq
+curl curl
+/usr/bin/time time
+LIST
+# knotd's dnstap module (mod-dnstap) is a package of its own
+compgen -G '/usr/lib/*/knot/modules-*/dnstap.so' >/dev/null || need+=(knot-module-dnstap)
 if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+	exit 0
 fi
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" != 0 ]; then
-  echo "scripts/deps.sh: need root to install: ${need[*]}" >&2
-  exit 1
+	echo "scripts/deps.sh: need root to install: ${need[*]}" >&2
+	exit 1
 fi
 echo "scripts/deps.sh: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
