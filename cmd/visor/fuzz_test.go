@@ -4,25 +4,48 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/internal/fuzzcap"
 	"github.com/visor-dns/visor/report"
 )
 
-// fuzzArgs is the command FuzzAnalyze runs: the input on stdin, one shard
-// (the report does not depend on the number; one spares a goroutine and a
-// stream table per CPU on every run), no progress line.
-var fuzzArgs = []string{"analyze", "--format", "json", "--progress", "never", "--shards", "1", "-"}
+// fuzzConfig is the analysis FuzzAnalyze runs: analyze's defaults, the
+// input on stdin, one shard (the report does not depend on the number; one
+// spares a goroutine and a stream table per CPU on every run).
+var fuzzConfig = &engine.Config{Inputs: []string{"-"}, Top: 10, Bucket: time.Minute, DNSPorts: []uint16{53, 5353, 5355},
+	XactTimeout: 5 * time.Second, Slow: 500 * time.Millisecond, Progress: "never", Shards: 1, Version: "fuzz"}
 
-// analyzeBytes runs `visor analyze` in process over b given on stdin.
-func analyzeBytes(b []byte) (code int, out, errb *bytes.Buffer) {
-	out, errb = new(bytes.Buffer), new(bytes.Buffer)
-	code = run(context.Background(), fuzzArgs, bytes.NewReader(b), out, errb)
-	return code, out, errb
+func init() {
+	if err := fuzzConfig.Validate(); err != nil {
+		panic(err)
+	}
+}
+
+// analyzeBytes runs the engine in process over b given as stdin and writes
+// its report as JSON.
+func analyzeBytes(b []byte) (*report.Report, []byte, error) {
+	// Cancelled on return as main's signal context is: nothing of the run
+	// may outlive it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rep, err := engine.Analyze(ctx, fuzzConfig, bytes.NewReader(b), io.Discard)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out bytes.Buffer
+	if err := report.WriteJSON(&out, rep); err != nil {
+		return rep, nil, err
+	}
+	return rep, out.Bytes(), nil
 }
 
 // fuzzSeeds are the lab captures' first bytes: every format and link type
@@ -34,7 +57,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		if err != nil {
 			f.Fatal(err)
 		}
-		seeds = append(seeds, b[:min(len(b), 8192)])
+		seeds = append(seeds, b[:min(len(b), 2048)])
 	}
 	return seeds
 }
@@ -85,24 +108,23 @@ func FuzzAnalyzeEdits(f *testing.F) {
 	})
 }
 
-// checkAnalyze runs analyze over b and checks what it says.
+// checkAnalyze runs the engine over b and checks what it says: a report
+// whose JSON parses back to counts that agree with each other, or an input
+// error naming stdin.
 func checkAnalyze(t *testing.T, b []byte) *report.Report {
 	t.Helper()
-	code, out, errb := analyzeBytes(b)
-	switch code {
-	case exitOK:
-	case exitUsage:
-		// The input is stdin, named "-" by every input error.
-		if !strings.HasPrefix(errb.String(), "visor: - ") || out.Len() > 0 {
-			t.Fatalf("exit 2 without naming the input: stderr %q, %d bytes of report", errb.String(), out.Len())
+	_, out, err := analyzeBytes(b)
+	if err != nil {
+		var ie *engine.InputError
+		var ce *capture.Error
+		if !errors.As(err, &ie) || !errors.As(err, &ce) || ce.Path != "-" {
+			t.Fatalf("an error that is not an input error naming stdin: %#v: %v", err, err)
 		}
 		return nil
-	default:
-		t.Fatalf("exit %d; stderr: %s", code, errb.String())
 	}
 	var rep report.Report
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
 	}
 	checkReport(t, &rep)
 	return &rep
@@ -217,8 +239,22 @@ func TestAnalyzeSeeds(t *testing.T) {
 			}
 			// The schema check is too slow for every fuzz run; here, once.
 			_, out, _ := analyzeBytes(b)
-			if err := report.Validate(out.Bytes()); err != nil {
+			if err := report.Validate(out); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestAnalyzeCommandInput holds the command to what it does with inputs
+// the engine refuses: exit 2 and a message naming the input.
+func TestAnalyzeCommandInput(t *testing.T) {
+	for name, in := range map[string][]byte{"empty": nil, "short": {0xd4, 0xc3}, "unknown": []byte("not a capture at all")} {
+		t.Run(name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"analyze", "--format", "json", "--progress", "never", "-"}, bytes.NewReader(in), &out, &errb)
+			if code != exitUsage || !strings.HasPrefix(errb.String(), "visor: -") || out.Len() > 0 {
+				t.Fatalf("exit %d, stderr %q, %d bytes of report", code, errb.String(), out.Len())
 			}
 		})
 	}
