@@ -526,6 +526,9 @@ func WriteOpenMetrics(w io.Writer, fams []Family) error {
 	return err
 }
 
+// omChunk is how many samples WriteOpenMetricsReport formats at a time.
+var omChunk = 4096
+
 // WriteOpenMetricsReport writes r's families (Families) as WriteOpenMetrics
 // does, byte for byte, without holding every point: the buckets are read
 // once into compact per-series values, and each family is written a few
@@ -578,7 +581,7 @@ func WriteOpenMetricsReport(w io.Writer, r *Report, extra []Label, top int) erro
 					m.Gauge = &dto.Gauge{Value: proto.Float64(p.V)}
 				}
 				mf.Metric = append(mf.Metric, m)
-				if len(mf.Metric) == 4096 {
+				if len(mf.Metric) == omChunk {
 					return flush()
 				}
 				return nil
