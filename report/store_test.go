@@ -86,7 +86,7 @@ func TestBucketStoreRoundTrip(t *testing.T) {
 		bs = append(bs, filled(i))
 	}
 	bs[7].Start, bs[7].End = "not a time", "" // written as strings
-	bs[8].End = "2024-03-01T12:00:00Z"       // a time Time would not write
+	bs[8].End = "2024-03-01T12:00:00Z"        // a time Time would not write
 	for _, spill := range []int{-1, 1 << 10, 1 << 20} {
 		t.Run(fmt.Sprint("spill ", spill), func(t *testing.T) {
 			s := storeOf(t, spill, bs)
