@@ -4,6 +4,7 @@
 #   FUZZ_TOTAL=300 scripts/fuzz.sh 20   caps the whole run: SECONDS each, but
 #                                       no more than FUZZ_TOTAL/targets each
 #   FUZZ_MATCH=Reassembly scripts/fuzz.sh 60   only targets matching a regexp
+#   FUZZ_MINIMIZE=10s                          Go's -fuzzminimizetime (100x)
 # Targets are found with grep, so a new `func FuzzX(f *testing.F)` is run
 # without editing this script. A crasher is written by Go to the package's
 # testdata/fuzz/FuzzX/ and from then on runs as a regression test in
@@ -24,17 +25,19 @@ if [ -n "${FUZZ_TOTAL:-}" ] && [ $((FUZZ_TOTAL / ${#targets[@]})) -lt "$T" ]; th
   T=$((FUZZ_TOTAL / ${#targets[@]}))
   [ "$T" -ge 5 ] || T=5
 fi
-# Minimising a new input runs the target many times without counting execs:
-# bounded so a short run spends its time fuzzing.
-M=$(( T / 4 )); [ "$M" -ge 2 ] || M=2; [ "$M" -le 10 ] || M=10
-echo "fuzz: ${#targets[@]} targets, ${T}s each (minimising for at most ${M}s)"
+# Go minimises every input that finds new code, running the target without
+# counting execs: with its default (60 s an input) a slow target spends a
+# short run minimising. A count keeps that bounded; FUZZ_MINIMIZE=10s, say,
+# for smaller crashers.
+M=${FUZZ_MINIMIZE:-100x}
+echo "fuzz: ${#targets[@]} targets, ${T}s each (minimising: ${M})"
 failed=()
 crashers=()
 start=$SECONDS
 for t in "${targets[@]}"; do
   read -r pkg name <<<"$t"
   log=$(mktemp /tmp/visor-fuzz.XXXXXX)
-  go test -run '^$' -fuzz "^${name}\$" -fuzztime "${T}s" -fuzzminimizetime "${M}s" "$pkg" >"$log" 2>&1
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "${T}s" -fuzzminimizetime "${M}" "$pkg" >"$log" 2>&1
   rc=$?
   rate=$(grep -oE 'execs: [0-9]+ \([0-9]+/sec\)' "$log" | tail -1)
   total=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
