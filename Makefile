@@ -15,9 +15,14 @@ demo: build
 deps:
 	bash scripts/deps.sh
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags lab ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags lab ./...
 
 # The fast tier (unit, golden and testdata-vs-truth tests; no root, no lab),
 # then the lab tier (real servers in network namespaces; root: docs/labs.md).

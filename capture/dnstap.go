@@ -209,7 +209,7 @@ func checkContentType(fields []byte) error {
 		seen = true
 	}
 	if seen {
-		return errors.New("Frame Streams content type is not " + DNSTapContentType)
+		return errors.New("the Frame Streams content type is not " + DNSTapContentType)
 	}
 	return nil
 }
