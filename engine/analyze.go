@@ -87,15 +87,15 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 	var warnings []*capture.Error
 	if ctx.Err() == nil {
 		m, err := capture.NewMerge(srcs)
-		if err != nil && ctx.Err() == nil {
-			return nil, &InputError{err}
-		}
 		if err == nil {
-			runErr := a.Run(ctx, m)
-			if runErr != nil && ctx.Err() == nil {
-				return nil, &InputError{runErr}
-			}
+			err = a.Run(ctx, m)
 			warnings = m.Warnings
+		}
+		if err != nil && ctx.Err() == nil {
+			// Stop the shards and the merger, and free what the report holds.
+			prog.done()
+			a.Finish().Close()
+			return nil, &InputError{err}
 		}
 	}
 	readDone(ctx)

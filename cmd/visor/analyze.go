@@ -71,6 +71,7 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 	if err != nil {
 		return err
 	}
+	defer rep.Close() // its spilled buckets
 	var carveErr error
 	if opts.carveDir != "" && interruptOf(ctx) == nil {
 		// A failed carve still leaves the report, then fails the run.

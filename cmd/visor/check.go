@@ -100,6 +100,7 @@ func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, st
 	if err != nil {
 		return err
 	}
+	defer rep.Close() // its spilled buckets
 	env, err := assert.NewEnv(rep)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}

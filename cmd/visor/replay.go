@@ -195,6 +195,7 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 	if err != nil {
 		return err
 	}
+	defer rep.Close() // its spilled buckets
 	if interruptOf(ctx) != nil {
 		// A part of the capture sent now would make the rest out of order later.
 		fmt.Fprintln(stderr, "visor: replay: interrupted before sending: nothing sent")
