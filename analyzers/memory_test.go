@@ -8,9 +8,9 @@ import (
 )
 
 // manyBuckets analyses n one-second buckets of one query each and returns
-// the bytes allocated during the run and the heap in use after it, with
-// the report (its closed buckets) still held.
-func manyBuckets(t *testing.T, n int) (alloc, heap uint64) {
+// the bytes allocated during the run and the live heap the report (its
+// closed buckets) holds.
+func manyBuckets(t *testing.T, n int) (alloc, kept int64) {
 	t.Helper()
 	pkts := make([][]byte, 64)
 	for i := range pkts {
@@ -26,13 +26,18 @@ func manyBuckets(t *testing.T, n int) (alloc, heap uint64) {
 		a.Observe(&visor.Packet{TS: base + int64(i)*1e9 + 5e8, Data: d, OrigLen: len(d), LinkType: 101})
 	}
 	rep := a.Finish()
+	a = nil
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
 	if got := rep.NumBuckets(); got != n {
 		t.Fatalf("%d buckets, want %d", got, n)
 	}
 	rep.Close()
-	return m1.TotalAlloc - m0.TotalAlloc, m1.HeapInuse
+	rep = nil
+	var m2 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m2)
+	return int64(m1.TotalAlloc - m0.TotalAlloc), int64(m1.HeapAlloc) - int64(m2.HeapAlloc)
 }
 
 // TestMemoryPerBucket checks what a closed bucket costs: its states are
@@ -47,10 +52,10 @@ func TestMemoryPerBucket(t *testing.T) {
 	}
 	manyBuckets(t, 100) // warm up: the runtime's and the packages' own allocations
 	const n1, n2 = 500, 4500
-	a1, h1 := manyBuckets(t, n1)
-	a2, h2 := manyBuckets(t, n2)
-	allocPer := (int64(a2) - int64(a1)) / (n2 - n1)
-	heapPer := (int64(h2) - int64(h1)) / (n2 - n1)
+	a1, _ := manyBuckets(t, n1)
+	a2, kept := manyBuckets(t, n2)
+	allocPer := (a2 - a1) / (n2 - n1)
+	heapPer := kept / n2
 	t.Logf("per bucket: %d bytes allocated, %d bytes of heap kept", allocPer, heapPer)
 	if allocPer > 32<<10 {
 		t.Errorf("%d bytes allocated a bucket: are states made a bucket instead of reused?", allocPer)

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/netip"
 	"runtime"
+	"sync"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
@@ -73,6 +74,7 @@ type Analysis struct {
 	free    chan *batch
 	parts   chan part
 	rate    *rate
+	running sync.WaitGroup         // the shards' goroutines
 	ppsFree chan *sketch.Quantiles // the reader's rate sketches, emptied by the merger
 
 	started  bool
@@ -128,7 +130,11 @@ func New(opts Options) *Analysis {
 		s := newShard(i, a, a.parts)
 		a.shards = append(a.shards, s)
 		a.batches = append(a.batches, <-a.free)
-		go s.run()
+		a.running.Add(1)
+		go func() {
+			defer a.running.Done()
+			s.run()
+		}()
 	}
 	go a.merge()
 	return a
@@ -456,6 +462,7 @@ func (a *Analysis) Finish() *report.Report {
 	for _, s := range a.shards {
 		close(s.in)
 	}
+	a.running.Wait() // their states are garbage when Finish returns
 	return &report.Report{
 		Schema:        report.Schema,
 		Integrity:     a.integrity(),
