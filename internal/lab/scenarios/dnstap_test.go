@@ -50,8 +50,8 @@ func dtUnbound(a4, a6, sock string) lab.Unbound {
 		Stubs:      map[string]string{"dt-lab.example": s4k, ".": "198.51.100.254"},
 		// no upstream retransmission before 1.5 s: on a loaded machine one
 		// unbound retried knotd and the other did not, and the twins differed
-		Extra: []string{"infra-cache-min-rtt: 1500"},
-		Dnstap:     &lab.UnboundDnstap{Socket: sock, Identity: "visordt-unbound"},
+		Extra:  []string{"infra-cache-min-rtt: 1500"},
+		Dnstap: &lab.UnboundDnstap{Socket: sock, Identity: "visordt-unbound"},
 	}
 }
 
