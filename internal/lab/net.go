@@ -5,7 +5,9 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -61,6 +63,7 @@ func NewNet(t testing.TB, c NetConfig) *Net {
 			t.Fatal(err)
 		}
 	}
+	sweepOnce.Do(sweep)
 	id := fmt.Sprintf("%d-%d", os.Getpid(), netSeq.Add(1))
 	n := &Net{Srv: "visorlab-s" + id, Cli: "visorlab-c" + id, SrvIf: "s" + id, CliIf: "c" + id, t: t}
 	if len(n.SrvIf) > 15 {
@@ -146,9 +149,36 @@ func (n *Net) Command(ns, name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", ns, name}, args...)...)
 }
 
+var (
+	sweepOnce sync.Once
+	labNS     = regexp.MustCompile(`^visorlab-[sc]([0-9]+)-[0-9]+$`)
+)
+
+// sweep deletes the namespaces of lab processes that no longer run (a test
+// binary killed by its -timeout runs no cleanup).
+func sweep() {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	var stale []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		if m := labNS.FindStringSubmatch(f[0]); m != nil {
+			if _, err := os.Stat("/proc/" + m[1]); err != nil {
+				stale = append(stale, f[0])
+			}
+		}
+	}
+	deleteNS(stale...)
+}
+
 // teardown ends what still runs in the namespaces, then deletes them.
-func (n *Net) teardown() {
-	for _, ns := range []string{n.Cli, n.Srv} {
+func (n *Net) teardown() { deleteNS(n.Cli, n.Srv) }
+
+// deleteNS ends what runs in the namespaces, then deletes them.
+func deleteNS(names ...string) {
+	for _, ns := range names {
 		for sig, i := syscall.SIGTERM, 0; i < 2; sig, i = syscall.SIGKILL, i+1 {
 			out, _ := exec.Command("ip", "netns", "pids", ns).Output()
 			var pids []int

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/visor-dns/visor/report"
 )
 
 func TestParseTshark(t *testing.T) {
@@ -101,5 +104,35 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("%s does not write back the same:\n%s\n%s", f, a, b)
 			}
 		}
+	}
+}
+
+func TestAttackDiff(t *testing.T) {
+	a := &Attack{Kind: "nxdomain_flood", Zone: "flood.example", Start: "2026-01-01T00:00:10.500000000Z"}
+	f := report.Finding{Kind: "nxdomain_flood", Severity: "high", Summary: "s", Start: "2026-01-01T00:00:10Z",
+		Peak: "2026-01-01T00:00:11Z", End: "2026-01-01T00:00:12Z", Evidence: map[string]any{"zones": []any{map[string]any{"name": "flood.example"}}}}
+	if d := a.Diff([]report.Finding{f}, time.Second, 0); len(d) != 0 {
+		t.Errorf("a matching finding: %v", d)
+	}
+	late := f
+	late.Start, late.Peak = "2026-01-01T00:00:12Z", "2026-01-01T00:00:12Z"
+	for name, c := range map[string]struct {
+		fs   []report.Finding
+		slow time.Duration
+	}{
+		"none":          {nil, 0},
+		"two":           {[]report.Finding{f, f}, 0},
+		"other key":     {[]report.Finding{{Kind: "nxdomain_flood", Evidence: map[string]any{"zone": "x.example"}}}, 0},
+		"a bucket late": {[]report.Finding{late}, 0},
+	} {
+		if d := a.Diff(c.fs, time.Second, c.slow); len(d) == 0 {
+			t.Errorf("%s: no difference", name)
+		}
+	}
+	if d := a.Diff([]report.Finding{late}, time.Second, 2*time.Second); len(d) != 0 {
+		t.Errorf("late within the allowance: %v", d)
+	}
+	if d := (&Attack{}).Diff([]report.Finding{f}, time.Second, 0); len(d) != 1 {
+		t.Errorf("ordinary traffic with a finding: %v", d)
 	}
 }

@@ -3,7 +3,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,11 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-	mdns "github.com/miekg/dns"
 
 	"github.com/visor-dns/visor/internal/lab"
 )
@@ -155,8 +149,15 @@ func TestLiveSpoofedTCP(t *testing.T) {
 	bin := lab.Visor(t)
 	n := liveNet(t)
 	dir := t.TempDir()
-	q := tcpQuery(t, "a.example.test")
-	pcap := tcpPcap(t, []seg{{seq: 1000, syn: true}, {seq: 1001 + 1<<31, data: q}, {seq: 1000 + 1<<31, data: q}})
+	q, err := lab.TCPQuery("a.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := net.ParseMAC(lab.CliMAC)
+	pcap, err := lab.TCPPcap(dst, []lab.Segment{{Seq: 1000, SYN: true}, {Seq: 1001 + 1<<31, Data: q}, {Seq: 1000 + 1<<31, Data: q}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	reportPath := filepath.Join(dir, "live.json")
 	vis := n.Start(n.Cli, bin, "live", "-i", n.CliIf, "--format", "json", "-o", reportPath, "--listen", "127.0.0.1:9754")
@@ -184,49 +185,4 @@ func TestLiveSpoofedTCP(t *testing.T) {
 	if rep := lab.ReadReport(t, reportPath); rep.Summary.Net.TCP < 3 {
 		t.Errorf("report: %d TCP packets, want the 3 sent", rep.Summary.Net.TCP)
 	}
-}
-
-type seg struct {
-	seq  uint32
-	syn  bool
-	data []byte
-}
-
-// tcpPcap is an Ethernet pcap of TCP segments 198.51.100.10:40000 ->
-// 198.51.100.1:53, addressed to the client's veth.
-func tcpPcap(t *testing.T, segs []seg) []byte {
-	t.Helper()
-	dst, _ := net.ParseMAC(lab.CliMAC)
-	var b bytes.Buffer
-	w := pcapgo.NewWriter(&b)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	for i, s := range segs {
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: dst, EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IPv4(198, 51, 100, 10), DstIP: net.IPv4(198, 51, 100, 1)}
-		tcp := &layers.TCP{SrcPort: 40000, DstPort: 53, Seq: s.seq, SYN: s.syn, ACK: !s.syn, PSH: len(s.data) > 0, Window: 65535}
-		tcp.SetNetworkLayerForChecksum(ip)
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(s.data)); err != nil {
-			t.Fatal(err)
-		}
-		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
-		if err := w.WritePacket(ci, buf.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.Bytes()
-}
-
-// tcpQuery is a DNS query with its RFC 1035 length prefix.
-func tcpQuery(t *testing.T, name string) []byte {
-	m := new(mdns.Msg)
-	m.SetQuestion(mdns.Fqdn(name), mdns.TypeA)
-	b, err := m.Pack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append([]byte{byte(len(b) >> 8), byte(len(b))}, b...)
 }
