@@ -36,6 +36,7 @@ unit:
 
 # the lab tier alone (root): every scenario in internal/lab/scenarios (docs/labs.md)
 lab-test:
+	@[ "$$(id -u)" = 0 ] || echo "lab-test: not root: the scenarios that need namespaces skip (docs/labs.md)" >&2
 	$(GO) vet -tags lab ./internal/lab/...
 	$(GO) test -tags lab -count=1 -timeout 30m ./internal/lab/...
 
