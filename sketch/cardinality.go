@@ -148,6 +148,17 @@ func (c *Cardinality) Reset() {
 	}
 }
 
+// Fresh returns c emptied, or a new sketch when emptying c would not make it
+// the same as a new one: a NewCardinality's HyperLogLog that went dense
+// stays dense through Reset, where a new one starts sparse.
+func (c *Cardinality) Fresh() *Cardinality {
+	if c.sparse && (c.sk != nil || c.spare != nil) {
+		return NewCardinality()
+	}
+	c.Reset()
+	return c
+}
+
 // Clone returns a deep copy of c.
 func (c *Cardinality) Clone() *Cardinality {
 	d := &Cardinality{sparse: c.sparse}

@@ -165,6 +165,7 @@ func (d *Detector) AddBucket(start, end int64, s *State, sec *report.Section) {
 		syn := float64(a.syn) >= t.SYNMin && rate(&a.syns, s.clk) >= t.SYNRate
 		if flood || refl || syn {
 			c := *a
+			c.pfx, c.lastZone = nil, nil // the state's own, reused after Reset
 			r.addrs = append(r.addrs, &c)
 			keep = true
 		}

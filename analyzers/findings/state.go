@@ -46,6 +46,12 @@ type State struct {
 	addrs    map[netip.Addr]*addrStat
 	prefixes map[netip.Prefix]*prefixStat
 	synSrcs  *sketch.Cardinality
+	// The entries of the tables before the last Reset, for reuse: a state
+	// is reset every bucket, and a run of many buckets would otherwise
+	// make its entries and their sketches again each time.
+	freeZones    []*zoneStat
+	freeAddrs    []*addrStat
+	freePrefixes []*prefixStat
 
 	// Dropped counts what the bounds left out.
 	Dropped Dropped
@@ -119,7 +125,17 @@ func NewState() *State {
 
 // Reset empties s for reuse (its zone cache stays).
 func (s *State) Reset() {
-	*s = State{secLo: math.MaxInt64, cache: s.cache, shapes: s.shapes, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs} // and an empty memo
+	*s = State{secLo: math.MaxInt64, cache: s.cache, shapes: s.shapes, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs,
+		freeZones: s.freeZones, freeAddrs: s.freeAddrs, freePrefixes: s.freePrefixes} // and an empty memo
+	for _, z := range s.zones {
+		s.freeZones = append(s.freeZones, z)
+	}
+	for _, a := range s.addrs {
+		s.freeAddrs = append(s.freeAddrs, a)
+	}
+	for _, p := range s.prefixes {
+		s.freePrefixes = append(s.freePrefixes, p)
+	}
 	if s.zones == nil {
 		s.shapes = new([shapeMemo]nameShape)
 		s.zones = make(map[string]*zoneStat, 16)
@@ -421,9 +437,44 @@ func (s *State) zone(name string) *zoneStat {
 		s.Dropped.Zones++
 		return nil
 	}
-	z := &zoneStat{zone: name, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
+	z := s.newZone(name)
 	s.zones[name] = z
 	return z
+}
+
+// newZone, newAddr and newPrefix return an empty entry, reused when Reset
+// left one.
+func (s *State) newZone(name string) *zoneStat {
+	n := len(s.freeZones)
+	if n == 0 {
+		return &zoneStat{zone: name, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
+	}
+	z := s.freeZones[n-1]
+	s.freeZones = s.freeZones[:n-1]
+	*z = zoneStat{zone: name, names: z.names.Fresh(), srcs: z.srcs.Fresh()}
+	return z
+}
+
+func (s *State) newAddr(a netip.Addr, weight uint64) *addrStat {
+	n := len(s.freeAddrs)
+	if n == 0 {
+		return &addrStat{addr: a, weight: weight}
+	}
+	e := s.freeAddrs[n-1]
+	s.freeAddrs = s.freeAddrs[:n-1]
+	*e = addrStat{addr: a, weight: weight}
+	return e
+}
+
+func (s *State) newPrefix(k netip.Prefix) *prefixStat {
+	n := len(s.freePrefixes)
+	if n == 0 {
+		return &prefixStat{p: k, src: sketch.NewCardinality()}
+	}
+	p := s.freePrefixes[n-1]
+	s.freePrefixes = s.freePrefixes[:n-1]
+	*p = prefixStat{p: k, src: p.src.Fresh()}
+	return p
 }
 
 // addr returns a's entry; when the table is full the lightest entry makes
@@ -480,7 +531,7 @@ func (s *State) addrSlot(a netip.Addr) *addrStat {
 		*c = victim
 		return victim
 	}
-	e := &addrStat{addr: a, weight: 1}
+	e := s.newAddr(a, 1)
 	s.addrs[a] = e
 	*c = e
 	return e
@@ -514,7 +565,7 @@ func (s *State) prefix(a netip.Addr) *prefixStat {
 		s.Dropped.Prefixes++
 		return nil
 	}
-	p := &prefixStat{p: k, src: sketch.NewCardinality()}
+	p := s.newPrefix(k)
 	s.prefixes[k] = p
 	*c = p
 	return p
@@ -547,7 +598,7 @@ func (s *State) Merge(o *State) {
 	for k, oz := range o.zones {
 		z := s.zones[k]
 		if z == nil {
-			z = &zoneStat{zone: oz.zone, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
+			z = s.newZone(oz.zone)
 			s.zones[k] = z
 		}
 		z.merge(oz, oc, c)
@@ -561,7 +612,7 @@ func (s *State) Merge(o *State) {
 	for k, oa := range o.addrs {
 		a := s.addrs[k]
 		if a == nil {
-			a = &addrStat{addr: k}
+			a = s.newAddr(k, 0)
 			s.addrs[k] = a
 		}
 		a.merge(oa, oc, c)
@@ -577,7 +628,7 @@ func (s *State) Merge(o *State) {
 	for k, op := range o.prefixes {
 		p := s.prefixes[k]
 		if p == nil {
-			p = &prefixStat{p: k, src: sketch.NewCardinality()}
+			p = s.newPrefix(k)
 			s.prefixes[k] = p
 		}
 		p.q += op.q
