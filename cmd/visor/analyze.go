@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/visor-dns/visor/engine"
-	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -105,7 +103,7 @@ func writeReport(opts *analysisOptions, rep *report.Report, stdout io.Writer) er
 	}
 	var err error
 	if opts.output != "" && opts.output != "-" {
-		err = outfile.Write(opts.output, func(f *os.File) error { return write(f) })
+		err = engine.WriteFile(opts.output, write)
 	} else {
 		err = write(stdout)
 	}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/visor-dns/visor/assert"
-	"github.com/visor-dns/visor/internal/outfile"
+	"github.com/visor-dns/visor/engine"
 )
 
 // checkOptions are check's flags on top of the shared analysis flags.
@@ -45,7 +44,7 @@ func (o *checkOptions) check(args []string) ([]assert.Assertion, error) {
 		return nil, usageError("--junit needs a file name, not -")
 	}
 	if o.junit != "" {
-		if err := outfile.CheckWritable(o.junit); err != nil {
+		if err := engine.CheckWritable(o.junit); err != nil {
 			return nil, usageError("--junit: %v", err)
 		}
 	}
@@ -143,7 +142,7 @@ func writeFile(path string, stdout io.Writer, rs *assert.Results, write func(io.
 		}
 		return nil
 	}
-	if err := outfile.Write(path, func(f *os.File) error { return write(f, rs) }); err != nil {
+	if err := engine.WriteFile(path, func(w io.Writer) error { return write(w, rs) }); err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing the result: %w", err)}
 	}
 	return nil

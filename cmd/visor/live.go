@@ -2,18 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-	"github.com/visor-dns/visor/analyzers"
-	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/engine"
-	"github.com/visor-dns/visor/report"
 )
 
 // liveOptions are the flags of `visor live` besides the analysis ones.
@@ -75,52 +75,97 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// runLiveDNSTap serves the dnstap socket until ctx ends or the duration
-// passes, analyses every message received, and writes the final report.
-// A stop by signal is a success.
+// runLiveDNSTap serves the dnstap socket until a signal or the duration,
+// then writes the final report. A stop by signal is a success.
 func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, stdout, stderr io.Writer) error {
-	sock, err := capture.ListenDNSTap(lo.socket, lo.mode)
+	rep, err := engine.RunLiveDNSTap(ctx, &opts.cfg, lo.socket, lo.mode, lo.duration, stderr)
 	if err != nil {
 		return &exitError{code: exitUsage, err: prefixed(err)}
 	}
-	sock.Warn = func(err error) { fmt.Fprintln(stderr, prefixed(err)) }
-	if lo.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, lo.duration)
-		defer cancel()
-	}
-	stopped := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-stopped:
-		}
-		sock.Close() // Next drains what was received, then says io.EOF
-	}()
-	fmt.Fprintf(stderr, "visor: serving dnstap on %s until SIGINT/SIGTERM", lo.socket)
-	if lo.duration > 0 {
-		fmt.Fprintf(stderr, " or %s", lo.duration)
-	}
-	fmt.Fprintln(stderr)
-	aopts := opts.analyzerOptions()
-	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
-	a := analyzers.New(aopts)
-	// not ctx: the run ends at the socket's io.EOF, after the last message
-	runErr := a.Run(context.Background(), sock)
-	close(stopped)
-	sock.Close()
-	if runErr != nil {
-		return &exitError{code: exitUsage, err: runErr}
-	}
-	rep := a.Finish()
-	rep.Tool = report.Tool{Name: "visor", Version: version}
-	in := sock.Info()
-	rep.Inputs = append(rep.Inputs, engine.InputReport(in))
-	for reason, n := range in.Skipped {
-		rep.Integrity[reason] += n
-	}
+	defer rep.Close()
 	if err := writeReport(opts, rep, stdout); err != nil {
 		return err
 	}
 	return strictResult(opts, rep)
+}
+
+// runLiveIface captures on an interface until a signal, --duration or
+// --count, then writes the final report as analyze does. A stop by signal
+// is a success.
+func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, stdout, stderr io.Writer) error {
+	if err := lo.check(); err != nil {
+		return err
+	}
+	toStdout := opts.output == "" || opts.output == "-"
+	live := engine.Live{Interface: lo.iface, Snaplen: lo.snaplen, Promisc: lo.promisc, Count: lo.count, Duration: lo.duration,
+		Write: lo.write, Listen: lo.listen, Stream: lo.stream, Labels: opts.labels,
+		View: opts.format == "table" && toStdout && !lo.stream && engine.IsTerminal(stdout)}
+	rep, err := engine.RunLive(ctx, &opts.cfg, live, stdout, stderr)
+	if rep == nil {
+		switch {
+		case errors.Is(err, engine.ErrLiveWrite):
+			return usageError("--write: %v", errors.Unwrap(err))
+		case errors.Is(err, engine.ErrLiveListen):
+			return usageError("--listen: %v", errors.Unwrap(err))
+		}
+		return &exitError{code: exitUsage, err: prefixed(err)}
+	}
+	defer rep.Close()
+	var runErr error
+	if err != nil {
+		// The report is still written; the run then fails.
+		runErr = &exitError{code: exitUsage, err: prefixed(err)}
+		if errors.Is(err, engine.ErrLiveWrite) {
+			runErr = &exitError{code: exitUsage, err: fmt.Errorf("visor: --write: %w", err)}
+		}
+	}
+	if !(lo.stream && toStdout) { // with --stream, stdout carries the stream; the final report needs -o
+		if err := writeReport(opts, rep, stdout); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return strictResult(opts, rep)
+}
+
+// ifaceOptions are the flags of `visor live -i IFACE`, besides the
+// analysis ones.
+type ifaceOptions struct {
+	iface    string
+	duration time.Duration
+	count    uint64
+	snaplen  int
+	promisc  bool
+	write    string
+	listen   string
+	stream   bool
+}
+
+// addFlags adds the interface mode's flags; -i and --duration are live's
+// own (live.go), copied into iface and duration before runLiveIface.
+func (o *ifaceOptions) addFlags(fs *pflag.FlagSet) {
+	fs.Uint64Var(&o.count, "count", 0, "stop after this many captured packets (before --bpf; 0: no limit)")
+	fs.IntVar(&o.snaplen, "snaplen", engine.MaxSnaplen, "bytes kept of each packet, cut in the kernel")
+	fs.BoolVar(&o.promisc, "promisc", false, "put the interface in promiscuous mode while capturing")
+	fs.StringVar(&o.write, "write", "", "also save the captured packets to FILE (pcapng)")
+	fs.StringVar(&o.listen, "listen", "", "serve /metrics (Prometheus) and /report.json on ADDR, e.g. 127.0.0.1:9753")
+	fs.BoolVar(&o.stream, "stream", false, "print one JSON line per closed bucket on stdout")
+}
+
+// check validates the interface mode's own flags.
+func (o *ifaceOptions) check() error {
+	if o.duration < 0 {
+		return usageError("--duration must not be negative")
+	}
+	if o.snaplen < 64 {
+		return usageError("--snaplen must be at least 64, not %d", o.snaplen)
+	}
+	if o.listen != "" {
+		if _, _, err := net.SplitHostPort(o.listen); err != nil {
+			return usageError("--listen %q is not HOST:PORT", o.listen)
+		}
+	}
+	return nil
 }

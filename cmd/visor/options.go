@@ -10,9 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/engine"
-	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/replay"
 	"github.com/visor-dns/visor/report"
 )
@@ -123,7 +121,7 @@ func (o *analysisOptions) check(args []string) error {
 	}
 	if o.output != "" && o.output != "-" {
 		// Before any input is read: a typo must not cost a long run.
-		if err := outfile.CheckWritable(o.output); err != nil {
+		if err := engine.CheckWritable(o.output); err != nil {
 			return usageError("--output: %v", err)
 		}
 	}
@@ -148,14 +146,4 @@ func (o *analysisOptions) check(args []string) error {
 		return usageError("--geoip-city/--geoip-asn: %v", err)
 	}
 	return g.Close()
-}
-
-// analyzerOptions are the analyzers' settings, GeoIP databases opened (for
-// live runs, which the engine does not drive yet).
-func (o *analysisOptions) analyzerOptions() analyzers.Options {
-	a := o.cfg.AnalyzerOptions()
-	if g, err := o.cfg.OpenGeo(); err == nil { // checked in check
-		a.GeoCity, a.GeoASN = g.City, g.ASN
-	}
-	return a
 }

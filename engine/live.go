@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"bytes"
@@ -16,60 +16,160 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/capture"
-	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
 )
 
-// ifaceOptions are the flags of `visor live -i IFACE`, besides the
-// analysis ones.
-type ifaceOptions struct {
-	iface    string
-	duration time.Duration
-	count    uint64
-	snaplen  int
-	promisc  bool
-	write    string
-	listen   string
-	stream   bool
+// Live is a live run on a network interface: what to capture, when to
+// stop, and the sinks that watch the run while it goes.
+type Live struct {
+	Interface string
+	Snaplen   int
+	Promisc   bool
+	Count     uint64        // stop after this many packets (0: no limit)
+	Duration  time.Duration // stop after this long (0: at ctx's end)
+	Write     string        // also save the packets to this pcapng file
+	Listen    string        // serve /metrics and /report.json here
+	Stream    bool          // one JSON line per closed bucket on out
+	View      bool          // a terminal view on out, redrawn every second
+	Labels    []string      // k=v labels of the /metrics series
 }
+
+// MaxSnaplen is the largest packet a live capture keeps whole.
+const MaxSnaplen = capture.MaxCapLen
 
 // liveLateness is how long a packet may sit in the capture ring (and the
 // poll) before visor sees it: a quiet interface closes a bucket this long
 // after its end, so late packets still land in it.
 const liveLateness = time.Second
 
-// addFlags adds the interface mode's flags; -i and --duration are live's
-// own (live.go), copied into iface and duration before runLiveIface.
-func (o *ifaceOptions) addFlags(fs *pflag.FlagSet) {
-	fs.Uint64Var(&o.count, "count", 0, "stop after this many captured packets (before --bpf; 0: no limit)")
-	fs.IntVar(&o.snaplen, "snaplen", capture.MaxCapLen, "bytes kept of each packet, cut in the kernel")
-	fs.BoolVar(&o.promisc, "promisc", false, "put the interface in promiscuous mode while capturing")
-	fs.StringVar(&o.write, "write", "", "also save the captured packets to FILE (pcapng)")
-	fs.StringVar(&o.listen, "listen", "", "serve /metrics (Prometheus) and /report.json on ADDR, e.g. 127.0.0.1:9753")
-	fs.BoolVar(&o.stream, "stream", false, "print one JSON line per closed bucket on stdout")
+// Errors of a live run's set-up and end, for the command to name its flags.
+var (
+	ErrLiveWrite  = errors.New("cannot save the captured packets")
+	ErrLiveListen = errors.New("cannot serve metrics")
+)
+
+// IsTerminal tells whether w is a terminal (for views and progress).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// check validates the interface mode's own flags.
-func (o *ifaceOptions) check() error {
-	if o.duration < 0 {
-		return usageError("--duration must not be negative")
-	}
-	if o.snaplen < 64 {
-		return usageError("--snaplen must be at least 64, not %d", o.snaplen)
-	}
-	if o.listen != "" {
-		if _, _, err := net.SplitHostPort(o.listen); err != nil {
-			return usageError("--listen %q is not HOST:PORT", o.listen)
+// RunLive captures on lo.Interface until ctx ends (a signal), lo.Duration
+// or lo.Count, and returns the final report. A failure to save the packets
+// (lo.Write) comes back as an ErrLiveWrite error with the report, which is
+// whole: the caller writes it, then fails.
+func RunLive(ctx context.Context, cfg *Config, lo Live, out, stderr io.Writer) (*report.Report, error) {
+	if !cfg.valid {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	labels, err := report.ParseLabels(lo.Labels)
+	if err != nil {
+		return nil, err
+	}
+	var wfile *outfile.File
+	lopts := capture.LiveOptions{Interface: lo.Interface, Snaplen: lo.Snaplen, Promisc: lo.Promisc}
+	if lo.Write != "" {
+		// Committed (synced and renamed into place) when the capture ends.
+		if wfile, err = outfile.Create(lo.Write); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrLiveWrite, err)
+		}
+		lopts.Write = wfile
+	}
+	src, err := capture.OpenLive(lopts)
+	if err != nil {
+		if wfile != nil {
+			wfile.Abort()
+		}
+		return nil, err
+	}
+	var ln net.Listener
+	if lo.Listen != "" {
+		if ln, err = net.Listen("tcp", lo.Listen); err != nil {
+			src.Close()
+			if wfile != nil {
+				wfile.Abort()
+			}
+			return nil, fmt.Errorf("%w: %w", ErrLiveListen, err)
+		}
+	}
+	var commit func() error
+	if wfile != nil {
+		commit = wfile.Commit
+	}
+	return runLive(ctx, cfg, &lo, labels, src, commit, ln, out, stderr)
+}
+
+// runLive analyses src until the run ends; it closes src, commits the
+// --write file (commit, or nil) and closes ln (or nil).
+func runLive(ctx context.Context, cfg *Config, lo *Live, labels []report.Label, src liveSource, commit func() error, ln net.Listener,
+	out, stderr io.Writer) (*report.Report, error) {
+	g, err := cfg.OpenGeo()
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	defer g.Close()
+	aopts := cfg.AnalyzerOptions()
+	aopts.GeoCity, aopts.GeoASN = g.City, g.ASN
+	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
+	r := &liveRun{cfg: cfg, lo: lo, labels: labels, src: src, path: src.Info().Path, a: analyzers.New(aopts), start: time.Now()}
+	r.a.EnableSnapshots()
+
+	var srv *http.Server
+	if ln != nil {
+		srv = &http.Server{Handler: r.handler(stderr), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	if lo.View || lo.Stream {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.refresh(bg, out, lo.View)
+		}()
+	}
+
+	capErr := r.capture(ctx)
+	readDone(ctx)
+	cerr := src.Close()
+	if commit != nil {
+		if err := commit(); cerr == nil {
+			cerr = err
+		}
+	}
+	stopBG()
+	wg.Wait()
+	rep := r.finish()
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+	}
+	if capErr != nil {
+		fmt.Fprintf(stderr, "visor: %v; the report covers the packets before it\n", capErr)
+		rep.Integrity["capture_error"]++
+	}
+	if lo.Stream {
+		if err := r.streamBuckets(out, rep.Buckets); err != nil {
+			return rep, fmt.Errorf("cannot write the stream: %w", err)
+		}
+	}
+	if lo.View {
+		io.WriteString(out, "\x1b[H\x1b[2J")
+	}
+	if cerr != nil {
+		return rep, fmt.Errorf("%w: %s: %w", ErrLiveWrite, lo.Write, cerr)
+	}
+	return rep, nil
 }
 
 // liveCounters are the reader's own numbers, for the view and /metrics.
@@ -88,8 +188,9 @@ type liveSource interface {
 // liveRun is one `visor live -i` run: the capture, the analysis and what
 // the view, the stream and the HTTP server read while it goes on.
 type liveRun struct {
-	opts     *analysisOptions
-	lo       *ifaceOptions
+	cfg      *Config
+	lo       *Live
+	labels   []report.Label
 	src      liveSource
 	path     string // the interface, as the report names it
 	a        *analyzers.Analysis
@@ -100,134 +201,16 @@ type liveRun struct {
 	streamed int            // buckets already streamed
 }
 
-// runLiveIface captures on lo.iface until ctx ends (SIGINT/SIGTERM),
-// --duration or --count, then writes the final report as analyze does.
-// opts must have been checked.
-func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, stdout, stderr io.Writer) error {
-	if err := lo.check(); err != nil {
-		return err
-	}
-	var wfile io.Closer
-	lopts := capture.LiveOptions{Interface: lo.iface, Snaplen: lo.snaplen, Promisc: lo.promisc}
-	if lo.write != "" {
-		f, err := outfile.Create(lo.write)
-		if err != nil {
-			return usageError("--write: %v", err)
-		}
-		// Committed (synced and renamed into place) when the capture ends.
-		wfile, lopts.Write = commitCloser{f}, f
-	}
-	src, err := capture.OpenLive(lopts)
-	if err != nil {
-		if f, ok := wfile.(commitCloser); ok {
-			f.Abort()
-		}
-		return &exitError{code: exitUsage, err: prefixed(err)}
-	}
-	var ln net.Listener
-	if lo.listen != "" {
-		if ln, err = net.Listen("tcp", lo.listen); err != nil {
-			src.Close()
-			return usageError("--listen: %v", err)
-		}
-	}
-	return runLive(ctx, opts, lo, src, wfile, ln, stdout, stderr)
-}
-
-// runLive analyses src until the run ends; it closes src, wfile (the
-// --write file, or nil) and ln (the --listen socket, or nil).
-func runLive(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, src liveSource, wfile io.Closer, ln net.Listener,
-	stdout, stderr io.Writer) error {
-	aopts := opts.analyzerOptions()
-	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
-	r := &liveRun{opts: opts, lo: lo, src: src, path: src.Info().Path, a: analyzers.New(aopts), start: time.Now()}
-	r.a.EnableSnapshots()
-
-	var srv *http.Server
-	if ln != nil {
-		srv = &http.Server{Handler: r.handler(stderr), ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-	}
-	viewOn := opts.format == "table" && (opts.output == "" || opts.output == "-") && !lo.stream && isTerminal(stdout)
-	bg, stopBG := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	if viewOn || lo.stream {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.refresh(bg, stdout, viewOn)
-		}()
-	}
-
-	capErr := r.capture(ctx)
-	engine.ReadDone(ctx)
-	cerr := src.Close()
-	if wfile != nil {
-		if err := wfile.Close(); cerr == nil {
-			cerr = err
-		}
-	}
-	stopBG()
-	wg.Wait()
-	rep := r.finish()
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		srv.Shutdown(sctx)
-		cancel()
-	}
-	if capErr != nil {
-		fmt.Fprintf(stderr, "visor: %v; the report covers the packets before it\n", capErr)
-		rep.Integrity["capture_error"]++
-	}
-	var writeErr error
-	if cerr != nil {
-		// The report is still written; the run then fails.
-		writeErr = &exitError{code: exitUsage, err: fmt.Errorf("visor: --write %s: %v", lo.write, cerr)}
-	}
-	if lo.stream {
-		if err := r.streamBuckets(stdout, rep.Buckets); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing stream: %w", err)}
-		}
-		if opts.output == "" || opts.output == "-" {
-			// stdout carries the stream; the final report needs -o.
-			if writeErr != nil {
-				return writeErr
-			}
-			return strictResult(opts, rep)
-		}
-	}
-	if viewOn {
-		io.WriteString(stdout, "\x1b[H\x1b[2J")
-	}
-	if err := writeReport(opts, rep, stdout); err != nil {
-		return errors.Join(writeErr, err)
-	}
-	if writeErr != nil {
-		return writeErr
-	}
-	return strictResult(opts, rep)
-}
-
-// commitCloser makes an output file's Close its Commit.
-type commitCloser struct{ *outfile.File }
-
-func (c commitCloser) Close() error { return c.Commit() }
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
 // capture is the reader: it observes every packet and keeps the buckets
 // closing on time while the interface is quiet.
 func (r *liveRun) capture(ctx context.Context) error {
 	var p visor.Packet
 	var deadline time.Time
-	if r.lo.duration > 0 {
-		deadline = r.start.Add(r.lo.duration)
+	if r.lo.Duration > 0 {
+		deadline = r.start.Add(r.lo.Duration)
 	}
 	for n := uint64(0); ; {
-		if r.lo.count > 0 && n >= r.lo.count {
+		if r.lo.Count > 0 && n >= r.lo.Count {
 			return nil
 		}
 		err := r.src.Next(&p)
@@ -262,8 +245,8 @@ func (r *liveRun) capture(ctx context.Context) error {
 // finish ends the analysis and completes the report as analyze does.
 func (r *liveRun) finish() *report.Report {
 	rep := r.a.FinishLive()
-	rep.Tool = report.Tool{Name: "visor", Version: version}
-	rep.Inputs = []report.Input{engine.InputReport(r.src.Info())}
+	rep.Tool = report.Tool{Name: "visor", Version: r.cfg.Version}
+	rep.Inputs = []report.Input{inputReport(r.src.Info())}
 	if d := r.src.Dropped(); d > 0 {
 		rep.Integrity["kernel_dropped"] += d
 	}
@@ -283,7 +266,7 @@ func (r *liveRun) current() *report.Report {
 		return final
 	}
 	rep := r.a.Snapshot()
-	rep.Tool = report.Tool{Name: "visor", Version: version}
+	rep.Tool = report.Tool{Name: "visor", Version: r.cfg.Version}
 	in := report.Input{Path: r.path, Format: "afpacket", Packets: r.c.packets.Load(), Bytes: r.c.bytes.Load(),
 		LinkTypes: map[string]uint64{}}
 	if in.Packets > 0 {
@@ -310,7 +293,7 @@ func (r *liveRun) refresh(ctx context.Context, w io.Writer, view bool) {
 			return
 		case now := <-t.C:
 			rep := r.current()
-			if r.lo.stream {
+			if r.lo.Stream {
 				r.streamBuckets(w, rep.Buckets)
 			}
 			if view {
@@ -340,7 +323,7 @@ func (r *liveRun) draw(w io.Writer, rep *report.Report, pps float64, now time.Ti
 	} else {
 		fmt.Fprintf(&b, "no bucket closed yet (buckets of %gs)\n\n", rep.BucketSeconds)
 	}
-	report.WriteTable(&b, rep, r.opts.top)
+	report.WriteTable(&b, rep, r.cfg.Top)
 	w.Write(b.Bytes())
 }
 
@@ -414,11 +397,11 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	if n == 0 {
 		return
 	}
-	labels, _ := report.ParseLabels(c.r.opts.labels) // checked with the flags
+	labels := c.r.labels
 	first, last := rep.Buckets[0], rep.Buckets[n-1]
 	total := report.Bucket{Start: first.Start, End: last.End, Section: rep.Summary}
-	counters, err1 := report.Families(&report.Report{Buckets: []report.Bucket{total}}, labels, c.r.opts.top)
-	gauges, err2 := report.Families(&report.Report{Buckets: []report.Bucket{last}}, labels, c.r.opts.top)
+	counters, err1 := report.Families(&report.Report{Buckets: []report.Bucket{total}}, labels, c.r.cfg.Top)
+	gauges, err2 := report.Families(&report.Report{Buckets: []report.Bucket{last}}, labels, c.r.cfg.Top)
 	if err := errors.Join(err1, err2); err != nil {
 		ch <- prometheus.NewInvalidMetric(prometheus.NewDesc("visor_error", "", nil, nil), err)
 		return
@@ -448,4 +431,65 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	emit(counters, report.Counter, prometheus.CounterValue)
 	emit(gauges, report.Gauge, prometheus.GaugeValue)
+}
+
+// RunLiveDNSTap serves a Frame Streams (dnstap) socket at path, with the
+// file mode given (0: capture.DefaultSocketMode), until ctx ends or
+// duration passes, analyses every message received and returns the report.
+// A message skipped (malformed) is counted in integrity.
+func RunLiveDNSTap(ctx context.Context, cfg *Config, path string, mode os.FileMode, duration time.Duration, stderr io.Writer) (*report.Report, error) {
+	if !cfg.valid {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	g, err := cfg.OpenGeo()
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	sock, err := capture.ListenDNSTap(path, mode)
+	if err != nil {
+		return nil, err
+	}
+	sock.Warn = func(err error) { fmt.Fprintln(stderr, "visor:", err) }
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+		}
+		sock.Close() // Next drains what was received, then says io.EOF
+	}()
+	fmt.Fprintf(stderr, "visor: serving dnstap on %s until SIGINT/SIGTERM", path)
+	if duration > 0 {
+		fmt.Fprintf(stderr, " or %s", duration)
+	}
+	fmt.Fprintln(stderr)
+	aopts := cfg.AnalyzerOptions()
+	aopts.GeoCity, aopts.GeoASN = g.City, g.ASN
+	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
+	a := analyzers.New(aopts)
+	// not ctx: the run ends at the socket's io.EOF, after the last message
+	runErr := a.Run(context.Background(), sock)
+	readDone(ctx)
+	close(stopped)
+	sock.Close()
+	if runErr != nil {
+		a.Finish().Close()
+		return nil, runErr
+	}
+	rep := a.Finish()
+	rep.Tool = report.Tool{Name: "visor", Version: cfg.Version}
+	in := sock.Info()
+	rep.Inputs = append(rep.Inputs, inputReport(in))
+	for reason, n := range in.Skipped {
+		rep.Integrity[reason] += n
+	}
+	return rep, nil
 }

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"bytes"
@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/spf13/pflag"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/capture"
@@ -64,18 +65,14 @@ func dnsPair(t *testing.T, id uint16, name string, rcode int) [][]byte {
 	}
 }
 
-func liveTestOptions(t *testing.T, args ...string) *analysisOptions {
+func liveTestConfig(t *testing.T, bucket time.Duration) *Config {
 	t.Helper()
-	opts := &analysisOptions{}
-	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
-	opts.addFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	c := &Config{Inputs: []string{"-"}, Top: 10, Bucket: bucket, DNSPorts: []uint16{53}, XactTimeout: 5 * time.Second,
+		Slow: 500 * time.Millisecond, Version: "test"}
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if err := opts.check([]string{"-"}); err != nil {
-		t.Fatal(err)
-	}
-	return opts
+	return c
 }
 
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
@@ -131,12 +128,22 @@ func TestLiveRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	opts := liveTestOptions(t, "--bucket", "1s", "--format", "json", "--label", "capture=unit")
-	lo := &ifaceOptions{iface: "veth-test", snaplen: capture.MaxCapLen, listen: ln.Addr().String()}
+	cfg := liveTestConfig(t, time.Second)
+	lo := &Live{Interface: "veth-test", Snaplen: MaxSnaplen, Listen: ln.Addr().String()}
+	labels, err := report.ParseLabels([]string{"capture=unit"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- runLive(ctx, opts, lo, src, nil, ln, &out, &errOut) }()
+	go func() {
+		rep, err := runLive(ctx, cfg, lo, labels, src, nil, ln, &out, &errOut)
+		if err == nil {
+			err = report.WriteJSON(&out, rep)
+		}
+		done <- err
+	}()
 
 	// The bucket closes on the wall clock about liveLateness after its end.
 	var fams map[string]*dto.MetricFamily
@@ -209,10 +216,10 @@ func TestLiveStream(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		src.pkts = append(src.pkts, dnsPair(t, uint16(i), "s.example.", dns.RcodeSuccess)...)
 	}
-	opts := liveTestOptions(t, "--bucket", "1s")
-	lo := &ifaceOptions{iface: "veth-test", snaplen: capture.MaxCapLen, stream: true, duration: 2500 * time.Millisecond}
+	cfg := liveTestConfig(t, time.Second)
+	lo := &Live{Interface: "veth-test", Snaplen: MaxSnaplen, Stream: true, Duration: 2500 * time.Millisecond}
 	var out, errOut bytes.Buffer
-	if err := runLive(context.Background(), opts, lo, src, nil, nil, &out, &errOut); err != nil {
+	if _, err := runLive(context.Background(), cfg, lo, nil, src, nil, nil, &out, &errOut); err != nil {
 		t.Fatalf("run: %v (%s)", err, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -239,4 +246,29 @@ func TestBucketJSON(t *testing.T) {
 	if bytes.ContainsRune(line, '\n') || !bytes.Contains(line, []byte(`"qname":[]`)) {
 		t.Errorf("bucket line %s: want one line with empty lists as []", line)
 	}
+}
+
+// udpPacket is an Ethernet/IP/UDP packet carrying payload.
+func udpPacket(t *testing.T, src, dst string, sport, dport uint16, payload []byte) []byte {
+	t.Helper()
+	s, d := net.ParseIP(src), net.ParseIP(dst)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+	var ip gopacket.SerializableLayer
+	if s.To4() != nil {
+		eth.EthernetType = layers.EthernetTypeIPv4
+		ip4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
+		udp.SetNetworkLayerForChecksum(ip4)
+		ip = ip4
+	} else {
+		eth.EthernetType = layers.EthernetTypeIPv6
+		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
+		udp.SetNetworkLayerForChecksum(ip6)
+		ip = ip6
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
