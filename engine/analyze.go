@@ -102,7 +102,7 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 	prog.done()
 	stopped := ctx.Err() != nil
 	rep := a.Finish()
-	rep.Tool = report.Tool{Name: "visor", Version: cfg.Version}
+	rep.Tool = cfg.tool()
 	for _, s := range srcs {
 		in := s.Info()
 		rep.Inputs = append(rep.Inputs, inputReport(in))

@@ -19,6 +19,7 @@ import (
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/filter"
 	"github.com/visor-dns/visor/geo"
+	"github.com/visor-dns/visor/report"
 )
 
 // Config is one analysis: what to read and how. Fill it, then Validate it
@@ -159,3 +160,6 @@ func (g *Geo) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// tool is the report's tool section.
+func (c *Config) tool() report.Tool { return report.Tool{Name: "visor", Version: c.Version} }

@@ -245,7 +245,7 @@ func (r *liveRun) capture(ctx context.Context) error {
 // finish ends the analysis and completes the report as analyze does.
 func (r *liveRun) finish() *report.Report {
 	rep := r.a.FinishLive()
-	rep.Tool = report.Tool{Name: "visor", Version: r.cfg.Version}
+	rep.Tool = r.cfg.tool()
 	rep.Inputs = []report.Input{inputReport(r.src.Info())}
 	if d := r.src.Dropped(); d > 0 {
 		rep.Integrity["kernel_dropped"] += d
@@ -266,7 +266,7 @@ func (r *liveRun) current() *report.Report {
 		return final
 	}
 	rep := r.a.Snapshot()
-	rep.Tool = report.Tool{Name: "visor", Version: r.cfg.Version}
+	rep.Tool = r.cfg.tool()
 	in := report.Input{Path: r.path, Format: "afpacket", Packets: r.c.packets.Load(), Bytes: r.c.bytes.Load(),
 		LinkTypes: map[string]uint64{}}
 	if in.Packets > 0 {
@@ -485,7 +485,7 @@ func RunLiveDNSTap(ctx context.Context, cfg *Config, path string, mode os.FileMo
 		return nil, runErr
 	}
 	rep := a.Finish()
-	rep.Tool = report.Tool{Name: "visor", Version: cfg.Version}
+	rep.Tool = cfg.tool()
 	in := sock.Info()
 	rep.Inputs = append(rep.Inputs, inputReport(in))
 	for reason, n := range in.Skipped {

@@ -22,7 +22,7 @@ func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
 			"merges their packets in capture-time order and reports on them.\n\n" + exitMessage,
 		Example: "  visor analyze attack.pcap --top 20\n  visor analyze --format json -o report.json captures/",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := opts.check(args); err != nil {
+			if err := opts.validate(args); err != nil {
 				return err
 			}
 			return runAnalyze(cmd.Context(), opts, cmd.InOrStdin(), stdout, stderr)

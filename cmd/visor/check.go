@@ -32,12 +32,12 @@ func (o *checkOptions) addFlags(cmd *cobra.Command) {
 	fs.Lookup("output").Usage = "write the result to FILE instead of stdout"
 }
 
-// check validates the flags and loads the assertions, before any input is read.
-func (o *checkOptions) check(args []string) ([]assert.Assertion, error) {
+// validate validates the flags and loads the assertions, before any input is read.
+func (o *checkOptions) validate(args []string) ([]assert.Assertion, error) {
 	if o.format != "table" && o.format != "json" {
 		return nil, usageError("check writes --format table or json, not %q", o.format)
 	}
-	if err := o.analysisOptions.check(args); err != nil {
+	if err := o.analysisOptions.validate(args); err != nil {
 		return nil, err
 	}
 	if o.junit == "-" {
@@ -83,7 +83,7 @@ func newCheckCommand(stdout, stderr io.Writer) *cobra.Command {
 			"  visor check --bucket 10s --per-bucket --assert 'dns.xacts.out.latency_us.p99 < 250000' caps/\n" +
 			"  visor check --rules dns-gate.yaml --junit visor-junit.xml capture.pcapng",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			as, err := opts.check(args)
+			as, err := opts.validate(args)
 			if err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 			case lo.iface != "" && lo.socket != "":
 				return usageError("live takes -i IFACE or --dnstap-socket PATH, not both")
 			case lo.iface != "":
-				if err := opts.check([]string{lo.iface}); err != nil {
+				if err := opts.validate([]string{lo.iface}); err != nil {
 					return err
 				}
 				ifo.iface, ifo.duration = lo.iface, lo.duration
@@ -60,7 +60,7 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 				return usageError("--socket-mode %q: want octal permissions from 0001 to 0777, e.g. 0660", lo.socketMode)
 			}
 			lo.mode = os.FileMode(m)
-			if err := opts.check([]string{"unix:" + lo.socket}); err != nil {
+			if err := opts.validate([]string{"unix:" + lo.socket}); err != nil {
 				return err
 			}
 			return runLiveDNSTap(cmd.Context(), opts, lo, stdout, stderr)
@@ -93,7 +93,7 @@ func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, 
 // --count, then writes the final report as analyze does. A stop by signal
 // is a success.
 func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, stdout, stderr io.Writer) error {
-	if err := lo.check(); err != nil {
+	if err := lo.validate(); err != nil {
 		return err
 	}
 	toStdout := opts.output == "" || opts.output == "-"
@@ -154,8 +154,8 @@ func (o *ifaceOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.stream, "stream", false, "print one JSON line per closed bucket on stdout")
 }
 
-// check validates the interface mode's own flags.
-func (o *ifaceOptions) check() error {
+// validate validates the interface mode's own flags.
+func (o *ifaceOptions) validate() error {
 	if o.duration < 0 {
 		return usageError("--duration must not be negative")
 	}

@@ -67,9 +67,9 @@ func (o *analysisOptions) addCarveFlag(fs *pflag.FlagSet) {
 	fs.StringVar(&o.carveDir, "carve", "", "write each finding's packets (its time window and its zone or addresses) to DIR/NN-KIND-KEY.pcap")
 }
 
-// check validates flag values and combinations and resolves them into
+// validate validates flag values and combinations and resolves them into
 // o.cfg, before any input is read.
-func (o *analysisOptions) check(args []string) error {
+func (o *analysisOptions) validate(args []string) error {
 	if len(args) == 0 {
 		return usageError("no input: give a capture file, a directory, or - for stdin")
 	}

@@ -56,7 +56,7 @@ func newReplayCommand(stdout, stderr io.Writer) *cobra.Command {
 		Example: "  visor replay --url http://127.0.0.1:9090/api/v1/write --label capture=incident-42 attack.pcap\n" +
 			"  visor replay --url https://mimir.example/api/v1/push --header X-Scope-OrgID=forensics --dry-run caps/",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := opts.check(cmd, args); err != nil {
+			if err := opts.validate(cmd, args); err != nil {
 				return err
 			}
 			return runReplay(cmd.Context(), opts, cmd.InOrStdin(), stdout, stderr)
@@ -84,11 +84,11 @@ func newReplayCommand(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-func (o *replayOptions) check(cmd *cobra.Command, args []string) error {
+func (o *replayOptions) validate(cmd *cobra.Command, args []string) error {
 	if cmd.Flags().Changed("format") || cmd.Flags().Changed("output") {
 		return usageError("replay sends to --url; for a file use analyze --format openmetrics -o FILE")
 	}
-	if err := o.analysisOptions.check(args); err != nil {
+	if err := o.analysisOptions.validate(args); err != nil {
 		return err
 	}
 	if o.url == "" && !o.dryRun {
