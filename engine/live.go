@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -330,34 +329,11 @@ func (r *liveRun) draw(w io.Writer, rep *report.Report, pps float64, now time.Ti
 // streamBuckets writes the buckets not streamed yet, one JSON object a line.
 func (r *liveRun) streamBuckets(w io.Writer, buckets []report.Bucket) error {
 	for ; r.streamed < len(buckets); r.streamed++ {
-		line, err := bucketJSON(buckets[r.streamed])
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(append(line, '\n')); err != nil {
+		if err := report.WriteBucketJSON(w, &buckets[r.streamed]); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// bucketJSON renders b exactly as it appears in the JSON report, on one line.
-func bucketJSON(b report.Bucket) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := report.WriteJSON(&buf, &report.Report{Schema: report.Schema, Buckets: []report.Bucket{b}}); err != nil {
-		return nil, err
-	}
-	var doc struct {
-		Buckets []json.RawMessage `json:"buckets"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil || len(doc.Buckets) != 1 {
-		return nil, fmt.Errorf("bucket JSON: %v", err)
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, doc.Buckets[0]); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
 }
 
 // handler serves /metrics and /report.json.

@@ -239,10 +239,11 @@ func TestLiveStream(t *testing.T) {
 func TestBucketJSON(t *testing.T) {
 	b := report.Bucket{Start: report.Time(1e9), End: report.Time(2e9)}
 	b.DNS.Queries = 3
-	line, err := bucketJSON(b)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := report.WriteBucketJSON(&buf, &b); err != nil {
 		t.Fatal(err)
 	}
+	line := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if bytes.ContainsRune(line, '\n') || !bytes.Contains(line, []byte(`"qname":[]`)) {
 		t.Errorf("bucket line %s: want one line with empty lists as []", line)
 	}
