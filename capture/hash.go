@@ -37,7 +37,7 @@ func (a *asyncHash) Write(p []byte) (int, error) {
 	if v, ok := a.pool.Get().(*[]byte); ok && cap(*v) >= len(p) {
 		b = (*v)[:len(p)]
 	} else {
-		b = make([]byte, len(p), max(len(p), 1<<20))
+		b = make([]byte, len(p))
 	}
 	copy(b, p)
 	a.ch <- b

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -115,6 +116,7 @@ type stream struct {
 	dec    io.Closer // decompressor, if any
 	c      *counter  // the (decompressed) bytes the format reader sees
 	info   *visor.InputInfo
+	br     *bufio.Reader // from readers, back there on Close
 }
 
 // readBuffer is the size of the buffers capture files are read through. It
@@ -122,9 +124,21 @@ type stream struct {
 // core's cache between the read and the parse.
 const readBuffer = 1 << 20
 
+// readers keeps the read buffers of closed sources: a run over a small
+// input would otherwise allocate (and clear) a whole buffer.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}
+
 // sniff looks at the first bytes, unwraps compression, and picks the format.
 func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
-	br := bufio.NewReaderSize(raw, readBuffer)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(raw)
+	kept := false
+	defer func() {
+		if !kept {
+			br.Reset(nil)
+			readers.Put(br)
+		}
+	}()
 	head, _ := br.Peek(4)
 	if len(head) == 0 {
 		return nil, &Error{Path: info.Path, Offset: 0, Err: errors.New("empty input")}
@@ -175,6 +189,7 @@ func sniff(raw *counter, info *visor.InputInfo, index int) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.br, kept = br, true
 	return s, nil
 }
 
@@ -265,6 +280,11 @@ func (s *source) Info() *visor.InputInfo {
 }
 
 func (s *source) Close() error {
+	if s.br != nil {
+		s.br.Reset(nil)
+		readers.Put(s.br)
+		s.br = nil
+	}
 	if s.raw != nil && s.raw.h != nil {
 		s.raw.h.stop()
 	}
