@@ -61,6 +61,9 @@ type Analyzer struct {
 	// QHash is sketch.Hash of the question name of the message Observe
 	// counted last (0 without a question), for analyzers that follow.
 	QHash uint64
+	// Hook, when set, hears of every transaction as it is matched (visor
+	// export's records). Unset, it costs one comparison a message.
+	Hook Hook
 
 	open     openTable
 	fifo     []queued // queries in arrival order, for timeouts
@@ -219,6 +222,9 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, st *State, dir visor.D
 	if a.open.len() >= a.MaxOpen {
 		if _, dup := a.open.get(k); dup {
 			a.Stats.DuplicateQueries++
+			if a.Hook != nil {
+				a.Hook.Query(0, false, m, v, dir)
+			}
 			return
 		}
 		a.evictOldest()
@@ -226,9 +232,15 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, st *State, dir visor.D
 	// One probe both checks for a duplicate and inserts.
 	if !a.open.add(k, openQuery{ts: m.TS, seq: a.seq + 1, dir: dir, epoch: st.epoch}) {
 		a.Stats.DuplicateQueries++
+		if a.Hook != nil {
+			a.Hook.Query(0, false, m, v, dir)
+		}
 		return
 	}
 	a.seq++
+	if a.Hook != nil {
+		a.Hook.Query(a.seq, true, m, v, dir)
+	}
 	a.fifo = append(a.fifo, queued{key: k, ts: m.TS, seq: a.seq})
 	if len(a.fifo)-a.head > 2*a.MaxOpen {
 		a.dropAnswered()
@@ -248,7 +260,13 @@ func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir viso
 		q = openQuery{ts: m.QueryTime, dir: dir}
 	default:
 		a.Stats.ResponsesUnmatched++
+		if a.Hook != nil {
+			a.Hook.Response(0, false, m, v, dir)
+		}
 		return false
+	}
+	if a.Hook != nil {
+		a.Hook.Response(q.seq, ok, m, v, q.dir)
 	}
 	if m.QueryTime != 0 {
 		q.ts = m.QueryTime
@@ -290,6 +308,9 @@ func (a *Analyzer) timeout(e queued, st *State) {
 	a.open.del(e.key)
 	st.xactTimedOut++
 	st.dirs[q.dir].timedOut++
+	if a.Hook != nil {
+		a.Hook.Unanswered(q.seq)
+	}
 }
 
 func (a *Analyzer) evictOldest() {
@@ -299,6 +320,9 @@ func (a *Analyzer) evictOldest() {
 		if q, ok := a.open.get(e.key); ok && q.seq == e.seq {
 			a.open.del(e.key)
 			a.Stats.OpenEvicted++
+			if a.Hook != nil {
+				a.Hook.Unanswered(q.seq)
+			}
 			return
 		}
 	}
