@@ -405,7 +405,7 @@ func TestDNSTapCompressed(t *testing.T) {
 	}
 }
 
-// TestDNSTapRealFiles reads the lab's files (scripts/lab-dnstap.sh) and
+// TestDNSTapRealFiles reads the lab's files (the lab scenario TestDnstapFiles) and
 // checks every frame against golang-dnstap's generated decoder.
 func TestDNSTapRealFiles(t *testing.T) {
 	for _, name := range []string{"../testdata/unbound.dnstap", "../testdata/knot.dnstap"} {

@@ -22,13 +22,9 @@ import (
 	"github.com/visor-dns/visor/report"
 )
 
-// tapTruthFiles are testdata's dnstap truths, and a fresh lab run's when
-// VISOR_DNSTAP_DIR names its output.
+// tapTruthFiles are testdata's dnstap truths (the lab tier checks fresh ones).
 func tapTruthFiles(t *testing.T) []string {
 	dirs := []string{"../../testdata"}
-	if d := os.Getenv("VISOR_DNSTAP_DIR"); d != "" {
-		dirs = append(dirs, d)
-	}
 	var out []string
 	for _, d := range dirs {
 		m, _ := filepath.Glob(filepath.Join(d, "*.dnstap.dnstap-read.json"))
@@ -89,11 +85,7 @@ func TestDNSTapCountsEqualDnstapRead(t *testing.T) {
 // (198.51.100.2, 2001:db8:100::2), which no client queried through unbound's
 // interface; the pcap holds only traffic to and from unbound's addresses.
 func TestDNSTapClientSideEqualsPcap(t *testing.T) {
-	dirs := []string{"../../testdata"}
-	if d := os.Getenv("VISOR_DNSTAP_DIR"); d != "" {
-		dirs = append(dirs, d)
-	}
-	for _, d := range dirs {
+	for _, d := range []string{"../../testdata"} {
 		t.Run(d, func(t *testing.T) {
 			pc := analyzeJSON(t, filepath.Join(d, "unbound-client.pcap")).Summary.DNS
 			tap := analyzeJSON(t, "--bpf", "not host 198.51.100.2 and not host 2001:db8:100::2",
@@ -127,8 +119,8 @@ func TestDNSTapClientSideEqualsPcap(t *testing.T) {
 // TestLiveDNSTapSocket runs `visor live --dnstap-socket` in process and has
 // two Frame Streams writers (golang-framestream, bidirectional, as unbound
 // and knotd speak it) send the lab files at once; the report after the
-// stop equals `visor analyze` of the two files. scripts/lab-dnstap.sh
-// --live does the same with a running unbound.
+// stop equals `visor analyze` of the two files. the lab scenario
+// TestDnstapLive does the same with a running unbound.
 func TestLiveDNSTapSocket(t *testing.T) {
 	files := []string{"../../testdata/unbound.dnstap", "../../testdata/knot.dnstap"}
 	sock := filepath.Join(t.TempDir(), "dnstap.sock")

@@ -9,76 +9,48 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	dnstap "github.com/dnstap/golang-dnstap"
 	framestream "github.com/farsightsec/golang-framestream"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-	mdns "github.com/miekg/dns"
 
+	"github.com/visor-dns/visor/internal/lab"
 	"github.com/visor-dns/visor/report"
 )
 
 // The hostile regression suite (issue 16): each reproduction as a small
 // generated input and the outcome visor must give.
 
-// tcpPcap writes Ethernet/IPv4/TCP segments client -> server:53.
-func tcpPcap(t *testing.T, segs []hostileSeg) []byte {
+// tcpPcap is lab.TCPPcap for a test.
+func tcpPcap(t *testing.T, segs []lab.Segment) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	w := pcapgo.NewWriter(&b)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	for i, s := range segs {
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IPv4(198, 51, 100, 10), DstIP: net.IPv4(198, 51, 100, 1)}
-		tcp := &layers.TCP{SrcPort: 40000, DstPort: 53, Seq: s.seq, SYN: s.syn, ACK: !s.syn, PSH: len(s.data) > 0, Window: 65535}
-		tcp.SetNetworkLayerForChecksum(ip)
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(s.data)); err != nil {
-			t.Fatal(err)
-		}
-		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
-		if err := w.WritePacket(ci, buf.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.Bytes()
-}
-
-type hostileSeg struct {
-	seq  uint32
-	syn  bool
-	data []byte
-}
-
-// tcpQuery is a DNS query with its RFC 1035 length prefix.
-func tcpQuery(t *testing.T, name string) []byte {
-	m := new(mdns.Msg)
-	m.SetQuestion(mdns.Fqdn(name), mdns.TypeA)
-	b, err := m.Pack()
+	b, err := lab.TCPPcap(net.HardwareAddr{2, 0, 0, 0, 0, 2}, segs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append([]byte{byte(len(b) >> 8), byte(len(b))}, b...)
+	return b
+}
+
+func tcpQuery(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := lab.TCPQuery(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestHostileTCP(t *testing.T) {
 	q := tcpQuery(t, "a.example.test")
 	for _, tc := range []struct {
 		name    string
-		segs    []hostileSeg
+		segs    []lab.Segment
 		queries float64
 	}{
 		// A SYN, then a segment half the sequence space away: a panic once.
-		{"segment at seq+1+2^31", []hostileSeg{{seq: 1000, syn: true}, {seq: 1001 + 1<<31, data: q}}, 0},
-		{"segment at seq+2^31", []hostileSeg{{seq: 1000, syn: true}, {seq: 1000 + 1<<31, data: q}}, 0},
-		{"one byte then the rest 2^31 away", []hostileSeg{{seq: 1000, syn: true}, {seq: 1001, data: q[:1]}, {seq: 1002 + 1<<31, data: q[1:]}}, 0},
-		{"in order", []hostileSeg{{seq: 1000, syn: true}, {seq: 1001, data: q}}, 1},
+		{"segment at seq+1+2^31", []lab.Segment{{Seq: 1000, SYN: true}, {Seq: 1001 + 1<<31, Data: q}}, 0},
+		{"segment at seq+2^31", []lab.Segment{{Seq: 1000, SYN: true}, {Seq: 1000 + 1<<31, Data: q}}, 0},
+		{"one byte then the rest 2^31 away", []lab.Segment{{Seq: 1000, SYN: true}, {Seq: 1001, Data: q[:1]}, {Seq: 1002 + 1<<31, Data: q[1:]}}, 0},
+		{"in order", []lab.Segment{{Seq: 1000, SYN: true}, {Seq: 1001, Data: q}}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := runVisorStdin(tcpPcap(t, tc.segs), "analyze", "--format", "json", "-")

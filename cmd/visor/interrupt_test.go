@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -19,13 +18,6 @@ import (
 
 // TestMain lets a test run the real main in a child process (signals).
 func TestMain(m *testing.M) {
-	if os.Getenv("VISOR_TEST_INJECT") != "" {
-		if err := injectFromEnv(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
 	if os.Getenv("VISOR_TEST_MAIN") == "1" {
 		os.Args = append([]string{"visor"}, strings.Fields(os.Getenv("VISOR_TEST_ARGS"))...)
 		main()

@@ -1,5 +1,5 @@
 // Command gencap writes synthetic worst-case captures for visor's resource
-// bound checks (scripts/worstcase.sh): traffic no real server would answer,
+// bound checks (the lab scenario TestWorstCase): traffic no real server would answer,
 // made only to fill visor's tables.
 //
 //	go run ./scripts/gencap KIND N OUT.pcap
