@@ -12,15 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/capture"
+	"github.com/visor-dns/visor/internal/lab"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -77,42 +74,14 @@ func liveTestConfig(t *testing.T, bucket time.Duration) *Config {
 
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(url)
+	fams, err := lab.Scrape(http.DefaultClient, url)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
+		t.Fatalf("/metrics: %v", err)
 	}
 	return fams
 }
 
-func value(fams map[string]*dto.MetricFamily, name string, kv ...string) float64 {
-	f := fams[name]
-	if f == nil {
-		return -1
-	}
-next:
-	for _, m := range f.Metric {
-		for i := 0; i+1 < len(kv); i += 2 {
-			found := false
-			for _, l := range m.Label {
-				found = found || (l.GetName() == kv[i] && l.GetValue() == kv[i+1])
-			}
-			if !found {
-				continue next
-			}
-		}
-		if m.Counter != nil {
-			return m.Counter.GetValue()
-		}
-		return m.Gauge.GetValue()
-	}
-	return -1
-}
+var value = lab.Value
 
 func TestLiveRun(t *testing.T) {
 	src := &fakeLive{info: visor.InputInfo{Path: "veth-test", Format: "afpacket"}}
@@ -249,27 +218,12 @@ func TestBucketJSON(t *testing.T) {
 	}
 }
 
-// udpPacket is an Ethernet/IP/UDP packet carrying payload.
+// udpPacket is lab.UDPPacket for a test.
 func udpPacket(t *testing.T, src, dst string, sport, dport uint16, payload []byte) []byte {
 	t.Helper()
-	s, d := net.ParseIP(src), net.ParseIP(dst)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
-	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
-	var ip gopacket.SerializableLayer
-	if s.To4() != nil {
-		eth.EthernetType = layers.EthernetTypeIPv4
-		ip4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
-		udp.SetNetworkLayerForChecksum(ip4)
-		ip = ip4
-	} else {
-		eth.EthernetType = layers.EthernetTypeIPv6
-		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
-		udp.SetNetworkLayerForChecksum(ip6)
-		ip = ip6
-	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+	b, err := lab.UDPPacket(src, dst, sport, dport, payload)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return b
 }

@@ -17,6 +17,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/visor-dns/visor/geo/geotest"
+	"github.com/visor-dns/visor/internal/lab"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -24,26 +25,11 @@ import (
 // family) carrying payload.
 func udpPacket(t *testing.T, src, dst string, sport, dport uint16, payload []byte) []byte {
 	t.Helper()
-	s, d := net.ParseIP(src), net.ParseIP(dst)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
-	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
-	var ip gopacket.SerializableLayer
-	if s.To4() != nil {
-		eth.EthernetType = layers.EthernetTypeIPv4
-		ip4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
-		udp.SetNetworkLayerForChecksum(ip4)
-		ip = ip4
-	} else {
-		eth.EthernetType = layers.EthernetTypeIPv6
-		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
-		udp.SetNetworkLayerForChecksum(ip6)
-		ip = ip6
-	}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+	b, err := lab.UDPPacket(src, dst, sport, dport, payload)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return b
 }
 
 // writePackets writes packets to a pcap file, one every 100 ms from t0.

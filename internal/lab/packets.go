@@ -56,3 +56,29 @@ func TCPQuery(name string) ([]byte, error) {
 	}
 	return append([]byte{byte(len(b) >> 8), byte(len(b))}, b...), nil
 }
+
+// UDPPacket is an Ethernet/IPv4 or IPv6/UDP packet from src:sport to
+// dst:dport carrying payload, checksums computed (MACs 02:00:00:00:00:01
+// to :02).
+func UDPPacket(src, dst string, sport, dport uint16, payload []byte) ([]byte, error) {
+	s, d := net.ParseIP(src), net.ParseIP(dst)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+	var ip gopacket.SerializableLayer
+	if s.To4() != nil {
+		eth.EthernetType = layers.EthernetTypeIPv4
+		ip4 := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
+		udp.SetNetworkLayerForChecksum(ip4)
+		ip = ip4
+	} else {
+		eth.EthernetType = layers.EthernetTypeIPv6
+		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: s, DstIP: d}
+		udp.SetNetworkLayerForChecksum(ip6)
+		ip = ip6
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
