@@ -118,27 +118,31 @@ func TestWriteTable(t *testing.T) {
 		name   string
 		report *Report
 		top    int
+		width  int
+		ascii  bool
 		golden string
 	}{
-		{"sample top 5", sampleReport(), 5, "table_sample.golden"},
-		{"sample top 2", sampleReport(), 2, "table_top2.golden"},
-		{"empty report", &Report{Schema: Schema, Tool: Tool{Name: "visor", Version: "dev"}, BucketSeconds: 60}, 10, "table_empty.golden"},
+		{"sample top 5", sampleReport(), 5, 100, false, "table_sample.golden"},
+		{"sample top 2 at 80 columns", sampleReport(), 2, 80, false, "table_top2.golden"},
+		{"sample at 160 columns in ASCII", sampleReport(), 10, 160, true, "table_sample_160_ascii.golden"},
+		{"empty report", &Report{Schema: Schema, Tool: Tool{Name: "visor", Version: "dev"}, BucketSeconds: 60}, 10, 80, false, "table_empty.golden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteTable(&b, tt.report, tt.top); err != nil {
+			o := TableOptions{Top: tt.top, Width: tt.width, ASCII: tt.ascii}
+			if err := WriteTableWith(&b, tt.report, o); err != nil {
 				t.Fatal(err)
 			}
 			for i, line := range strings.Split(b.String(), "\n") {
-				if n := len([]rune(line)); n > 120 {
+				if n := len([]rune(line)); n > tt.width {
 					t.Errorf("line %d is %d columns wide: %q", i+1, n, line)
 				}
 			}
 			golden(t, tt.golden, b.Bytes())
 
 			var again bytes.Buffer
-			if err := WriteTable(&again, tt.report, tt.top); err != nil {
+			if err := WriteTableWith(&again, tt.report, o); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(b.Bytes(), again.Bytes()) {
