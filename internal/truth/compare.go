@@ -78,3 +78,25 @@ func MapDiff(name string, got, want map[string]uint64) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ClientSideDiff compares the report of a pcap of a resolver's client side
+// with that of the resolver's dnstap restricted to its CLIENT_* messages:
+// the two must count the same DNS.
+func ClientSideDiff(pcap, tap *report.Report) []string {
+	pc, td := pcap.Summary.DNS, tap.Summary.DNS
+	var out []string
+	for _, c := range []struct {
+		name string
+		p, d uint64
+	}{
+		{"queries", pc.Queries, td.Queries}, {"responses", pc.Responses, td.Responses},
+		{"udp", pc.UDP, td.UDP}, {"tcp", pc.TCP, td.TCP}, {"ipv4", pc.IPv4, td.IPv4}, {"ipv6", pc.IPv6, td.IPv6},
+		{"nodata", pc.Nodata, td.Nodata}, {"xacts.in", pc.Xacts.Total, td.Xacts.In.Count},
+		{"net.in (every message kept is CLIENT_*)", td.Queries + td.Responses, tap.Summary.Net.In},
+	} {
+		if c.p != c.d {
+			out = append(out, fmt.Sprintf("%s: pcap %d, dnstap CLIENT_* %d", c.name, c.p, c.d))
+		}
+	}
+	return append(out, append(MapDiff("rcodes", td.Rcodes, pc.Rcodes), MapDiff("qtypes", td.Qtypes, pc.Qtypes)...)...)
+}
