@@ -113,6 +113,8 @@ func duration(d time.Duration) string {
 		return decimal(float64(d)/1e3, 0) + nbsp + "µs"
 	case d < time.Second:
 		return decimal(float64(d)/1e6, 0) + nbsp + "ms"
+	case d < time.Minute && d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + nbsp + "s"
 	case d < 10*time.Second:
 		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + nbsp + "s"
 	case d < time.Minute:

@@ -16,7 +16,6 @@ import (
 	"github.com/visor-dns/visor/report"
 )
 
-
 // TestTableOfCaptures renders the table of every testdata capture at 80
 // and 160 columns: no line is wider than the width (in runes), and the
 // output matches testdata/captures/NAME.WIDTH.golden.
