@@ -491,39 +491,48 @@ func compareLabels(x, y []Label) int {
 // seconds, and a final # EOF (github.com/prometheus/common/expfmt).
 func WriteOpenMetrics(w io.Writer, fams []Family) error {
 	for _, f := range fams {
-		if len(f.Series) == 0 {
-			continue
-		}
-		mf := &dto.MetricFamily{Name: proto.String(f.Name), Help: proto.String(f.Help)}
-		switch f.Type {
-		case Counter:
-			mf.Type = dto.MetricType_COUNTER.Enum()
-		case Gauge:
-			mf.Type = dto.MetricType_GAUGE.Enum()
-		default:
-			return fmt.Errorf("report: family %s has type %q", f.Name, f.Type)
-		}
-		for _, s := range f.Series {
-			pairs := make([]*dto.LabelPair, len(s.Labels))
-			for i, l := range s.Labels {
-				pairs[i] = &dto.LabelPair{Name: proto.String(l.Name), Value: proto.String(l.Value)}
-			}
-			for _, p := range s.Points {
-				m := &dto.Metric{Label: pairs, TimestampMs: proto.Int64(p.T)}
-				if f.Type == Counter {
-					m.Counter = &dto.Counter{Value: proto.Float64(p.V)}
-				} else {
-					m.Gauge = &dto.Gauge{Value: proto.Float64(p.V)}
-				}
-				mf.Metric = append(mf.Metric, m)
-			}
-		}
-		if _, err := expfmt.MetricFamilyToOpenMetrics(w, mf); err != nil {
-			return fmt.Errorf("report: openmetrics: %w", err)
+		if err := writeFamily(w, &f); err != nil {
+			return err
 		}
 	}
 	_, err := expfmt.FinalizeOpenMetrics(w)
 	return err
+}
+
+// writeFamily writes one family with all its points (nothing when it has
+// no series).
+func writeFamily(w io.Writer, f *Family) error {
+	if len(f.Series) == 0 {
+		return nil
+	}
+	mf := &dto.MetricFamily{Name: proto.String(f.Name), Help: proto.String(f.Help)}
+	switch f.Type {
+	case Counter:
+		mf.Type = dto.MetricType_COUNTER.Enum()
+	case Gauge:
+		mf.Type = dto.MetricType_GAUGE.Enum()
+	default:
+		return fmt.Errorf("report: family %s has type %q", f.Name, f.Type)
+	}
+	for _, s := range f.Series {
+		pairs := make([]*dto.LabelPair, len(s.Labels))
+		for i, l := range s.Labels {
+			pairs[i] = &dto.LabelPair{Name: proto.String(l.Name), Value: proto.String(l.Value)}
+		}
+		for _, p := range s.Points {
+			m := &dto.Metric{Label: pairs, TimestampMs: proto.Int64(p.T)}
+			if f.Type == Counter {
+				m.Counter = &dto.Counter{Value: proto.Float64(p.V)}
+			} else {
+				m.Gauge = &dto.Gauge{Value: proto.Float64(p.V)}
+			}
+			mf.Metric = append(mf.Metric, m)
+		}
+	}
+	if _, err := expfmt.MetricFamilyToOpenMetrics(w, mf); err != nil {
+		return fmt.Errorf("report: openmetrics: %w", err)
+	}
+	return nil
 }
 
 // omChunk is how many samples WriteOpenMetricsReport formats at a time.
@@ -534,6 +543,14 @@ var omChunk = 4096
 // once into compact per-series values, and each family is written a few
 // thousand samples at a time.
 func WriteOpenMetricsReport(w io.Writer, r *Report, extra []Label, top int) error {
+	return WriteOpenMetricsEdited(w, r, extra, top, 0, nil)
+}
+
+// WriteOpenMetricsEdited is WriteOpenMetricsReport where a family of more
+// than maxSeries series is first built whole and given to edit (e.g. to
+// fold its rarest label values into one series) before it is written; the
+// other families are written as they are, a few thousand samples at a time.
+func WriteOpenMetricsEdited(w io.Writer, r *Report, extra []Label, top, maxSeries int, edit func(*Family)) error {
 	b, err := newBuilder(r, extra, top)
 	if err != nil {
 		return err
@@ -543,6 +560,22 @@ func WriteOpenMetricsReport(w io.Writer, r *Report, extra []Label, top int) erro
 	for _, sp := range b.specs {
 		series := b.series(sp)
 		if len(series) == 0 {
+			continue
+		}
+		if edit != nil && maxSeries > 0 && len(series) > maxSeries {
+			f := Family{Name: sp.name, Type: sp.typ, Help: sp.help}
+			for _, ser := range series {
+				s := Series{Labels: ser.labels}
+				b.points(sp, ser, func(p Point) error {
+					s.Points = append(s.Points, p)
+					return nil
+				})
+				f.Series = append(f.Series, s)
+			}
+			edit(&f)
+			if err := writeFamily(bw, &f); err != nil {
+				return err
+			}
 			continue
 		}
 		mf := &dto.MetricFamily{Name: proto.String(sp.name), Help: proto.String(sp.help)}

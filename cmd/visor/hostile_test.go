@@ -206,3 +206,32 @@ func TestHostileDNSTapFrame(t *testing.T) {
 		t.Fatalf("integrity %v, %d messages; want dnstap_bad_frame 1 and all %d messages", rep.Integrity, rep.Summary.DNS.Messages, want.Summary.DNS.Messages)
 	}
 }
+
+// Names from the traffic cannot make unbounded series in an OpenMetrics
+// file either: --top-series folds the rest into __other__.
+func TestOpenMetricsTopSeries(t *testing.T) {
+	lab := "../../testdata/lab-eth.pcap"
+	all := runVisor("analyze", "--format", "openmetrics", "--top-series", "0", lab)
+	capped := runVisor("analyze", "--format", "openmetrics", "--top-series", "2", lab)
+	if all.code != 0 || capped.code != 0 {
+		t.Fatalf("exit %d, %d: %s %s", all.code, capped.code, all.stderr, capped.stderr)
+	}
+	if strings.Contains(all.stdout, "__other__") || !strings.Contains(capped.stdout, `qname="__other__"`) {
+		t.Errorf("__other__ in the uncapped file: %v; in the capped one: %v",
+			strings.Contains(all.stdout, "__other__"), strings.Contains(capped.stdout, "__other__"))
+	}
+	if !strings.Contains(capped.stderr, "visor: --top-series 2: visor_dns_top_qname_messages:") {
+		t.Errorf("stderr does not say what was folded: %s", capped.stderr)
+	}
+	count := func(s, fam string) (n int) {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, fam+" ") || strings.HasPrefix(l, fam+"{") {
+				n++
+			}
+		}
+		return n
+	}
+	if a, c := count(all.stdout, "visor_dns_queries_total"), count(capped.stdout, "visor_dns_queries_total"); a != c || a == 0 {
+		t.Errorf("a family with fixed labels changed: %d samples, then %d", a, c)
+	}
+}

@@ -181,13 +181,27 @@ func families(opts *analysisOptions, rep *report.Report) ([]report.Family, error
 	return fams, nil
 }
 
-// writeOpenMetrics renders rep as OpenMetrics text (analyze --format openmetrics).
+// writeOpenMetrics renders rep as OpenMetrics text (analyze --format
+// openmetrics), a family at a time; a family with more traffic-labelled
+// series than --top-series is folded as replay folds it.
 func writeOpenMetrics(w io.Writer, opts *analysisOptions, rep *report.Report) error {
-	fams, err := families(opts, rep)
+	labels, err := report.ParseLabels(opts.labels)
 	if err != nil {
-		return err
+		return &exitError{code: exitUsage, err: err}
 	}
-	return report.WriteOpenMetrics(w, fams)
+	var folded []replay.Folded
+	err = report.WriteOpenMetricsEdited(w, rep, labels, opts.top, opts.topSeries, func(f *report.Family) {
+		fams := []report.Family{*f}
+		folded = append(folded, replay.CapSeries(fams, opts.topSeries)...)
+		*f = fams[0]
+	})
+	if opts.stderr != nil {
+		for _, f := range folded {
+			fmt.Fprintf(opts.stderr, "visor: --top-series %d: %s: %d %s values beyond the %d largest summed into %s=%q\n",
+				opts.topSeries, f.Family, f.Values, f.Label, f.Kept, f.Label, replay.Other)
+		}
+	}
+	return err
 }
 
 func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
