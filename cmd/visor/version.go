@@ -29,13 +29,18 @@ func buildCommit() string {
 	return "unknown"
 }
 
+// versionText is what `visor version` and `visor --version` print.
+func versionText() string {
+	return fmt.Sprintf("visor %s\ncommit %s\n%s %s/%s\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
 func newVersionCommand(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print version, commit and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(stdout, "visor %s\ncommit %s\n%s %s/%s\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			io.WriteString(stdout, versionText())
 			return nil
 		},
 	}
