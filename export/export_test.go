@@ -1,0 +1,99 @@
+package export
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"testing"
+
+	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/capture"
+)
+
+func TestSchemaFollowsColumns(t *testing.T) {
+	s := Schema()
+	fields := s.Fields()
+	if len(fields) != len(Columns) {
+		t.Fatalf("schema has %d columns, Columns %d", len(fields), len(Columns))
+	}
+	for i, f := range fields {
+		if f.Name() != Columns[i].Name {
+			t.Errorf("schema column %d is %s, want %s", i, f.Name(), Columns[i].Name)
+		}
+	}
+}
+
+func TestTextEscapes(t *testing.T) {
+	for _, tc := range []struct{ in, json, csv string }{
+		{`a.example`, `"a.example"`, `a.example`},
+		{`a,b."x"`, `"a,b.\"x\""`, `"a,b.""x"""`},
+		{"a\\000\n", `"a\\000\u000a"`, "\"a\\000\n\""},
+	} {
+		if got := string(appendJSONString(nil, []byte(tc.in))); got != tc.json {
+			t.Errorf("JSON of %q = %s, want %s", tc.in, got, tc.json)
+		}
+		if got := string(appendCSVField(nil, []byte(tc.in))); got != tc.csv {
+			t.Errorf("CSV of %q = %s, want %s", tc.in, got, tc.csv)
+		}
+	}
+}
+
+// exportFile exports one capture in format.
+func exportFile(t testing.TB, path, format string) ([]byte, Stats) {
+	t.Helper()
+	src, err := capture.Open(path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var buf bytes.Buffer
+	w, err := NewWriter(format, &buf, []string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := New(w, Options{DNSPorts: []uint16{53}})
+	var p visor.Packet
+	for {
+		err := src.Next(&p)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Observe(&p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := x.Close()
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), st
+}
+
+func TestNDJSONRows(t *testing.T) {
+	b, st := exportFile(t, "../testdata/lab-tcp.pcap", "ndjson")
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	rows, tcp := 0, 0
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("row %d: %v", rows+1, err)
+		}
+		if len(m) != len(Columns) {
+			t.Fatalf("row %d has %d columns, want %d", rows+1, len(m), len(Columns))
+		}
+		if m["transport"] == "tcp" {
+			tcp++
+		}
+		rows++
+	}
+	if rows == 0 || uint64(rows) != st.Rows || tcp == 0 {
+		t.Errorf("%d rows (%d over TCP), stats say %d", rows, tcp, st.Rows)
+	}
+}

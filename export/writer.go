@@ -1,0 +1,277 @@
+package export
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Formats are the record formats.
+var Formats = []string{"ndjson", "csv", "parquet"}
+
+// RowGroupRows is the rows of one Parquet row group: large enough for
+// engines to skip by statistics, small enough to bound the writer's memory.
+const RowGroupRows = 128 << 10
+
+// Writer writes records in one format.
+type Writer interface {
+	Write(r *Record) error
+	// Close flushes what is buffered and ends the file (Parquet's footer);
+	// it does not close the underlying io.Writer.
+	Close() error
+}
+
+// NewWriter returns a writer of format to w. inputs name the inputs by
+// index, for the input column.
+func NewWriter(format string, w io.Writer, inputs []string) (Writer, error) {
+	switch format {
+	case "ndjson":
+		return &textWriter{w: bufio.NewWriterSize(w, 256<<10), inputs: inputs, json: true}, nil
+	case "csv":
+		return &textWriter{w: bufio.NewWriterSize(w, 256<<10), inputs: inputs}, nil
+	case "parquet":
+		return newParquetWriter(w, inputs), nil
+	}
+	return nil, fmt.Errorf("unknown record format %q (ndjson, csv or parquet)", format)
+}
+
+// textWriter writes NDJSON or CSV.
+type textWriter struct {
+	w      *bufio.Writer
+	inputs []string
+	json   bool
+	header bool
+	line   []byte
+	val    []byte
+}
+
+func (t *textWriter) Write(r *Record) error {
+	b := t.line[:0]
+	if !t.json && !t.header {
+		for i, c := range Columns {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, c.Name...)
+		}
+		b = append(b, '\n')
+		t.header = true
+	}
+	if t.json {
+		b = append(b, '{')
+	}
+	for i := range Columns {
+		c := &Columns[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if t.json {
+			b = append(b, '"')
+			b = append(b, c.Name...)
+			b = append(b, '"', ':')
+		}
+		var ok bool
+		switch c.Kind {
+		case KindString:
+			t.val, ok = c.Text(t.val[:0], r, t.inputs)
+			switch {
+			case !ok && t.json:
+				b = append(b, "null"...)
+			case !ok:
+			case t.json:
+				b = appendJSONString(b, t.val)
+			default:
+				b = appendCSVField(b, t.val)
+			}
+			continue
+		}
+		var v int64
+		if v, ok = c.Num(r); !ok {
+			if t.json {
+				b = append(b, "null"...)
+			}
+			continue
+		}
+		switch c.Kind {
+		case KindTime:
+			if t.json {
+				b = append(b, '"')
+			}
+			b = time.Unix(0, v).UTC().AppendFormat(b, time.RFC3339Nano)
+			if t.json {
+				b = append(b, '"')
+			}
+		case KindBool:
+			b = strconv.AppendBool(b, v != 0)
+		default:
+			b = strconv.AppendInt(b, v, 10)
+		}
+	}
+	if t.json {
+		b = append(b, '}')
+	}
+	b = append(b, '\n')
+	t.line = b
+	_, err := t.w.Write(b)
+	return err
+}
+
+func (t *textWriter) Close() error {
+	if !t.json && !t.header {
+		t.header = true
+		for i, c := range Columns {
+			if i > 0 {
+				t.w.WriteByte(',')
+			}
+			t.w.WriteString(c.Name)
+		}
+		t.w.WriteByte('\n')
+	}
+	return t.w.Flush()
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as a JSON string (names are ASCII, escaped
+// \DDD where not printable; paths may be any bytes).
+func appendJSONString(b, s []byte) []byte {
+	b = append(b, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// appendCSVField writes s as an RFC 4180 field: quoted when it holds a
+// comma, a quote or a line break (an empty field is null).
+func appendCSVField(b, s []byte) []byte {
+	quote := len(s) == 0
+	for _, c := range s {
+		if c == ',' || c == '"' || c == '\n' || c == '\r' {
+			quote = true
+			break
+		}
+	}
+	if !quote {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for _, c := range s {
+		if c == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, c)
+	}
+	return append(b, '"')
+}
+
+// Schema is the records' Parquet schema, in Columns' order: every column
+// optional, zstd, strings dictionary-encoded, times TIMESTAMP(NANOS, UTC).
+func Schema() *parquet.Schema {
+	fields := make([]reflect.StructField, len(Columns))
+	for i, c := range Columns {
+		var typ reflect.Type
+		tag := c.Name + ",optional"
+		switch c.Kind {
+		case KindTime:
+			typ, tag = reflect.TypeFor[int64](), tag+",timestamp(nanosecond)"
+		case KindInt:
+			typ = reflect.TypeFor[int64]()
+		case KindBool:
+			typ = reflect.TypeFor[bool]()
+		case KindString:
+			typ, tag = reflect.TypeFor[string](), tag+",dict"
+		}
+		fields[i] = reflect.StructField{Name: "F" + strconv.Itoa(i), Type: reflect.PointerTo(typ),
+			Tag: reflect.StructTag(`parquet:"` + tag + `,zstd"`)}
+	}
+	return parquet.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
+}
+
+// parquetWriter buffers a batch of rows (their strings in one arena) and
+// hands them to parquet-go, ending a row group every RowGroupRows rows.
+type parquetWriter struct {
+	w       *parquet.Writer
+	inputs  []string
+	rows    []parquet.Row
+	n       int
+	arena   []byte
+	inGroup int
+}
+
+const parquetBatch = 512
+
+func newParquetWriter(w io.Writer, inputs []string) *parquetWriter {
+	p := &parquetWriter{w: parquet.NewWriter(w, Schema(), parquet.Compression(&parquet.Zstd),
+		parquet.CreatedBy("visor", "", "")), inputs: inputs, rows: make([]parquet.Row, parquetBatch)}
+	for i := range p.rows {
+		p.rows[i] = make(parquet.Row, len(Columns))
+	}
+	return p
+}
+
+func (p *parquetWriter) Write(r *Record) error {
+	row := p.rows[p.n]
+	for i := range Columns {
+		c := &Columns[i]
+		var v parquet.Value
+		if c.Kind == KindString {
+			start := len(p.arena)
+			var ok bool
+			if p.arena, ok = c.Text(p.arena, r, p.inputs); ok {
+				v = parquet.ByteArrayValue(p.arena[start:len(p.arena):len(p.arena)]).Level(0, 1, i)
+			} else {
+				p.arena = p.arena[:start]
+				v = parquet.NullValue().Level(0, 0, i)
+			}
+		} else if n, ok := c.Num(r); !ok {
+			v = parquet.NullValue().Level(0, 0, i)
+		} else if c.Kind == KindBool {
+			v = parquet.BooleanValue(n != 0).Level(0, 1, i)
+		} else {
+			v = parquet.Int64Value(n).Level(0, 1, i)
+		}
+		row[i] = v
+	}
+	p.n++
+	if p.n == len(p.rows) {
+		return p.flush()
+	}
+	return nil
+}
+
+func (p *parquetWriter) flush() error {
+	if p.n == 0 {
+		return nil
+	}
+	_, err := p.w.WriteRows(p.rows[:p.n])
+	p.inGroup += p.n
+	p.n = 0
+	// The values point into the arena: a new one, as parquet-go may keep
+	// the slices until its page is written.
+	p.arena = make([]byte, 0, cap(p.arena))
+	if err == nil && p.inGroup >= RowGroupRows {
+		p.inGroup = 0
+		err = p.w.Flush()
+	}
+	return err
+}
+
+func (p *parquetWriter) Close() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.w.Close()
+}
