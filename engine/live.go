@@ -322,7 +322,7 @@ func (r *liveRun) draw(w io.Writer, rep *report.Report, pps float64, now time.Ti
 	} else {
 		fmt.Fprintf(&b, "no bucket closed yet (buckets of %gs)\n\n", rep.BucketSeconds)
 	}
-	report.WriteTable(&b, rep, r.cfg.Top)
+	report.WriteTableWith(&b, rep, report.TableOptions{Top: r.cfg.Top, Width: report.TableWidth(w), ASCII: !report.UTF8Locale()})
 	w.Write(b.Bytes())
 }
 

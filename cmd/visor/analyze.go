@@ -99,7 +99,8 @@ func writeReport(opts *analysisOptions, rep *report.Report, stdout io.Writer) er
 		case "openmetrics":
 			return writeOpenMetrics(w, opts, rep)
 		}
-		return report.WriteTable(w, rep, opts.top)
+		return report.WriteTableWith(w, rep, report.TableOptions{Top: opts.top, Width: report.TableWidth(w),
+			ASCII: opts.ascii || !report.UTF8Locale()})
 	}
 	var err error
 	if opts.output != "" && opts.output != "-" {
@@ -113,10 +114,20 @@ func writeReport(opts *analysisOptions, rep *report.Report, stdout io.Writer) er
 	return nil
 }
 
-// strictResult fails the run under --strict when integrity counts anything.
+// strictResult fails the run under --strict when integrity counts a
+// problem with the input; what is normal at a capture's edges (queries
+// still open at its end) does not fail it.
 func strictResult(opts *analysisOptions, rep *report.Report) error {
-	if !opts.strict || len(rep.Integrity) == 0 {
+	if !opts.strict {
 		return nil
 	}
-	return &exitError{code: exitFailed, err: fmt.Errorf("visor: --strict: integrity counts %d kind(s) of problem: %v", len(rep.Integrity), rep.Integrity)}
+	problems := report.IntegrityProblems(rep.Integrity)
+	if len(problems) == 0 {
+		return nil
+	}
+	words := make([]string, len(problems))
+	for i, k := range problems {
+		words[i] = report.DescribeIntegrity(k, rep.Integrity[k])
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("visor: --strict: the input was not fully analysed: %s", strings.Join(words, "; "))}
 }

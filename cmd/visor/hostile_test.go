@@ -235,3 +235,19 @@ func TestOpenMetricsTopSeries(t *testing.T) {
 		t.Errorf("a family with fixed labels changed: %d samples, then %d", a, c)
 	}
 }
+
+// --strict fails on a problem with the input, in words, never on what is
+// normal at a capture's edges (queries still open at its end).
+func TestStrict(t *testing.T) {
+	for _, f := range []string{"lab-eth.pcap", "lab.pcapng", "unbound.dnstap", "attack-random-subdomain.pcap"} {
+		if res := runVisor("analyze", "--strict", "--format", "json", "../../testdata/"+f); res.code != 0 {
+			t.Errorf("%s: exit %d: %s", f, res.code, res.stderr)
+		}
+	}
+	pkt := dnsPacket(t, 1, "a.example.test", false)
+	good := uint64(1_700_000_000) * 1e6
+	res := runVisorStdin(pcapngEPB(t, pkt, good, uint64(1)<<40*1e6), "analyze", "--strict", "-")
+	if res.code != 1 || !strings.Contains(res.stderr, "--strict") || strings.Contains(res.stderr, "map[") {
+		t.Errorf("exit %d, stderr %q: want 1 and the problem in words", res.code, res.stderr)
+	}
+}

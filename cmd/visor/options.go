@@ -37,6 +37,7 @@ type analysisOptions struct {
 	geoCity       string
 	geoASN        string
 	topSeries     int
+	ascii         bool
 	cfg           engine.Config
 	stderr        io.Writer // for warnings of the flag-level steps (e.g. --top-series)
 }
@@ -59,6 +60,7 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.MarkHidden("shards")
 	fs.StringArrayVar(&o.thresholdArgs, "threshold", nil, "NAME=VALUE overrides a findings threshold (repeatable; names in docs/findings.md)")
 	fs.StringVar(&o.geoCity, "geoip-city", "", "MaxMind City database (.mmdb): adds geo tops of remote addresses and ECS prefixes")
+	fs.BoolVar(&o.ascii, "ascii", false, "table: ASCII only (no sparklines, arrows or ≈ ±); the default when the locale is not UTF-8")
 	fs.IntVar(&o.topSeries, "top-series", 1000, "OpenMetrics and replay: label values kept per family labelled from the traffic (top lists, rcode, qtype) over the run; the rest are summed into one "+replay.Other+" series (0: keep all)")
 	fs.StringVar(&o.geoASN, "geoip-asn", "", "MaxMind ASN database (.mmdb): adds asn tops of remote addresses and ECS prefixes")
 }
