@@ -40,7 +40,7 @@ const (
 )
 
 func newBatch() *batch {
-	return &batch{items: make([]item, 0, batchFrames), arena: make([]byte, 0, batchBytes)}
+	return &batch{} // grown by use: a small input allocates little
 }
 
 // add copies the frame (and its payload) into the batch.

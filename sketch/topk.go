@@ -106,8 +106,8 @@ func NewTopK(capacity int) *TopK {
 	return &TopK{
 		capacity: capacity,
 		index:    newSlotIndex(capacity),
-		entries:  make([]topkEntry, 0, capacity),
-		buckets:  make([]countBucket, 0, capacity+1), // a move may hold one more than the items
+		entries:  make([]topkEntry, 0, min(capacity, 16)), // grown by use
+		buckets:  make([]countBucket, 0, min(capacity+1, 17)), // a move may hold one more than the items
 		minB:     -1,
 		freeB:    -1,
 	}
