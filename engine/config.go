@@ -163,3 +163,9 @@ func (g *Geo) Close() error {
 
 // tool is the report's tool section.
 func (c *Config) tool() report.Tool { return report.Tool{Name: "visor", Version: c.Version} }
+
+// ThresholdDocs documents every findings threshold (--threshold NAME=VALUE).
+func ThresholdDocs() ([]findings.ThresholdDoc, error) { return findings.ThresholdDocs() }
+
+// ThresholdNames are the names --threshold takes.
+func ThresholdNames() []string { return findings.ThresholdNames() }

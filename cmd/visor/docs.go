@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 
-	"github.com/visor-dns/visor/analyzers/findings"
+	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -135,99 +135,16 @@ func replaceThresholds(page []byte, table string) ([]byte, error) {
 	return []byte(s[:i+len(thresholdsBegin)] + "\n" + table + s[j:]), nil
 }
 
-// thresholdKinds says which detector each --threshold name belongs to and what
-// it bounds; the names and defaults come from the findings package, and
-// TestDocsThresholdsDescribed fails when a name is missing here or no longer exists.
-var thresholdKinds = map[string]struct{ kind, meaning string }{
-	"rs-names":         {"random_subdomain", "distinct names under the zone in the bucket, at least"},
-	"rs-unique":        {"random_subdomain", "distinct names per query under the zone, at least"},
-	"rs-fail":          {"random_subdomain", "share of the zone's responses that are NXDOMAIN or SERVFAIL (one way to qualify)"},
-	"rs-len-delta":     {"random_subdomain", "characters by which the zone's labels are longer than the capture's other zones (the other way)"},
-	"rs-entropy-delta": {"random_subdomain", "bits per character by which the zone's labels are more random than the other zones' (the other way)"},
-	"tun-queries":      {"dns_tunneling", "queries under the zone in the bucket, at least"},
-	"tun-len":          {"dns_tunneling", "mean length in characters of the name's part under the zone, at least"},
-	"tun-entropy":      {"dns_tunneling", "mean bits per character of the name's part under the zone, at least"},
-	"tun-types":        {"dns_tunneling", "share of TXT, NULL, CNAME and MX queries (or a distinct-name share of at least 0.9)"},
-	"nx-min":           {"nxdomain_flood", "NXDOMAIN responses not explained by a random_subdomain finding, per bucket"},
-	"nx-share":         {"nxdomain_flood", "their share of the bucket's responses"},
-	"nx-rate":          {"nxdomain_flood", "NXDOMAIN responses per second at the busiest slot"},
-	"sf-min":           {"servfail_storm", "SERVFAIL responses not explained by a random_subdomain finding, per bucket"},
-	"sf-share":         {"servfail_storm", "their share of the bucket's responses"},
-	"sf-rate":          {"servfail_storm", "SERVFAIL responses per second at the busiest slot"},
-	"flood-min":        {"query_flood", "queries from one address (or one /24 or /64) per bucket"},
-	"flood-rate":       {"query_flood", "queries per second from it at the busiest slot"},
-	"refl-bytes":       {"reflection", "bytes of responses towards one address per bucket"},
-	"refl-rate":        {"reflection", "bytes per second of them at the busiest slot"},
-	"refl-ratio":       {"reflection", "response bytes over the bytes of the queries that address sent"},
-	"refl-share":       {"reflection", "share of those responses that are ANY, large (UDP, >= 1024 bytes) or beyond its queries"},
-	"syn-min":          {"tcp_syn_flood", "SYNs without ACK towards one address per bucket"},
-	"syn-rate":         {"tcp_syn_flood", "SYNs per second at the busiest slot"},
-}
-
-// thresholdDefault is the findings.Thresholds field a --threshold name sets,
-// its place in the struct and its default.
-type thresholdDefault struct {
-	field string
-	index int
-	value float64
-}
-
-// thresholdDefaults finds, for each --threshold name, the Thresholds field it
-// sets and its default, through the exported Set alone.
-func thresholdDefaults() (map[string]thresholdDefault, error) {
-	const probe = 123456.789 // no default has this value
-	dv := reflect.ValueOf(findings.DefaultThresholds())
-	out := map[string]thresholdDefault{}
-	for _, name := range findings.ThresholdNames() {
-		t := findings.DefaultThresholds()
-		if err := t.Set(name + "=" + strconv.FormatFloat(probe, 'f', -1, 64)); err != nil {
-			return nil, err
-		}
-		tv := reflect.ValueOf(t)
-		found := false
-		for i := range tv.NumField() {
-			if tv.Field(i).Kind() == reflect.Float64 && tv.Field(i).Float() == probe && dv.Field(i).Float() != probe {
-				out[name] = thresholdDefault{tv.Type().Field(i).Name, i, dv.Field(i).Float()}
-				found = true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("--threshold %s sets no float64 field of findings.Thresholds", name)
-		}
-	}
-	return out, nil
-}
-
 // thresholdsTable is the Markdown table between the markers of findings.md.
 func thresholdsTable() (string, error) {
-	defs, err := thresholdDefaults()
+	docs, err := engine.ThresholdDocs()
 	if err != nil {
 		return "", err
 	}
-	names := findings.ThresholdNames()
-	kindOrder := []string{"random_subdomain", "dns_tunneling", "nxdomain_flood", "servfail_storm", "query_flood", "reflection", "tcp_syn_flood"}
-	rank := func(n string) int {
-		if k, ok := thresholdKinds[n]; ok {
-			if i := slices.Index(kindOrder, k.kind); i >= 0 {
-				return i
-			}
-		}
-		return len(kindOrder)
-	}
-	slices.SortFunc(names, func(a, b string) int {
-		if r := rank(a) - rank(b); r != 0 {
-			return r
-		}
-		return defs[a].index - defs[b].index // as Thresholds declares them
-	})
 	var b strings.Builder
 	b.WriteString("| `--threshold` name | finding | default | measures | `findings.Thresholds` field |\n|---|---|---:|---|---|\n")
-	for _, n := range names {
-		k, ok := thresholdKinds[n]
-		if !ok {
-			return "", fmt.Errorf("--threshold %s is not described in thresholdKinds (cmd/visor/docs.go)", n)
-		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | `%s` |\n", n, k.kind, strconv.FormatFloat(defs[n].value, 'f', -1, 64), k.meaning, defs[n].field)
+	for _, d := range docs {
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | `%s` |\n", d.Name, d.Kind, strconv.FormatFloat(d.Default, 'f', -1, 64), d.Meaning, d.Field)
 	}
 	return b.String(), nil
 }

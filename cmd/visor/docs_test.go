@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/visor-dns/visor/analyzers/findings"
 )
 
 const docsDir = "../../docs"
@@ -73,25 +71,6 @@ func listDir(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
-}
-
-// TestDocsThresholdsDescribed: every --threshold name has its finding and
-// meaning in thresholdKinds, and nothing there is stale.
-func TestDocsThresholdsDescribed(t *testing.T) {
-	names := findings.ThresholdNames()
-	for _, n := range names {
-		if _, ok := thresholdKinds[n]; !ok {
-			t.Errorf("--threshold %s: add it to thresholdKinds in docs.go", n)
-		}
-	}
-	for n := range thresholdKinds {
-		if !slices.Contains(names, n) {
-			t.Errorf("thresholdKinds describes %q, which findings.ThresholdNames no longer lists", n)
-		}
-	}
-	if _, err := thresholdsTable(); err != nil {
-		t.Error(err)
-	}
 }
 
 // TestDocsMetricsEveryFamily: the sample report makes every family the

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/visor-dns/visor/analyzers/findings"
+	"github.com/visor-dns/visor/engine"
 )
 
 // Exit statuses, as the contract fixes them.
@@ -190,7 +190,7 @@ func registerCompletions(c *cobra.Command) {
 	}
 	if c.Flags().Lookup("threshold") != nil {
 		var names []string
-		for _, n := range findings.ThresholdNames() {
+		for _, n := range engine.ThresholdNames() {
 			names = append(names, n+"=")
 		}
 		c.RegisterFlagCompletionFunc("threshold", cobra.FixedCompletions(names, cobra.ShellCompDirectiveNoSpace|noFiles))
