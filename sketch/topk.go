@@ -106,7 +106,7 @@ func NewTopK(capacity int) *TopK {
 	return &TopK{
 		capacity: capacity,
 		index:    newSlotIndex(capacity),
-		entries:  make([]topkEntry, 0, min(capacity, 16)), // grown by use
+		entries:  make([]topkEntry, 0, min(capacity, 16)),     // grown by use
 		buckets:  make([]countBucket, 0, min(capacity+1, 17)), // a move may hold one more than the items
 		minB:     -1,
 		freeB:    -1,
