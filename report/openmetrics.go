@@ -64,15 +64,15 @@ func ParseLabels(args []string) ([]Label, error) {
 		k, v, ok := strings.Cut(a, "=")
 		switch {
 		case !ok || k == "":
-			return nil, fmt.Errorf("report: --label %q is not k=v", a)
+			return nil, fmt.Errorf("label %q is not k=v", a)
 		case !labelName.MatchString(k) || strings.HasPrefix(k, "__"):
-			return nil, fmt.Errorf("report: --label %q: %q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", a, k)
+			return nil, fmt.Errorf("label %q: %q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", a, k)
 		case slices.Contains(seriesLabels, k):
-			return nil, fmt.Errorf("report: --label %q: visor's series use the label %q already", a, k)
+			return nil, fmt.Errorf("label %q: visor's series use the label %q already", a, k)
 		}
 		for _, l := range out {
 			if l.Name == k {
-				return nil, fmt.Errorf("report: --label %q: %q given twice", a, k)
+				return nil, fmt.Errorf("label %q: %q given twice", a, k)
 			}
 		}
 		out = append(out, Label{k, v})

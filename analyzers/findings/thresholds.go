@@ -90,15 +90,15 @@ func (t *Thresholds) Set(kv string) error {
 	k, v, ok := strings.Cut(kv, "=")
 	k = strings.TrimSpace(k)
 	if !ok {
-		return fmt.Errorf("visor: --threshold %q is not name=value", kv)
+		return fmt.Errorf("%q is not name=value", kv)
 	}
 	p := t.fields()[k]
 	if p == nil {
-		return fmt.Errorf("visor: --threshold: unknown name %q (one of %s)", k, strings.Join(ThresholdNames(), ", "))
+		return fmt.Errorf("unknown name %q (one of %s)", k, strings.Join(ThresholdNames(), ", "))
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil || f < 0 {
-		return fmt.Errorf("visor: --threshold %s: %q is not a number >= 0", k, v)
+		return fmt.Errorf("%s: %q is not a number >= 0", k, v)
 	}
 	*p = f
 	return nil

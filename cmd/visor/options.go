@@ -113,7 +113,7 @@ func (o *analysisOptions) validate(args []string) error {
 		ports = append(ports, uint16(n))
 	}
 	if _, err := report.ParseLabels(o.labels); err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return usageError("--label: %v", err)
 	}
 	if o.topSeries < 0 {
 		return usageError("--top-series must be 0 (no cap) or more, not %d", o.topSeries)

@@ -165,7 +165,7 @@ func (o *replayOptions) validate(cmd *cobra.Command, args []string) error {
 func families(opts *analysisOptions, rep *report.Report) ([]report.Family, error) {
 	labels, err := report.ParseLabels(opts.labels)
 	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
+		return nil, usageError("--label: %v", err)
 	}
 	fams, err := report.Families(rep, labels, opts.top)
 	if err != nil {
@@ -187,7 +187,7 @@ func families(opts *analysisOptions, rep *report.Report) ([]report.Family, error
 func writeOpenMetrics(w io.Writer, opts *analysisOptions, rep *report.Report) error {
 	labels, err := report.ParseLabels(opts.labels)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return usageError("--label: %v", err)
 	}
 	var folded []replay.Folded
 	err = report.WriteOpenMetricsEdited(w, rep, labels, opts.top, opts.topSeries, func(f *report.Family) {
