@@ -218,12 +218,5 @@ func TestBucketJSON(t *testing.T) {
 	}
 }
 
-// udpPacket is lab.UDPPacket for a test.
-func udpPacket(t *testing.T, src, dst string, sport, dport uint16, payload []byte) []byte {
-	t.Helper()
-	b, err := lab.UDPPacket(src, dst, sport, dport, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// udpPacket is an Ethernet/IP/UDP packet carrying payload.
+var udpPacket = lab.UDP

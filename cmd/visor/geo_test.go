@@ -23,14 +23,8 @@ import (
 
 // udpPacket builds an Ethernet/IP/UDP packet from src to dst (either
 // family) carrying payload.
-func udpPacket(t *testing.T, src, dst string, sport, dport uint16, payload []byte) []byte {
-	t.Helper()
-	b, err := lab.UDPPacket(src, dst, sport, dport, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// udpPacket is an Ethernet/IP/UDP packet carrying payload.
+var udpPacket = lab.UDP
 
 // writePackets writes packets to a pcap file, one every 100 ms from t0.
 func writePackets(t *testing.T, path string, t0 time.Time, packets [][]byte) {

@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"net"
+	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -81,4 +82,14 @@ func UDPPacket(src, dst string, sport, dport uint16, payload []byte) ([]byte, er
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// UDP is UDPPacket for a test: an error fails t.
+func UDP(t testing.TB, src, dst string, sport, dport uint16, payload []byte) []byte {
+	t.Helper()
+	b, err := UDPPacket(src, dst, sport, dport, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
