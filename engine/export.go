@@ -58,10 +58,11 @@ func Export(ctx context.Context, cfg *Config, format string, w io.Writer, stdin 
 		}
 		srcs = append(srcs, s)
 	}
-	rw, err := export.NewWriter(format, w, paths)
+	fw, err := export.NewWriter(format, w, paths)
 	if err != nil {
 		return stats, false, err
 	}
+	rw := export.Async(fw)
 	opts := cfg.AnalyzerOptions()
 	x := export.New(rw, export.Options{DNSPorts: opts.DNSPorts, HostSpec: opts.HostSpec,
 		QNameSuffixes: normalizeSuffixes(opts.QNameSuffixes), Filter: opts.Filter, XactTimeout: opts.XactTimeout})
@@ -73,6 +74,7 @@ func Export(ctx context.Context, cfg *Config, format string, w io.Writer, stdin 
 		}
 		if merr != nil && ctx.Err() == nil {
 			prog.done()
+			rw.Close() // stops its goroutine; the file is abandoned
 			if _, ok := merr.(*writeError); ok {
 				return stats, false, merr
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // duckScript runs each SQL argument and prints its rows as one JSON line.
@@ -39,7 +40,9 @@ func duckDB(t *testing.T) string {
 	dir := filepath.Join(base, "visor-test-duckdb")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); err != nil {
 		os.MkdirAll(dir, 0o755)
-		cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--silent", "@duckdb/node-api")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--silent", "@duckdb/node-api")
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Skipf("DuckDB check skipped: npm install @duckdb/node-api in %s: %v\n%s", dir, err, out)
@@ -54,7 +57,9 @@ func duckDB(t *testing.T) string {
 // duck runs the statements in DuckDB and returns each one's rows.
 func duck(t *testing.T, dir string, sqls ...string) [][]map[string]any {
 	t.Helper()
-	cmd := exec.Command("node", append([]string{filepath.Join(dir, "query.mjs")}, sqls...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(dir, "query.mjs")}, sqls...)...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {

@@ -16,7 +16,7 @@ var Formats = []string{"ndjson", "csv", "parquet"}
 
 // RowGroupRows is the rows of one Parquet row group: large enough for
 // engines to skip by statistics, small enough to bound the writer's memory.
-const RowGroupRows = 128 << 10
+const RowGroupRows = 64 << 10
 
 // Writer writes records in one format.
 type Writer interface {

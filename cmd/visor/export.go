@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -60,7 +62,14 @@ func (o *exportOptions) validate(args []string) error {
 	return o.analysisOptions.validate(args)
 }
 
+// exportMemoryLimit replaces memoryLimit for export, which holds more than
+// an analysis: the rows of open queries and a row group being encoded.
+const exportMemoryLimit = 256 << 20
+
 func runExport(ctx context.Context, opts *exportOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(exportMemoryLimit))
+	}
 	var inputErr error
 	write := func(w io.Writer) error {
 		_, _, err := engine.Export(ctx, &opts.cfg, opts.recordFormat, w, stdin, stderr)
