@@ -2,6 +2,7 @@ package export
 
 import (
 	"net/netip"
+	"regexp"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
@@ -14,8 +15,11 @@ type Options struct {
 	DNSPorts      []uint16
 	HostSpec      []netip.Prefix
 	QNameSuffixes []string // lowercase, without the trailing dot
-	Filter        *filter.Filter
-	XactTimeout   int64 // ns of capture time; 0: dns.DefaultTimeout
+	// QNameRegex and QNameExclude, when set, keep only the names the first
+	// matches and the second does not (dns.Analyzer's Include, Exclude).
+	QNameRegex, QNameExclude *regexp.Regexp
+	Filter                   *filter.Filter
+	XactTimeout              int64 // ns of capture time; 0: dns.DefaultTimeout
 }
 
 // Stats count an export's work.
@@ -62,6 +66,7 @@ func New(w Writer, opts Options) *Exporter {
 	for _, s := range opts.QNameSuffixes {
 		e.dnsA.Suffixes = append(e.dnsA.Suffixes, []byte(s))
 	}
+	e.dnsA.Include, e.dnsA.Exclude = opts.QNameRegex, opts.QNameExclude
 	e.dnsA.Hook = e
 	e.emit = func(b []byte, f *visor.Frame) { e.message(f, b, visor.TransportTCP, e.dir) }
 	return e

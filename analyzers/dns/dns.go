@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"regexp"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/decode"
@@ -26,6 +27,7 @@ type Stats struct {
 	OpenAtEnd          uint64 // queries still unanswered when the input ended
 	DuplicateQueries   uint64 // a query repeated while the first was open
 	FilteredBySuffix   uint64 // messages outside --qname-suffix
+	FilteredByName     uint64 // messages left out by --qname-regex or --qname-exclude
 }
 
 // xactKey identifies a transaction by a 64-bit hash of client and server
@@ -57,7 +59,13 @@ type Analyzer struct {
 	Slow     int64
 	MaxOpen  int
 	Suffixes [][]byte // lowercase, without trailing dot; empty means all
-	Stats    Stats
+	// Include and Exclude, when set, keep only the messages whose question
+	// name (lowercase, without the trailing dot; "" without a question)
+	// Include matches and Exclude does not, after Suffixes. Two RE2
+	// patterns cost about 0.4 µs a message (BenchmarkNameFilter); unset,
+	// one comparison.
+	Include, Exclude *regexp.Regexp
+	Stats            Stats
 	// QHash is sketch.Hash of the question name of the message Observe
 	// counted last (0 without a question), for analyzers that follow.
 	QHash uint64
@@ -93,6 +101,10 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	qname := v.QName()
 	if len(a.Suffixes) > 0 && !a.matchSuffix(qname) {
 		a.Stats.FilteredBySuffix++
+		return nil
+	}
+	if (a.Include != nil || a.Exclude != nil) && !a.matchName(qname) {
+		a.Stats.FilteredByName++
 		return nil
 	}
 	st.Messages++
@@ -362,6 +374,10 @@ func (a *Analyzer) Close(st *State) {
 		}
 	}
 	a.fifo, a.head = a.fifo[:0], 0
+}
+
+func (a *Analyzer) matchName(name []byte) bool {
+	return (a.Include == nil || a.Include.Match(name)) && (a.Exclude == nil || !a.Exclude.Match(name))
 }
 
 func (a *Analyzer) matchSuffix(name []byte) bool {

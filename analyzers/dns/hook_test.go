@@ -2,6 +2,7 @@ package dns
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -72,5 +73,50 @@ func TestHookEvicted(t *testing.T) {
 	want := []string{"query 1 true a.example", "unanswered 1", "query 2 true b.example"}
 	if !slices.Equal(log, want) {
 		t.Errorf("hook heard %q, want %q", log, want)
+	}
+}
+
+func TestNameFilters(t *testing.T) {
+	names := []string{"www.example", "mail.example", "x1.tunnel.example", "other.test"}
+	tests := []struct {
+		name             string
+		include, exclude string
+		want             uint64 // messages counted
+	}{
+		{"none", "", "", 4},
+		{"include", `\.example$`, "", 3},
+		{"exclude", "", `^x[0-9]+\.`, 3},
+		{"both", `example$`, `tunnel`, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, st := NewAnalyzer(), NewState()
+			if tc.include != "" {
+				a.Include = regexp.MustCompile(tc.include)
+			}
+			if tc.exclude != "" {
+				a.Exclude = regexp.MustCompile(tc.exclude)
+			}
+			for i, n := range names {
+				a.Observe(msg(t, int64(i), uint16(i), n, mdns.TypeA, false, 0, 0), st, visor.DirUnknown)
+			}
+			if st.Messages != tc.want || a.Stats.FilteredByName != uint64(len(names))-tc.want {
+				t.Errorf("%d messages counted, %d filtered; want %d counted", st.Messages, a.Stats.FilteredByName, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkNameFilter is the cost of --qname-regex and --qname-exclude on a
+// query (compare BenchmarkObserveQuery).
+func BenchmarkNameFilter(b *testing.B) {
+	a, st := NewAnalyzer(), NewState()
+	a.Include = regexp.MustCompile(`(^|\.)example$`)
+	a.Exclude = regexp.MustCompile(`^x[0-9a-f]{8,}\.`)
+	m := msg(b, 0, 1, "www.mail.example", mdns.TypeA, false, 0, 0)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m.TS = int64(i)
+		a.Observe(m, st, visor.DirUnknown)
 	}
 }
