@@ -163,7 +163,7 @@ func (e *Exporter) message(f *visor.Frame, b []byte, transport uint8, dir visor.
 // returns the first write error, and does not close the Writer.
 func (e *Exporter) Close() (Stats, error) {
 	e.defrag.Close()
-	e.streams.Close() // (its last messages reach the Analyzer)
+	e.streams.Close() // a partial TCP message left is dropped, as analyze does
 	e.dnsA.Close(e.st)
 	e.stats.DNS = e.dnsA.Stats
 	return e.stats, e.err

@@ -46,9 +46,7 @@ func (r *Record) Latency() (int64, bool) {
 	return r.ResponseTime - r.QueryTime, true
 }
 
-// flags are the message whose header flags a flag column reads: the
-// response's for AA, TC, RA, AD; the query's for RD and CD (the response's
-// copy without a query).
+// respFlag is a header flag of the response (AA, TC, RA, AD).
 func (r *Record) respFlag(bit uint16) (int64, bool) {
 	if !r.HasResponse {
 		return 0, false
@@ -56,6 +54,8 @@ func (r *Record) respFlag(bit uint16) (int64, bool) {
 	return b2i(r.RFlags&bit != 0), true
 }
 
+// queryFlag is a header flag of the query (RD, CD), or of the response's
+// copy when the query was not seen.
 func (r *Record) queryFlag(bit uint16) (int64, bool) {
 	switch {
 	case r.HasQuery:
