@@ -25,17 +25,25 @@ type chunk struct {
 	err error
 }
 
+// chunkSize is the size of the two buffers an interruptible reader fills in
+// turn; they are pooled, as a run over a small input would otherwise spend
+// more on clearing them than on its packets.
+const chunkSize = 64 << 10
+
+var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
 // interruptible wraps r so that its reads end with ctx's cause. Its Close
 // stops the reading goroutine (and closes r when r is a Closer).
 func interruptible(ctx context.Context, r io.Reader) io.ReadCloser {
 	c := &ctxReader{ctx: ctx, full: make(chan chunk), free: make(chan []byte, 2), closed: make(chan struct{}), r: r}
-	c.free <- make([]byte, 64<<10)
-	c.free <- make([]byte, 64<<10)
+	c.free <- chunks.Get().(*[chunkSize]byte)[:]
+	c.free <- chunks.Get().(*[chunkSize]byte)[:]
 	go c.pump()
 	return c
 }
 
 func (c *ctxReader) pump() {
+	defer c.recycle()
 	for {
 		var b []byte
 		select {
@@ -77,6 +85,19 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	n := copy(p, c.cur.b[c.cur.off:])
 	c.cur.off += n
 	return n, nil
+}
+
+// recycle gives the free buffers back to the pool when the pump ends; one
+// the reader holds, or one in flight, is left to the collector.
+func (c *ctxReader) recycle() {
+	for {
+		select {
+		case b := <-c.free:
+			chunks.Put((*[chunkSize]byte)(b[:chunkSize]))
+		default:
+			return
+		}
+	}
 }
 
 func (c *ctxReader) Close() error {
