@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"regexp"
 	"runtime"
 	"sync"
 
@@ -35,9 +36,13 @@ type Options struct {
 	DNSPorts      []uint16
 	HostSpec      []netip.Prefix
 	QNameSuffixes []string
-	XactTimeout   int64
-	Slow          int64
-	Filter        *filter.Filter // --bpf; nil passes everything
+	// QNameInclude and QNameExclude (--qname-regex, --qname-exclude), when
+	// set, keep only the DNS messages whose name the first matches and the
+	// second does not, before anything is counted.
+	QNameInclude, QNameExclude *regexp.Regexp
+	XactTimeout                int64
+	Slow                       int64
+	Filter                     *filter.Filter // --bpf; nil passes everything
 	// Shards is the number of analysing goroutines; 0 means one per CPU.
 	// The report is the same whatever the number.
 	Shards int
@@ -151,6 +156,7 @@ func (a *Analysis) newDNSAnalyzer() *dns.Analyzer {
 	for _, s := range a.opts.QNameSuffixes {
 		d.Suffixes = append(d.Suffixes, []byte(normalizeSuffix(s)))
 	}
+	d.Include, d.Exclude = a.opts.QNameInclude, a.opts.QNameExclude
 	return d
 }
 
@@ -449,6 +455,7 @@ func addDNS(d *dns.Stats, s dns.Stats) {
 	d.OpenAtEnd += s.OpenAtEnd
 	d.DuplicateQueries += s.DuplicateQueries
 	d.FilteredBySuffix += s.FilteredBySuffix
+	d.FilteredByName += s.FilteredByName
 }
 
 // Finish closes the last bucket, stops the shards and returns the report

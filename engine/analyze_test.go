@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +122,35 @@ func TestAnalyzeFIFOCancelled(t *testing.T) {
 				t.Errorf("integrity %v", rep.Integrity)
 			}
 		})
+	}
+}
+
+// --qname-regex and --qname-exclude keep and leave out names before
+// anything is counted.
+func TestAnalyzeQNamePatterns(t *testing.T) {
+	all, err := Analyze(context.Background(), config("../testdata/lab-eth.pcap"), nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := config("../testdata/lab-eth.pcap")
+	only.QNameRegex = `victim\.example$`
+	in, err := Analyze(context.Background(), only, nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	not := config("../testdata/lab-eth.pcap")
+	not.QNameExclude = `victim\.example$`
+	out, err := Analyze(context.Background(), not, nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, i, o := all.Summary.DNS.Messages, in.Summary.DNS.Messages, out.Summary.DNS.Messages
+	if i == 0 || o == 0 || i+o != a {
+		t.Errorf("messages: all %d, matching %d, not matching %d", a, i, o)
+	}
+	bad := config("x.pcap")
+	bad.QNameRegex = "("
+	if err := bad.Validate(); !errors.Is(err, ErrQNameRegex) {
+		t.Errorf("Validate: %v", err)
 	}
 }

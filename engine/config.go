@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ type Config struct {
 	DNSPorts      []uint16
 	HostSpec      []netip.Prefix
 	QNameSuffixes []string
+	QNameRegex    string // RE2: keep only DNS messages whose name matches
+	QNameExclude  string // RE2: leave out DNS messages whose name matches
 	BPF           string // pcap-filter expression; "" passes everything
 	XactTimeout   time.Duration
 	Slow          time.Duration
@@ -43,14 +46,17 @@ type Config struct {
 	Version       string   // visor's version, for the report
 
 	filter     *filter.Filter
+	include    *regexp.Regexp
+	exclude    *regexp.Regexp
 	thresholds *findings.Thresholds
 	valid      bool
 }
 
 // Sentinel errors of Validate, for the command to name its flags.
 var (
-	ErrBPF       = errors.New("bad filter expression")
-	ErrThreshold = errors.New("bad findings threshold")
+	ErrBPF        = errors.New("bad filter expression")
+	ErrThreshold  = errors.New("bad findings threshold")
+	ErrQNameRegex = errors.New("bad name pattern")
 )
 
 // Validate checks the values and compiles what they need (the filter, the
@@ -78,6 +84,19 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: %w", ErrBPF, err)
 		}
 		c.filter = f
+	}
+	for _, p := range []struct {
+		expr string
+		re   **regexp.Regexp
+	}{{c.QNameRegex, &c.include}, {c.QNameExclude, &c.exclude}} {
+		*p.re = nil
+		if p.expr != "" {
+			re, err := regexp.Compile(p.expr)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrQNameRegex, err)
+			}
+			*p.re = re
+		}
 	}
 	c.thresholds = nil
 	if len(c.Thresholds) > 0 {
@@ -118,6 +137,8 @@ func (c *Config) AnalyzerOptions() analyzers.Options {
 		XactTimeout:   int64(c.XactTimeout),
 		Slow:          int64(c.Slow),
 		Filter:        c.filter,
+		QNameInclude:  c.include,
+		QNameExclude:  c.exclude,
 		Shards:        c.Shards,
 		Thresholds:    c.thresholds,
 	}

@@ -65,7 +65,8 @@ func Export(ctx context.Context, cfg *Config, format string, w io.Writer, stdin 
 	rw := export.Async(fw)
 	opts := cfg.AnalyzerOptions()
 	x := export.New(rw, export.Options{DNSPorts: opts.DNSPorts, HostSpec: opts.HostSpec,
-		QNameSuffixes: normalizeSuffixes(opts.QNameSuffixes), Filter: opts.Filter, XactTimeout: opts.XactTimeout})
+		QNameSuffixes: normalizeSuffixes(opts.QNameSuffixes), QNameRegex: opts.QNameInclude, QNameExclude: opts.QNameExclude,
+		Filter: opts.Filter, XactTimeout: opts.XactTimeout})
 	prog := newProgress(cfg.Progress, stderr, paths, srcs)
 	if ctx.Err() == nil {
 		m, merr := capture.NewMerge(srcs)

@@ -26,6 +26,8 @@ type analysisOptions struct {
 	dnsPorts      []string
 	bpf           string
 	suffixes      []string
+	qnameRegex    string
+	qnameExclude  string
 	progress      string
 	strict        bool
 	timeout       time.Duration
@@ -51,6 +53,8 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.dnsPorts, "dns-port", []string{"53", "5353", "5355"}, "ports carrying DNS")
 	fs.StringVar(&o.bpf, "bpf", "", "pcap-filter expression applied to every packet")
 	fs.StringSliceVar(&o.suffixes, "qname-suffix", nil, "analyse only DNS messages whose name ends in one of these suffixes")
+	fs.StringVar(&o.qnameRegex, "qname-regex", "", "analyse only DNS messages whose name matches this RE2 expression (lowercase, no trailing dot)")
+	fs.StringVar(&o.qnameExclude, "qname-exclude", "", "leave out DNS messages whose name matches this RE2 expression")
 	fs.StringVar(&o.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always or never")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when integrity counts anything not fully analysed")
 	fs.DurationVar(&o.timeout, "xact-timeout", 5*time.Second, "a query unanswered this long (capture time) has timed out")
@@ -128,13 +132,15 @@ func (o *analysisOptions) validate(args []string) error {
 		}
 	}
 	o.cfg = engine.Config{Inputs: args, Bucket: o.bucket, Top: o.top, DNSPorts: ports, HostSpec: hosts,
-		QNameSuffixes: o.suffixes, BPF: o.bpf, XactTimeout: o.timeout, Slow: o.slow, Shards: o.shards,
+		QNameSuffixes: o.suffixes, QNameRegex: o.qnameRegex, QNameExclude: o.qnameExclude, BPF: o.bpf, XactTimeout: o.timeout, Slow: o.slow, Shards: o.shards,
 		Thresholds: o.thresholdArgs, GeoCity: o.geoCity, GeoASN: o.geoASN, Progress: o.progress,
 		CarveDir: o.carveDir, Version: version}
 	if err := o.cfg.Validate(); err != nil {
 		switch {
 		case errors.Is(err, engine.ErrBPF):
 			return usageError("--bpf: %v", errors.Unwrap(err))
+		case errors.Is(err, engine.ErrQNameRegex):
+			return usageError("--qname-regex/--qname-exclude: %v", err)
 		case errors.Is(err, engine.ErrThreshold):
 			return usageError("--threshold: %v", err)
 		case o.carveDir != "":
