@@ -3,8 +3,8 @@
 // that read the buckets in order (Detector) and report findings with
 // capture-time start, peak and end.
 //
-// Detectors and their thresholds are described on Thresholds and in the
-// README's "Findings" section. Rates are taken over the busiest slot of a
+// Detectors and their thresholds are described on Thresholds, in
+// ThresholdDocs and in docs/findings.md. Rates are taken over the busiest slot of a
 // bucket (see clock), counts over the whole bucket; a finding spans the
 // consecutive buckets (one quiet bucket allowed) where its rule held.
 package findings
