@@ -154,13 +154,15 @@ func (a *Analysis) newDNSAnalyzer() *dns.Analyzer {
 		d.Slow = a.opts.Slow
 	}
 	for _, s := range a.opts.QNameSuffixes {
-		d.Suffixes = append(d.Suffixes, []byte(normalizeSuffix(s)))
+		d.Suffixes = append(d.Suffixes, []byte(NormalizeSuffix(s)))
 	}
 	d.Include, d.Exclude = a.opts.QNameInclude, a.opts.QNameExclude
 	return d
 }
 
-func normalizeSuffix(s string) string {
+// NormalizeSuffix writes a --qname-suffix value as names are compared:
+// lowercase, without leading or trailing dots.
+func NormalizeSuffix(s string) string {
 	b := []byte(s)
 	for len(b) > 0 && b[len(b)-1] == '.' {
 		b = b[:len(b)-1]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers"
@@ -34,50 +35,17 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 			return nil, err
 		}
 	}
-	paths, skipped, err := capture.ExpandReport(cfg.Inputs)
-	for _, s := range skipped {
-		if s.Counted() {
-			fmt.Fprintf(stderr, "visor: %v\n", s)
-		}
-	}
-	if err != nil {
-		return nil, &InputError{err}
-	}
-	for _, p := range paths {
-		if p == "-" {
-			// A read blocked on a pipe or terminal must still see a cancellation.
-			if stdin == nil {
-				stdin = os.Stdin
-			}
-			in := interruptible(ctx, stdin)
-			defer in.Close()
-			stdin = in
-			break
-		}
-	}
 	g, err := cfg.OpenGeo()
 	if err != nil {
 		return nil, err
 	}
 	defer g.Close()
-	var srcs []visor.Source
-	closeAll := func() {
-		for _, s := range srcs {
-			s.Close()
-		}
+	in, err := openInputs(ctx, cfg, stdin, stderr)
+	if err != nil {
+		return nil, err
 	}
-	for i, p := range paths {
-		s, err := open(ctx, p, i, stdin)
-		if err != nil {
-			if ctx.Err() != nil {
-				break // the cancellation came first: report what was read, i.e. nothing of this input
-			}
-			closeAll()
-			return nil, &InputError{err}
-		}
-		srcs = append(srcs, s)
-	}
-	defer closeAll()
+	defer in.close()
+	paths, skipped, srcs := in.paths, in.skipped, in.srcs
 	aopts := cfg.AnalyzerOptions()
 	aopts.GeoCity, aopts.GeoASN = g.City, g.ASN
 	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
@@ -172,4 +140,58 @@ func open(ctx context.Context, path string, index int, stdin io.Reader) (visor.S
 		}
 	}
 	return capture.Open(path, index, stdin)
+}
+
+// inputs are a run's opened sources: what Expand found, what it skipped,
+// and the sources opened (all of them, or those opened before ctx ended).
+type inputs struct {
+	paths   []string
+	skipped []capture.Skipped
+	srcs    []visor.Source
+	stdin   io.ReadCloser // the interruptible stdin, when "-" is an input
+}
+
+// openInputs expands cfg's inputs (saying on stderr what a directory run
+// skips), makes stdin interruptible when it is one of them, and opens each
+// input; a cancellation stops the opening without an error.
+func openInputs(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer) (*inputs, error) {
+	paths, skipped, err := capture.ExpandReport(cfg.Inputs)
+	for _, s := range skipped {
+		if s.Counted() {
+			fmt.Fprintf(stderr, "visor: %v\n", s)
+		}
+	}
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	in := &inputs{paths: paths, skipped: skipped}
+	if slices.Contains(paths, "-") {
+		// A read blocked on a pipe or terminal must still see a cancellation.
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		in.stdin = interruptible(ctx, stdin)
+		stdin = in.stdin
+	}
+	for i, p := range paths {
+		s, err := open(ctx, p, i, stdin)
+		if err != nil {
+			if ctx.Err() != nil {
+				break // the cancellation came first: report what was read, i.e. nothing of this input
+			}
+			in.close()
+			return nil, &InputError{err}
+		}
+		in.srcs = append(in.srcs, s)
+	}
+	return in, nil
+}
+
+func (in *inputs) close() {
+	for _, s := range in.srcs {
+		s.Close()
+	}
+	if in.stdin != nil {
+		in.stdin.Close()
+	}
 }

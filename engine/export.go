@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/export"
 )
@@ -22,42 +22,12 @@ func Export(ctx context.Context, cfg *Config, format string, w io.Writer, stdin 
 			return stats, false, err
 		}
 	}
-	paths, skipped, err := capture.ExpandReport(cfg.Inputs)
-	for _, s := range skipped {
-		if s.Counted() {
-			fmt.Fprintf(stderr, "visor: %v\n", s)
-		}
-	}
+	in, err := openInputs(ctx, cfg, stdin, stderr)
 	if err != nil {
-		return stats, false, &InputError{err}
+		return stats, false, err
 	}
-	for _, p := range paths {
-		if p == "-" {
-			if stdin == nil {
-				stdin = os.Stdin
-			}
-			in := interruptible(ctx, stdin)
-			defer in.Close()
-			stdin = in
-			break
-		}
-	}
-	var srcs []visor.Source
-	defer func() {
-		for _, s := range srcs {
-			s.Close()
-		}
-	}()
-	for i, p := range paths {
-		s, err := open(ctx, p, i, stdin)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			return stats, false, &InputError{err}
-		}
-		srcs = append(srcs, s)
-	}
+	defer in.close()
+	paths, srcs := in.paths, in.srcs
 	fw, err := export.NewWriter(format, w, paths)
 	if err != nil {
 		return stats, false, err
@@ -65,7 +35,7 @@ func Export(ctx context.Context, cfg *Config, format string, w io.Writer, stdin 
 	rw := export.Async(fw)
 	opts := cfg.AnalyzerOptions()
 	x := export.New(rw, export.Options{DNSPorts: opts.DNSPorts, HostSpec: opts.HostSpec,
-		QNameSuffixes: normalizeSuffixes(opts.QNameSuffixes), QNameRegex: opts.QNameInclude, QNameExclude: opts.QNameExclude,
+		QNameSuffixes: suffixes(opts.QNameSuffixes), QNameRegex: opts.QNameInclude, QNameExclude: opts.QNameExclude,
 		Filter: opts.Filter, XactTimeout: opts.XactTimeout})
 	prog := newProgress(cfg.Progress, stderr, paths, srcs)
 	if ctx.Err() == nil {
@@ -129,24 +99,11 @@ func exportAll(ctx context.Context, r *capture.Merge, x *export.Exporter, prog *
 	}
 }
 
-// normalizeSuffixes writes --qname-suffix values as names are compared:
-// lowercase, without leading or trailing dots.
-func normalizeSuffixes(in []string) []string {
-	var out []string
-	for _, s := range in {
-		b := []byte(s)
-		for len(b) > 0 && b[len(b)-1] == '.' {
-			b = b[:len(b)-1]
-		}
-		for len(b) > 0 && b[0] == '.' {
-			b = b[1:]
-		}
-		for i, c := range b {
-			if c >= 'A' && c <= 'Z' {
-				b[i] = c + 32
-			}
-		}
-		out = append(out, string(b))
+// suffixes are --qname-suffix values as names are compared.
+func suffixes(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = analyzers.NormalizeSuffix(s)
 	}
 	return out
 }
