@@ -53,7 +53,7 @@ func TestInterruptInProcess(t *testing.T) {
 		{"analyze SIGTERM", syscall.SIGTERM, []string{"analyze", "--format", "json", "-"}, 143, `"interrupted": 1`},
 		{"check that would pass", syscall.SIGINT, []string{"check", "--assert", "net.packets < 1900000", "-"}, 130, "INCOMPLETE"},
 		{"check json", syscall.SIGTERM, []string{"check", "--format", "json", "--assert", "net.packets >= 0", "-"}, 143, `"interrupted": true`},
-		{"replay sends nothing", syscall.SIGINT, []string{"replay", "--url", "http://127.0.0.1:9/api/v1/write", "-"}, 130, ""},
+		{"replay sends nothing", syscall.SIGINT, []string{"replay", "--url", "http://127.0.0.1:9/api/v1/write", "-"}, 130, "nothing sent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
@@ -75,8 +75,8 @@ func TestInterruptInProcess(t *testing.T) {
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, errb.String())
 			}
-			if !strings.Contains(out.String(), tc.contains) {
-				t.Errorf("output lacks %q:\n%s", tc.contains, out.String())
+			if !strings.Contains(out.String()+errb.String(), tc.contains) {
+				t.Errorf("output lacks %q:\n%s%s", tc.contains, out.String(), errb.String())
 			}
 			if !strings.Contains(errb.String(), "interrupted by "+signalName(tc.sig)) {
 				t.Errorf("stderr does not say it was interrupted: %s", errb.String())
