@@ -46,13 +46,9 @@ func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr
 	return rep, nil
 }
 
-// prefixed is err as the CLI prints it: after "visor: ", once.
-func prefixed(err error) error {
-	if strings.HasPrefix(err.Error(), "visor: ") {
-		return err
-	}
-	return fmt.Errorf("visor: %w", err)
-}
+// prefixed is a library error as the CLI prints it (libraries name no
+// program).
+func prefixed(err error) error { return fmt.Errorf("visor: %w", err) }
 
 // interruptResult is the error of a file run a signal stopped after its
 // report (if any) was written: never a success, whatever the report says.
