@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, with apt-get (one update, only when something is missing), the
 # Debian packages visor's tests use: the lab tier's servers, clients and
-# capture tools (internal/lab; docs/labs.md), and the tools bench.sh uses.
+# capture tools (internal/lab; docs/labs.md), the attack and tunnel tools of
+# the findings corpus, the browser of the HTML report test, the multi-host
+# tools of the merge test, and the tools bench.sh uses.
 # Running it again installs nothing.
 set -euo pipefail
 need=()
@@ -30,6 +32,18 @@ dnstap-read bind9-dnsutils
 jq jq
 curl curl
 /usr/bin/time time
+iodined iodine
+dns2tcpd dns2tcp
+hping3 hping3
+dnsdist dnsdist
+dnscap dnscap
+chromium chromium
+parallel parallel
+/usr/sbin/sshd openssh-server
+ssh openssh-client
+openssl openssl
+node nodejs
+npm npm
 LIST
 # knotd's dnstap module (mod-dnstap) is a package of its own
 compgen -G '/usr/lib/*/knot/modules-*/dnstap.so' >/dev/null || need+=(knot-module-dnstap)
