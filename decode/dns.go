@@ -35,6 +35,15 @@ type DNS struct {
 	ECSScope  uint8
 	ECSAddr   netip.Addr
 
+	// The OPT record's extended rcode (upper 8 bits of the 12-bit rcode)
+	// and EDNS version; a DNS Cookie option (RFC 7873); the INFO-CODEs of
+	// the first maxEDE Extended DNS Error options (RFC 8914), EDEs of them.
+	ExtRcode    uint8
+	EDNSVersion uint8
+	Cookie      bool
+	EDEs        uint8
+	EDE         [maxEDE]uint16
+
 	// Malformed is set when the header parsed but the rest did not.
 	Malformed bool
 }
@@ -111,6 +120,13 @@ func lowerWord(x uint64) (uint64, bool) {
 // escaped as \DDD at worst).
 const maxPresentation = 1024
 
+// maxEDE bounds the Extended DNS Error options a view keeps.
+const maxEDE = 4
+
+// FullRcode is the 12-bit response code: the OPT record's extended rcode
+// above the header's four bits (RFC 6891).
+func (m *DNS) FullRcode() uint16 { return uint16(m.ExtRcode)<<4 | uint16(m.Rcode()) }
+
 // HeaderLen is the fixed DNS header length.
 const HeaderLen = 12
 
@@ -170,6 +186,7 @@ func ParseDNS(b []byte, m *DNS) bool {
 	m.HasQuestion, m.QType, m.QClass, m.nameLen = false, 0, 0, 0
 	m.EDNS, m.DO, m.UDPSize, m.ECS, m.Malformed = false, false, 0, false, false
 	m.ECSFamily, m.ECSSource, m.ECSScope, m.ECSAddr = 0, 0, 0, netip.Addr{}
+	m.ExtRcode, m.EDNSVersion, m.Cookie, m.EDEs = 0, 0, false, 0
 	off := HeaderLen
 	for i := 0; i < int(m.QDCount); i++ {
 		var ok bool
@@ -215,6 +232,7 @@ func ParseDNS(b []byte, m *DNS) bool {
 		if typ == 41 && off == start+1 { // OPT owner is the root
 			m.EDNS = true
 			m.UDPSize = binary.BigEndian.Uint16(b[off+2:])
+			m.ExtRcode, m.EDNSVersion = b[off+4], b[off+5]
 			m.DO = binary.BigEndian.Uint16(b[off+6:])&0x8000 != 0
 			opts := b[off+10 : off+10+rdlen]
 			for len(opts) >= 4 {
@@ -228,6 +246,15 @@ func ParseDNS(b []byte, m *DNS) bool {
 				}
 				if 4+olen > len(opts) {
 					break
+				}
+				switch code {
+				case 10:
+					m.Cookie = true
+				case 15:
+					if olen >= 2 && int(m.EDEs) < maxEDE {
+						m.EDE[m.EDEs] = binary.BigEndian.Uint16(opts[4:])
+						m.EDEs++
+					}
 				}
 				opts = opts[4+olen:]
 			}
