@@ -421,7 +421,7 @@ func (a *Analysis) merge() {
 			delete(pending, p.bucket)
 			if a.started || !p.final {
 				b := report.Bucket{
-					Start: report.Time(p.bucket), End: report.Time(acc.end),
+					Start: report.Timestamp(p.bucket), End: report.Timestamp(acc.end),
 					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
 				}
 				a.detect.AddBucket(p.bucket, acc.end, acc.st.find, &b.Section)

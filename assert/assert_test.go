@@ -32,11 +32,11 @@ func sample() *report.Report {
 		BucketSeconds: 60,
 		Summary:       sum,
 		Buckets: []report.Bucket{
-			{Start: "2024-03-01T12:00:00.000000000Z", End: "2024-03-01T12:01:00.000000000Z", Section: b1},
-			{Start: "2024-03-01T12:01:00.000000000Z", End: "2024-03-01T12:02:00.000000000Z", Section: b2},
+			{Start: report.MustParseTimestamp("2024-03-01T12:00:00.000000000Z"), End: report.MustParseTimestamp("2024-03-01T12:01:00.000000000Z"), Section: b1},
+			{Start: report.MustParseTimestamp("2024-03-01T12:01:00.000000000Z"), End: report.MustParseTimestamp("2024-03-01T12:02:00.000000000Z"), Section: b2},
 		},
 		Findings: []report.Finding{{Kind: "random_subdomain", Severity: "high",
-			Start: "2024-03-01T12:00:10.000000000Z", Peak: "2024-03-01T12:00:20.000000000Z", End: "2024-03-01T12:00:30.000000000Z",
+			Start: report.MustParseTimestamp("2024-03-01T12:00:10.000000000Z"), Peak: report.MustParseTimestamp("2024-03-01T12:00:20.000000000Z"), End: report.MustParseTimestamp("2024-03-01T12:00:30.000000000Z"),
 			Evidence: map[string]any{"zone": "example.com"}}},
 	}
 }

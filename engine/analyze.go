@@ -105,7 +105,7 @@ func inputReport(in *visor.InputInfo) report.Input {
 	r := report.Input{Path: in.Path, Format: in.Format, SHA256: in.SHA256, Packets: in.Packets,
 		Bytes: in.Bytes, LinkTypes: in.LinkTypes, Identity: in.Identity, Version: in.Version}
 	if in.Packets > 0 {
-		r.FirstTS, r.LastTS = report.Time(in.FirstTS), report.Time(in.LastTS)
+		r.FirstTS, r.LastTS = report.Timestamp(in.FirstTS), report.Timestamp(in.LastTS)
 	}
 	return r
 }

@@ -222,12 +222,10 @@ func (s *carveSel) write(p *visor.Packet) error {
 
 // selector turns a finding's window and evidence into a packet selection.
 func selector(f report.Finding) (*carveSel, error) {
-	from, err1 := time.Parse(time.RFC3339Nano, f.Start)
-	to, err2 := time.Parse(time.RFC3339Nano, f.End)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("cannot carve: finding %s has no valid start and end", f.Kind)
+	if f.End < f.Start {
+		return nil, fmt.Errorf("cannot carve: finding %s ends before it starts", f.Kind)
 	}
-	s := &carveSel{from: from.UnixNano(), to: to.UnixNano(), rcode: -1}
+	s := &carveSel{from: int64(f.Start), to: int64(f.End), rcode: -1}
 	ev := f.Evidence
 	switch f.Kind {
 	case findings.KindRandomSubdomain, findings.KindTunneling:

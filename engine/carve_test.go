@@ -18,7 +18,7 @@ func TestHostileCarve(t *testing.T) {
 	// As the report writes such a name: every byte escaped as \DDD.
 	label := strings.Repeat(`\001`, 63)
 	zone := label + "." + label + ".example"
-	rep := &report.Report{Findings: []report.Finding{{Kind: "random_subdomain", Start: "2024-05-01T12:00:00Z", End: "2024-05-01T12:00:01Z",
+	rep := &report.Report{Findings: []report.Finding{{Kind: "random_subdomain", Start: report.MustParseTimestamp("2024-05-01T12:00:00Z"), End: report.MustParseTimestamp("2024-05-01T12:00:01Z"),
 		Evidence: map[string]any{"zone": zone}}}}
 	cfg := &Config{Inputs: []string{"../testdata/lab-eth.pcap"}, DNSPorts: []uint16{53}, CarveDir: t.TempDir(),
 		Top: 10, Bucket: time.Minute, XactTimeout: time.Second, Slow: time.Second}

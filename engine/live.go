@@ -269,7 +269,7 @@ func (r *liveRun) current() *report.Report {
 	in := report.Input{Path: r.path, Format: "afpacket", Packets: r.c.packets.Load(), Bytes: r.c.bytes.Load(),
 		LinkTypes: map[string]uint64{}}
 	if in.Packets > 0 {
-		in.FirstTS, in.LastTS = report.Time(r.c.firstTS.Load()), report.Time(r.c.lastTS.Load())
+		in.FirstTS, in.LastTS = report.Timestamp(r.c.firstTS.Load()), report.Timestamp(r.c.lastTS.Load())
 		in.LinkTypes[capture.LinkTypeName(r.src.LinkType())] = in.Packets
 	}
 	rep.Inputs = []report.Input{in}

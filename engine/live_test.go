@@ -206,7 +206,7 @@ func TestLiveStream(t *testing.T) {
 }
 
 func TestBucketJSON(t *testing.T) {
-	b := report.Bucket{Start: report.Time(1e9), End: report.Time(2e9)}
+	b := report.Bucket{Start: 1e9, End: 2e9}
 	b.DNS.Queries = 3
 	var buf bytes.Buffer
 	if err := report.WriteBucketJSON(&buf, &b); err != nil {

@@ -9,7 +9,7 @@ import (
 
 // A streamed bucket is the report's bucket, byte for byte, on one line.
 func TestWriteBucketJSON(t *testing.T) {
-	b := Bucket{Start: Time(1e9), End: Time(2e9)}
+	b := Bucket{Start: Timestamp(1e9), End: Timestamp(2e9)}
 	b.DNS.Queries = 3
 	b.DNS.Rcodes = map[string]uint64{"NXDOMAIN": 2}
 	b.Net.Rates.PPS.P99 = math.NaN()

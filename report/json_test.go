@@ -42,7 +42,7 @@ func TestWriteJSON(t *testing.T) {
 }
 
 func TestWriteJSONLeavesReportAlone(t *testing.T) {
-	r := &Report{Schema: Schema, Buckets: []Bucket{{Start: Time(0), End: Time(60e9)}}}
+	r := &Report{Schema: Schema, Buckets: []Bucket{{Start: Timestamp(0), End: Timestamp(60e9)}}}
 	r.Summary.Net.Rates.PPS.P99 = math.NaN()
 	var b bytes.Buffer
 	if err := WriteJSON(&b, r); err != nil {

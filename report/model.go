@@ -2,7 +2,10 @@
 // table, JSON (described by visor.report.v1.schema.json) and OpenMetrics.
 package report
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Schema names the JSON report's version.
 const Schema = "visor.report/v1"
@@ -77,8 +80,8 @@ type Input struct {
 	SHA256    string            `json:"sha256"`
 	Packets   uint64            `json:"packets"`
 	Bytes     uint64            `json:"bytes"`
-	FirstTS   string            `json:"first_ts"`
-	LastTS    string            `json:"last_ts"`
+	FirstTS   Timestamp         `json:"first_ts"`
+	LastTS    Timestamp         `json:"last_ts"`
 	LinkTypes map[string]uint64 `json:"link_types"`
 	Identity  string            `json:"identity,omitempty"`
 	Version   string            `json:"version,omitempty"`
@@ -92,8 +95,8 @@ type Section struct {
 
 // Bucket is one time bucket of capture time, [Start, End).
 type Bucket struct {
-	Start string `json:"start"`
-	End   string `json:"end"`
+	Start Timestamp `json:"start"`
+	End   Timestamp `json:"end"`
 	Section
 }
 
@@ -222,13 +225,62 @@ type Finding struct {
 	Kind     string         `json:"kind"`
 	Severity string         `json:"severity"`
 	Summary  string         `json:"summary"`
-	Start    string         `json:"start"`
-	Peak     string         `json:"peak"`
-	End      string         `json:"end"`
+	Start    Timestamp      `json:"start"`
+	Peak     Timestamp      `json:"peak"`
+	End      Timestamp      `json:"end"`
 	Evidence map[string]any `json:"evidence"`
 }
 
 // Time formats a capture timestamp (Unix ns) as RFC 3339 UTC with nanoseconds.
 func Time(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+	return time.Unix(0, ns).UTC().Format(timeLayout)
+}
+
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Timestamp is a capture time in Unix nanoseconds. The model keeps times as
+// numbers; only the writers format them (JSON: the RFC 3339 text of Time).
+type Timestamp int64
+
+// String formats t as Time does.
+func (t Timestamp) String() string { return Time(int64(t)) }
+
+// Time returns t as a UTC time.Time.
+func (t Timestamp) Time() time.Time { return time.Unix(0, int64(t)).UTC() }
+
+// MarshalJSON writes t as Time's RFC 3339 text.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 32)
+	b = append(b, '"')
+	b = time.Unix(0, int64(t)).UTC().AppendFormat(b, timeLayout)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON reads an RFC 3339 text.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := ParseTimestamp(s)
+	*t = v
+	return err
+}
+
+// ParseTimestamp reads an RFC 3339 text (as the JSON report writes it).
+func ParseTimestamp(s string) (Timestamp, error) {
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, err
+	}
+	return Timestamp(v.UnixNano()), nil
+}
+
+// MustParseTimestamp is ParseTimestamp for constants: it panics on a bad text.
+func MustParseTimestamp(s string) Timestamp {
+	t, err := ParseTimestamp(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }

@@ -118,18 +118,10 @@ func newBuilder(r *Report, extra []Label, top int) (*builder, error) {
 	b.build()
 	i := 0
 	err := r.EachBucket(func(bk *Bucket) error {
-		end, err := time.Parse(time.RFC3339Nano, bk.End)
-		if err != nil {
-			return fmt.Errorf("report: bucket %d: end %q: %w", i, bk.End, err)
-		}
 		if i == 0 {
-			start, err := time.Parse(time.RFC3339Nano, bk.Start)
-			if err != nil {
-				return fmt.Errorf("report: bucket 0: start %q: %w", bk.Start, err)
-			}
-			b.start = start.UnixMilli()
+			b.start = bk.Start.Time().UnixMilli()
 		}
-		e := end.UnixMilli()
+		e := bk.End.Time().UnixMilli()
 		if i > 0 && e <= b.ends[i-1] {
 			return fmt.Errorf("report: bucket %d ends at %s, not after bucket %d", i, bk.End, i-1)
 		}

@@ -20,7 +20,7 @@ import (
 // that first appears in the second bucket and names that need escaping.
 func omReport() *Report {
 	const t0 = int64(1709294400) * 1e9 // 2024-03-01T12:00:00Z
-	ts := func(sec int64) string { return Time(t0 + sec*1e9) }
+	ts := func(sec int64) Timestamp { return Timestamp(t0 + sec*1e9) }
 	sec := func(q, nx, servfail uint64, names ...TopItem) Section {
 		var s Section
 		s.Net.Packets, s.Net.Bytes, s.Net.IPv4, s.Net.UDP, s.Net.UnknownDir = 2*q, 200*q, 2*q, 2*q, 2*q
@@ -301,7 +301,7 @@ func TestOpenMetricsRoundTrip(t *testing.T) {
 	}
 }
 
-func mustMillis(t *testing.T, s string) int64 {
+func mustMillis(t *testing.T, s Timestamp) int64 {
 	t.Helper()
 	fams, err := Families(&Report{Buckets: []Bucket{{Start: s, End: s}}}, nil, 1)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"reflect"
 	"sync"
-	"time"
 )
 
 // BucketStore holds a run's closed buckets in their report form, encoded
@@ -188,19 +187,11 @@ func (c *codec) appendBucket(b []byte, bk *Bucket) []byte {
 	return c.appendValue(b, sectionPlan(), reflect.ValueOf(&bk.Section).Elem())
 }
 
-// appendTime writes a time our own Time wrote as a delta from the previous
-// bucket's end; any other string as a string.
-func (c *codec) appendTime(b []byte, s string) []byte {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err == nil && Time(t.UnixNano()) == s {
-		ns := t.UnixNano()
-		b = binary.AppendUvarint(b, 1)
-		b = binary.AppendVarint(b, ns-c.prevEnd)
-		c.prevEnd = ns
-		return b
-	}
-	b = binary.AppendUvarint(b, 0)
-	return c.appendString(b, s)
+// appendTime writes a time as a delta from the previous one.
+func (c *codec) appendTime(b []byte, t Timestamp) []byte {
+	b = binary.AppendVarint(b, int64(t)-c.prevEnd)
+	c.prevEnd = int64(t)
+	return b
 }
 
 func (c *codec) appendString(b []byte, s string) []byte {
@@ -280,20 +271,13 @@ func (d *decoder) bucket(b *Bucket) error {
 	return d.value(sectionPlan(), reflect.ValueOf(&b.Section).Elem())
 }
 
-func (d *decoder) time() (string, error) {
-	tag, err := binary.ReadUvarint(d.r)
-	if err != nil {
-		return "", err
-	}
-	if tag == 0 {
-		return d.string()
-	}
+func (d *decoder) time() (Timestamp, error) {
 	delta, err := binary.ReadVarint(d.r)
 	if err != nil {
-		return "", err
+		return 0, err
 	}
 	d.prevEnd += delta
-	return Time(d.prevEnd), nil
+	return Timestamp(d.prevEnd), nil
 }
 
 func (d *decoder) string() (string, error) {

@@ -138,8 +138,7 @@ func (t *tableWriter) header(r *Report) {
 	}
 	for _, in := range r.Inputs {
 		t.field("input", 9, in.Path+" ("+orDash(in.Format)+")")
-		f, _ := parseTime(in.FirstTS)
-		l, _ := parseTime(in.LastTS)
+		f, l := int64(in.FirstTS), int64(in.LastTS)
 		t.field("", 9, count(in.Packets)+" packets, "+bytesIEC(in.Bytes))
 		t.field("", 9, t.span(f, l, true))
 	}
@@ -153,10 +152,10 @@ func (t *tableWriter) header(r *Report) {
 // or the buckets' span when the inputs do not say; 0, 0 when unknown.
 func captureSpan(r *Report) (first, last int64) {
 	for _, in := range r.Inputs {
-		if f, ok := parseTime(in.FirstTS); ok && (first == 0 || f < first) {
+		if f := int64(in.FirstTS); first == 0 || f < first {
 			first = f
 		}
-		if l, ok := parseTime(in.LastTS); ok && l > last {
+		if l := int64(in.LastTS); l > last {
 			last = l
 		}
 	}
@@ -164,23 +163,15 @@ func captureSpan(r *Report) (first, last int64) {
 		return first, last
 	}
 	r.EachBucket(func(b *Bucket) error {
-		if s, ok := parseTime(b.Start); ok && (first == 0 || s < first) {
+		if s := int64(b.Start); first == 0 || s < first {
 			first = s
 		}
-		if e, ok := parseTime(b.End); ok && e > last {
+		if e := int64(b.End); e > last {
 			last = e
 		}
 		return nil
 	})
 	return first, last
-}
-
-func parseTime(s string) (int64, bool) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, false
-	}
-	return t.UnixNano(), true
 }
 
 // clock renders a capture time: its date only when it is not the
@@ -212,13 +203,8 @@ func (t *tableWriter) findings(r *Report) {
 	}
 	t.line(fmt.Sprintf("FINDINGS (%d)", len(fs)))
 	for _, f := range fs {
-		when := ""
-		s, ok1 := parseTime(f.Start)
-		e, ok2 := parseTime(f.End)
-		if ok1 && ok2 {
-			when = t.span(s, e, false)
-		}
-		if p, ok := parseTime(f.Peak); ok {
+		when := t.span(int64(f.Start), int64(f.End), false)
+		if p := int64(f.Peak); p != 0 {
 			when += ", peak " + t.clock(p, false)
 		}
 		t.lines(wrap(strings.ToUpper(orDash(f.Severity))+" "+orDash(f.Kind)+"  "+when, "", t.o.Width))

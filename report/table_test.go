@@ -35,7 +35,7 @@ func golden(t *testing.T, name string, got []byte) {
 // during a random-subdomain attack on example.com.
 func sampleReport() *Report {
 	const t0 = int64(1709294400) * 1e9 // 2024-03-01T12:00:00Z
-	ts := func(sec, ns int64) string { return Time(t0 + sec*1e9 + ns) }
+	ts := func(sec, ns int64) Timestamp { return Timestamp(t0 + sec*1e9 + ns) }
 	q := func(p50, p90, p95, p99 float64) Quantiles { return Quantiles{P50: p50, P90: p90, P95: p95, P99: p99} }
 	section := func(scale uint64) Section {
 		return Section{

@@ -35,7 +35,7 @@ func (t *tableWriter) timeline(r *Report) {
 	}
 	var first, last int64 // bucket starts
 	r.EachBucket(func(b *Bucket) error {
-		if s, ok := parseTime(b.Start); ok {
+		if s := int64(b.Start); s != 0 {
 			if first == 0 || s < first {
 				first = s
 			}
@@ -54,10 +54,7 @@ func (t *tableWriter) timeline(r *Report) {
 	cols := make([]timelineColumn, (slots+per-1)/per)
 	colNS := int64(per) * sec
 	r.EachBucket(func(b *Bucket) error {
-		s, ok := parseTime(b.Start)
-		if !ok {
-			return nil
-		}
+		s := int64(b.Start)
 		c := &cols[min(int((s-first)/colNS), len(cols)-1)]
 		// A capture's first and last buckets are partly empty: their rates
 		// are over the part the capture covers.
@@ -118,11 +115,7 @@ func (t *tableWriter) timeline(r *Report) {
 		t.line(strings.TrimRight(pad(row.name, label)+pad(spark, len(cols))+"  "+row.top(top), " "))
 	}
 	for _, f := range r.Findings {
-		s, ok1 := parseTime(f.Start)
-		e, ok2 := parseTime(f.End)
-		if !ok1 || !ok2 {
-			continue
-		}
+		s, e := int64(f.Start), int64(f.End)
 		mark := []rune(strings.Repeat(" ", len(cols)))
 		for i := range mark {
 			cs, ce := first+int64(i)*colNS, first+int64(i+1)*colNS
@@ -130,7 +123,7 @@ func (t *tableWriter) timeline(r *Report) {
 				mark[i] = t.spanRune()
 			}
 		}
-		if p, ok := parseTime(f.Peak); ok && p >= first {
+		if p := int64(f.Peak); p >= first {
 			if i := int((p - first) / colNS); i < len(mark) {
 				mark[i] = t.peakRune()
 			}

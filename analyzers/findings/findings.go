@@ -590,6 +590,6 @@ func (d *Detector) finding(k episodeKey, hs []hit) report.Finding {
 		ev["syn_sources_in_bucket"] = srcs
 		f.Summary = fmt.Sprintf("TCP SYN flood towards %s: %d SYNs (up to %.0f/s), %d SYN-ACKs back.", k.key, a.syn, pr, a.synAck)
 	}
-	f.Start, f.Peak, f.End = report.Time(s), report.Time(p), report.Time(e)
+	f.Start, f.Peak, f.End = report.Timestamp(s), report.Timestamp(p), report.Timestamp(e)
 	return f
 }

@@ -69,14 +69,13 @@ func TestBucketsSumToSummary(t *testing.T) {
 				flatten("", raw, m)
 				return m
 			}
-			prevEnd := ""
+			var prevEnd report.Timestamp
 			for i, b := range r.Buckets {
-				start, _ := time.Parse(time.RFC3339Nano, b.Start)
-				end, _ := time.Parse(time.RFC3339Nano, b.End)
+				start, end := b.Start.Time(), b.End.Time()
 				if end.Sub(start) != 2*time.Second || start.UnixNano()%2e9 != 0 {
 					t.Errorf("bucket %d [%s, %s) is not an aligned 2 s bucket", i, b.Start, b.End)
 				}
-				if prevEnd != "" && b.Start < prevEnd {
+				if prevEnd != 0 && b.Start < prevEnd {
 					t.Errorf("bucket %d starts %s before the previous end %s", i, b.Start, prevEnd)
 				}
 				prevEnd = b.End
@@ -95,8 +94,7 @@ func TestBucketsSumToSummary(t *testing.T) {
 					t.Errorf("dns.%s: buckets sum to %d, summary %d", k, dns[k], v)
 				}
 			}
-			first, _ := time.Parse(time.RFC3339Nano, r.Inputs[0].FirstTS)
-			bs, _ := time.Parse(time.RFC3339Nano, r.Buckets[0].Start)
+			first, bs := r.Inputs[0].FirstTS.Time(), r.Buckets[0].Start.Time()
 			if first.Before(bs) || first.Sub(bs) >= 2*time.Second {
 				t.Errorf("first packet %s is not in the first bucket starting %s", first, bs)
 			}

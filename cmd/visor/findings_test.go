@@ -144,8 +144,7 @@ func checkCarved(t *testing.T, tshark, path string, f report.Finding, packets in
 	if len(lines) != packets {
 		t.Errorf("%s: tshark reads %d packets, the evidence says %d", path, len(lines), packets)
 	}
-	start, _ := time.Parse(time.RFC3339Nano, f.Start)
-	end, _ := time.Parse(time.RFC3339Nano, f.End)
+	start, end := f.Start.Time(), f.End.Time()
 	key := findingKey(f)
 	for i, l := range lines {
 		fs := strings.Split(l, "|")

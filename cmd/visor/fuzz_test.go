@@ -155,7 +155,7 @@ func checkReport(t *testing.T, rep *report.Report) {
 	var sum report.Section
 	for i := range rep.Buckets {
 		b := &rep.Buckets[i].Section
-		checkSection(t, "bucket "+rep.Buckets[i].Start, b)
+		checkSection(t, "bucket "+rep.Buckets[i].Start.String(), b)
 		sum.Net.Packets += b.Net.Packets
 		sum.Net.Bytes += b.Net.Bytes
 		sum.DNS.Messages += b.DNS.Messages

@@ -160,7 +160,7 @@ func TestHostileTimestamps(t *testing.T) {
 	if r.Integrity["timestamp_out_of_range"] != 1 || r.Summary.Net.Packets != 2 {
 		t.Fatalf("integrity %v, %d packets; want 1 out of range, 2 packets", r.Integrity, r.Summary.Net.Packets)
 	}
-	if !strings.HasPrefix(r.Inputs[0].LastTS, "2023-") {
+	if !strings.HasPrefix(r.Inputs[0].LastTS.String(), "2023-") {
 		t.Errorf("last_ts %s", r.Inputs[0].LastTS)
 	}
 }

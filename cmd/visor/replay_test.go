@@ -42,8 +42,7 @@ func TestReplayMatchesReport(t *testing.T) {
 			var q, resp uint64
 			rc := map[string]uint64{}
 			for _, b := range rep.Buckets {
-				end, _ := time.Parse(time.RFC3339Nano, b.End)
-				at := end.UnixMilli()
+				at := b.End.Time().UnixMilli()
 				q += b.DNS.Queries
 				resp += b.DNS.Responses
 				for k, v := range b.DNS.Rcodes {

@@ -57,9 +57,7 @@ func (a *Attack) Diff(fs []report.Finding, bucket, late time.Duration) []string 
 	if err != nil {
 		return []string{fmt.Sprintf("the attack's start %q: %v", a.Start, err)}
 	}
-	start, _ := time.Parse(time.RFC3339Nano, f.Start)
-	peak, _ := time.Parse(time.RFC3339Nano, f.Peak)
-	end, _ := time.Parse(time.RFC3339Nano, f.End)
+	start, peak, end := f.Start.Time(), f.Peak.Time(), f.End.Time()
 	if d := start.Sub(launch); d < -bucket || d > bucket+late {
 		out = append(out, fmt.Sprintf("start %s is %s from the launch %s, more than one bucket (+%s after)", f.Start, d, a.Start, late))
 	}
