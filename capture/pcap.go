@@ -182,6 +182,14 @@ func LinkTypeName(lt uint16) string {
 		return "IPV6"
 	case 276:
 		return "LINUX_SLL2"
+	case 7:
+		return "ARCNET"
+	case 129:
+		return "ARCNET_LINUX"
+	case 239:
+		return "NFLOG"
+	case 149, 258:
+		return "PKTAP"
 	case visor.LinkDNSTap:
 		return "DNSTAP"
 	}

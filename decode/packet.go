@@ -26,10 +26,11 @@ const (
 	TruncatedIP
 	BadIP
 	TruncatedL4
+	BadLink
 	numStatus
 )
 
-var statusNames = [...]string{"ok", "non_ip", "unsupported_link_type", "truncated_link_header", "truncated_ip_header", "bad_ip_header", "truncated_transport_header"}
+var statusNames = [...]string{"ok", "non_ip", "unsupported_link_type", "truncated_link_header", "truncated_ip_header", "bad_ip_header", "truncated_transport_header", "bad_link_header"}
 
 func (s Status) String() string { return statusNames[s] }
 
@@ -57,7 +58,8 @@ const (
 // SupportedLink reports whether Decode understands the link type.
 func SupportedLink(lt uint16) bool {
 	switch lt {
-	case linkNull, linkEthernet, linkRaw, linkRawOld1, linkRawOld2, linkLoop, linkSLL, linkIPv4, linkIPv6, linkSLL2:
+	case linkNull, linkEthernet, linkRaw, linkRawOld1, linkRawOld2, linkLoop, linkSLL, linkIPv4, linkIPv6, linkSLL2,
+		linkNFLOG, linkPKTAP, linkPKTAPDarwin, linkARCNET, linkARCNETLinux:
 		return true
 	}
 	return false
@@ -67,9 +69,14 @@ func SupportedLink(lt uint16) bool {
 // nothing; f.Payload aliases p.Data.
 func Packet(p *visor.Packet, f *visor.Frame) Status {
 	*f = visor.Frame{TS: p.TS, WireLen: p.OrigLen}
-	b := p.Data
+	return link(p.LinkType, p.Data, f, true)
+}
+
+// link decodes a link layer of type lt and what it carries; outer is false
+// inside a PKTAP record, which cannot nest another.
+func link(lt uint16, b []byte, f *visor.Frame, outer bool) Status {
 	var ether uint16
-	switch p.LinkType {
+	switch lt {
 	case linkEthernet:
 		if len(b) < 14 {
 			return TruncatedLink
@@ -100,7 +107,7 @@ func Packet(p *visor.Packet, f *visor.Frame) Status {
 			return TruncatedLink
 		}
 		fam := binary.LittleEndian.Uint32(b[:4])
-		if p.LinkType == linkLoop || fam > 0xffff {
+		if lt == linkLoop || fam > 0xffff {
 			fam = binary.BigEndian.Uint32(b[:4])
 		}
 		b = b[4:]
@@ -128,6 +135,22 @@ func Packet(p *visor.Packet, f *visor.Frame) Status {
 		ether = etherIPv4
 	case linkIPv6:
 		ether = etherIPv6
+	case linkNFLOG:
+		return nflog(b, f)
+	case linkPKTAP, linkPKTAPDarwin:
+		if !outer {
+			return UnsupportedLink
+		}
+		inner, rest, st := pktap(b)
+		if st != OK {
+			return st
+		}
+		return link(inner, rest, f, false)
+	case linkARCNET, linkARCNETLinux:
+		var st Status
+		if ether, b, st = arcnet(b, lt == linkARCNETLinux); st != OK {
+			return st
+		}
 	default:
 		return UnsupportedLink
 	}
