@@ -52,8 +52,12 @@ func render(t testing.TB, name, path string, data any) {
 // Knot is a knotd configuration (testdata/knot.conf.tmpl). Zones are names
 // of testdata/zones/NAME.zone.
 type Knot struct {
-	Listen         []string
-	Zones          []string
+	Listen []string
+	Zones  []string
+	// ZoneFiles names, for a zone of Zones, the template under
+	// testdata/zones/ it is made from (default NAME.zone): many zones can
+	// share one file that names no origin.
+	ZoneFiles      map[string]string
 	UDPMaxPayload  int    // 0: knotd's default (1232)
 	LogLevel       string // default info
 	DnstapSink     string // a file: knot-module-dnstap logs every query and response to it
@@ -81,7 +85,11 @@ func (n *Net) StartKnot(dir string, k Knot) *Proc {
 		}
 	}
 	for _, z := range k.Zones {
-		render(n.t, "zones/"+z+".zone", filepath.Join(k.Dir, z+".zone"), nil)
+		src := z + ".zone"
+		if f, ok := k.ZoneFiles[z]; ok {
+			src = f
+		}
+		render(n.t, "zones/"+src, filepath.Join(k.Dir, z+".zone"), nil)
 	}
 	render(n.t, "knot.conf.tmpl", filepath.Join(k.Dir, "knot.conf"), k)
 	return n.Start(n.Srv, "knotd", "-c", filepath.Join(k.Dir, "knot.conf"))

@@ -1,0 +1,516 @@
+//go:build lab
+
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/visor-dns/visor/internal/lab"
+	"github.com/visor-dns/visor/report"
+)
+
+// The findings corpus (issue 18; docs/findings-scorecard.md): attacks made
+// with real tools in the lab, each captured with its truth, then analysed
+// at four bucket sizes and scored.
+//
+//	VISOR_CORPUS_OUT=DIR    keep each scenario as DIR/NAME/{capture.pcap,truth.json}
+//	VISOR_CORPUS_IN=DIR     score the scenarios of DIR instead of making them (no root)
+//	VISOR_CORPUS_ONLY=RE    make only the scenarios whose name matches RE
+//	VISOR_SCORECARD=FILE    write the scorecard (Markdown) to FILE
+//	VISOR_BIN=FILE          score with this visor binary instead of building one
+
+const (
+	cpIodined  = "198.51.100.3"     // iodined, for t.corp.example
+	cpDns2tcpd = "198.51.100.4"     // dns2tcpd, for t.shop.example
+	cpTunnel   = "198.51.100.193"   // iodined's tunnel address
+	cpTunNet   = cpTunnel + "/27"   // the tunnel's network (client side: .194-.222)
+	cpCrawler  = "198.51.100.20"    // the crawler-like client
+	cpTCPLoad  = "198.51.100.30"    // the DNS-over-TCP load client
+	cpBusy     = "198.51.100.40"    // heavy ordinary traffic of a tunnel's parent zone
+	cpNX       = "198.51.100.50"    // the NXDOMAIN flooder
+	cpSF       = "198.51.100.51"    // the SERVFAIL storm's client
+	cpSYN      = "198.51.100.52"    // hping3's source
+	cpRefl     = "198.51.100.66"    // the reflection's target (its address is "spoofed")
+	cpSlow     = "198.51.100.88"    // the low-and-slow client
+	cpBot0     = 101                // bots: 198.51.100.101 ...
+	cpBots     = 40                 // ... to .140
+	cpPassword = "visor-corpus-pw1" // iodine's
+)
+
+// corpusZones are the knotd zones beyond the crawler's.
+var corpusZones = []string{"visor-lab.example", "victim.example", "flood.example", "amp.example",
+	"corp.example", "shop.example", "slow.example"}
+
+type corpusLab struct {
+	n   *lab.Net
+	dir string
+	// mix is the ordinary mix's query file; crawl the crawler zones.
+	mix   string
+	crawl []string
+	out   string // VISOR_CORPUS_OUT
+}
+
+type corpusScenario struct {
+	name, desc string
+	// mix is how long (s) the ordinary background runs; the attack is
+	// launched 2 s in.
+	mix int
+	// upstream: capture unbound's upstream side (lo in the server
+	// namespace) instead of the client's veth.
+	upstream bool
+	run      func(t *testing.T, c *corpusLab, r *recorder)
+	// build makes the capture itself (the low-and-slow scenario).
+	build func(t *testing.T, c *corpusLab, r *recorder) string
+}
+
+// recorder collects a scenario's truth while it runs.
+type recorder struct {
+	mu    sync.Mutex
+	truth lab.CorpusTruth
+	pend  []pending
+}
+
+// pending is an expected finding whose launch is the first packet match
+// accepts at or after the wall-clock launch.
+type pending struct {
+	e     lab.Expected
+	after time.Time
+	match func(*lab.Pkt) bool
+}
+
+// run runs fn as one launched program and records it.
+func (r *recorder) run(role, tool string, args, sources, servers []string, fn func() (sent uint64, note string)) {
+	l := lab.Launch{Role: role, Tool: tool, Args: args, Sources: sources, Servers: servers, Start: lab.TimeString(time.Now())}
+	l.Sent, l.Note = fn()
+	l.End = lab.TimeString(time.Now())
+	r.mu.Lock()
+	r.truth.Launched = append(r.truth.Launched, l)
+	r.mu.Unlock()
+}
+
+// expect records a finding visor must report, launched now: its launch is
+// the first packet match accepts from now on.
+func (r *recorder) expect(e lab.Expected, match func(*lab.Pkt) bool) {
+	r.mu.Lock()
+	r.pend = append(r.pend, pending{e, time.Now(), match})
+	r.mu.Unlock()
+}
+
+func TestFindingsCorpus(t *testing.T) {
+	var dirs []string
+	if in := os.Getenv("VISOR_CORPUS_IN"); in != "" {
+		m, _ := filepath.Glob(filepath.Join(in, "*", "truth.json"))
+		for _, f := range m {
+			dirs = append(dirs, filepath.Dir(f))
+		}
+		if len(dirs) == 0 {
+			t.Fatalf("no scenario (NAME/truth.json) in %s", in)
+		}
+	} else {
+		dirs = makeCorpus(t)
+	}
+	sort.Strings(dirs)
+	t0 := time.Now()
+	var rows []lab.Row
+	for _, d := range dirs {
+		rows = append(rows, scoreScenario(t, d)...)
+	}
+	card := lab.Scorecard(rows)
+	t.Logf("scored %d scenarios at %d bucket sizes in %s", len(dirs), len(lab.ScoreBuckets), time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("\n%s\n", card)
+	if f := os.Getenv("VISOR_SCORECARD"); f != "" {
+		if err := os.WriteFile(f, []byte(card), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	for i := range rows {
+		if r := &rows[i]; !r.Pass() {
+			t.Errorf("%s at %s: %s", r.Scenario, lab.BucketName(r.Bucket), strings.Join(r.Misses, "; "))
+		}
+	}
+}
+
+// scoreScenario analyses one scenario's capture at every bucket size.
+func scoreScenario(t *testing.T, dir string) []lab.Row {
+	c, err := lab.ReadCorpusTruth(dir)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	bin := os.Getenv("VISOR_BIN")
+	if bin == "" {
+		bin = lab.Visor(t)
+	}
+	rows := make([]lab.Row, len(lab.ScoreBuckets))
+	var wg sync.WaitGroup
+	for i, b := range lab.ScoreBuckets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var fs []lab.Found
+			out, err := exec.Command(bin, "analyze", "--format", "json", "--bucket", b.String(), filepath.Join(dir, c.Capture)).Output()
+			if err == nil {
+				if err = report.Validate(out); err == nil {
+					fs, err = lab.ReportFindings(out)
+				}
+			}
+			rows[i] = lab.Score(c, b, fs)
+			if err != nil {
+				t.Errorf("%s at %s: %v", c.Scenario, b, err)
+				rows[i].Misses = append(rows[i].Misses, "visor analyze failed")
+			}
+		}()
+	}
+	wg.Wait()
+	lab.Consistent(rows)
+	return rows
+}
+
+// makeCorpus makes every scenario and returns their directories.
+func makeCorpus(t *testing.T) []string {
+	c := newCorpusLab(t)
+	var only *regexp.Regexp
+	if s := os.Getenv("VISOR_CORPUS_ONLY"); s != "" {
+		only = regexp.MustCompile(s)
+	}
+	var dirs []string
+	for _, sc := range corpusScenarios() {
+		if only != nil && !only.MatchString(sc.name) {
+			continue
+		}
+		ok := t.Run("make/"+sc.name, func(t *testing.T) {
+			t0 := time.Now()
+			d := c.make(t, sc)
+			t.Logf("%s made in %s", sc.name, time.Since(t0).Round(time.Millisecond))
+			dirs = append(dirs, d)
+		})
+		if !ok {
+			t.Errorf("scenario %s was not made: its rows are missing from the scorecard", sc.name)
+		}
+	}
+	return dirs
+}
+
+func newCorpusLab(t *testing.T) *corpusLab {
+	lab.Require(t, "ip", "knotd", "unbound", "dnsperf", "kdig", "tcpdump", "ethtool")
+	cli := []string{c4 + "/24"}
+	for _, a := range []string{cpCrawler, cpTCPLoad, cpBusy, cpNX, cpSF, cpSYN, cpRefl, cpSlow} {
+		cli = append(cli, a+"/32")
+	}
+	for i := 0; i < cpBots; i++ {
+		cli = append(cli, fmt.Sprintf("198.51.100.%d/32", cpBot0+i))
+	}
+	c := &corpusLab{dir: t.TempDir(), out: os.Getenv("VISOR_CORPUS_OUT")}
+	c.n = lab.NewNet(t, lab.NetConfig{
+		SrvAddrs: []string{s4u + "/24", s4k + "/24", cpIodined + "/24", cpDns2tcpd + "/24"},
+		CliAddrs: cli, Blackholes: []string{dead + "/32"}, V4Only: true, NoOffload: true,
+	})
+	c.crawl = crawlZones()
+	files := map[string]string{}
+	for _, z := range c.crawl {
+		files[z] = "crawl.zone"
+	}
+	knot := c.n.StartKnot(c.dir, lab.Knot{Listen: []string{s4k}, UDPMaxPayload: 4096, LogLevel: "warning",
+		Zones: append(append([]string{}, corpusZones...), c.crawl...), ZoneFiles: files})
+	stubs := map[string]string{"example": s4k, "broken.example": dead, ".": dead}
+	for _, z := range corpusZones {
+		stubs[z] = s4k
+	}
+	ub := c.n.StartUnbound(c.dir, "unbound", lab.Unbound{
+		Interfaces: []string{s4u}, Outgoing: []string{s4u},
+		Extra: []string{"serve-expired: no", "infra-keep-probing: yes", "ratelimit: 0", "ip-ratelimit: 0",
+			"num-queries-per-thread: 4096", "outgoing-range: 8192", "msg-cache-size: 64m", "rrset-cache-size: 64m"},
+		Stubs: stubs,
+	})
+	c.n.WaitAnswer(s4k, "amp.example", "SOA", "hostmaster", knot)
+	c.n.WaitAnswer(s4u, "www.corp.example", "A", "198.51.100.80", knot, ub)
+	c.n.WaitAnswer(s4u, "www."+c.crawl[len(c.crawl)-1], "A", "198.51.100.91", knot, ub)
+	c.mix = c.write(t, "mix.txt", ordinaryMix(c.crawl))
+	return c
+}
+
+func (c *corpusLab) write(t *testing.T, name string, lines []string) string {
+	p := filepath.Join(c.dir, name)
+	lab.WriteLines(t, p, lines)
+	return p
+}
+
+// background runs the ordinary mix for secs seconds: 150 q/s through
+// unbound and 50 q/s to knotd, from c4.
+func (c *corpusLab) background(t *testing.T, r *recorder, secs int) func() {
+	l := fmt.Sprint(secs)
+	var wg sync.WaitGroup
+	for _, x := range []struct {
+		server, qps string
+	}{{s4u, "150"}, {s4k, "50"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := []string{"-t", "2", "-f", "inet", "-a", c4, "-s", x.server, "-d", c.mix, "-l", l, "-Q", x.qps}
+			r.run("background", "dnsperf", args, []string{c4}, []string{x.server}, func() (uint64, string) {
+				d := c.n.Dnsperf(args...)
+				return d.Sent, "the ordinary mix (" + filepath.Base(c.mix) + ")"
+			})
+		}()
+	}
+	return wg.Wait
+}
+
+// make runs one scenario and writes its capture and truth under
+// c.dir/corpus/NAME (and $VISOR_CORPUS_OUT/NAME).
+func (c *corpusLab) make(t *testing.T, sc corpusScenario) string {
+	r := &recorder{truth: lab.CorpusTruth{Scenario: sc.name, Description: sc.desc, Expect: []lab.Expected{}}}
+	var path string
+	if sc.build != nil {
+		path = sc.build(t, c, r)
+	} else {
+		path = filepath.Join(c.dir, sc.name+".pcap")
+		var capt *lab.Capture
+		if sc.upstream {
+			capt = c.n.Tcpdump(c.n.Srv, path, "-i", "lo", "udp port 53 or tcp port 53")
+		} else {
+			capt = c.n.Tcpdump(c.n.Cli, path, "-i", c.n.CliIf)
+		}
+		wait := c.background(t, r, sc.mix)
+		time.Sleep(2 * time.Second)
+		if sc.run != nil {
+			sc.run(t, c, r)
+		}
+		wait()
+		time.Sleep(1500 * time.Millisecond)
+		capt.Stop(t)
+	}
+	for _, p := range r.pend {
+		at, err := lab.FirstPacket(path, p.after, p.match)
+		if err != nil {
+			t.Fatalf("the launch of %s(%s): %v", p.e.Kind, p.e.Key(), err)
+		}
+		p.e.Launch = lab.TimeString(at)
+		r.truth.Expect = append(r.truth.Expect, p.e)
+	}
+	first, last, pkts, err := lab.Span(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.truth.First, r.truth.Last, r.truth.Packets = lab.TimeString(first), lab.TimeString(last), pkts
+	dir := filepath.Join(c.dir, "corpus", sc.name)
+	if err := lab.WriteCorpus(dir, path, &r.truth); err != nil {
+		t.Fatal(err)
+	}
+	if c.out != "" {
+		if err := lab.WriteCorpus(filepath.Join(c.out, sc.name), path, &r.truth); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// bots returns the first k bot addresses.
+func bots(k int) []string {
+	var out []string
+	for i := 0; i < k; i++ {
+		out = append(out, fmt.Sprintf("198.51.100.%d", cpBot0+i))
+	}
+	return out
+}
+
+func corpusScenarios() []corpusScenario {
+	return []corpusScenario{
+		{name: "ordinary-mix", mix: 8,
+			desc: "the ordinary mix alone (200 q/s through unbound and to knotd, a few NXDOMAIN typos) and some kdig queries over UDP and TCP, ANY among them",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				r.run("background", "kdig", nil, []string{c4}, []string{s4u, s4k}, func() (uint64, string) {
+					k := uint64(0)
+					for _, s := range []string{s4u, s4k} {
+						for _, q := range [][]string{{"visor-lab.example", "SOA"}, {"www.corp.example", "A"}, {"amp.example", "ANY"},
+							{"nope.visor-lab.example", "A"}, {"x.broken.example", "A"}, {"visor-lab.example", "MX"}} {
+							c.n.Kdig("+timeout=2", "@"+s, q[0], q[1])
+							c.n.Kdig("+timeout=2", "+tcp", "@"+s, q[0], q[1])
+							k += 2
+						}
+					}
+					return k, "single queries, UDP and TCP"
+				})
+			}},
+		{name: "random-unique", mix: 9,
+			desc: "random-subdomain flood with unique names: 40 sources, each asking 50 names (8-16 random [a-z0-9] under victim.example, no name asked twice) at 10 q/s through unbound, inside the ordinary mix",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				files, _ := lab.RandomNames(t, c.dir, 20261130, "victim.example", cpBots*50, cpBots*50, 50, 50)
+				var runs [][]string
+				for i, f := range files {
+					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", bots(cpBots)[i], "-s", s4u, "-d", f, "-n", "1", "-Q", "10"})
+				}
+				r.expect(lab.Expected{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(cpBots)...))
+				c.dnsperfAll(r, "attack", runs, "2000 unique random names, 50 a source")
+			}},
+		{name: "random-shared-list", mix: 10,
+			desc: "random-subdomain flood from 32 sources replaying one shared list (160 names: 125 random labels under victim.example and 35 names that exist, so about 78 % NXDOMAIN) at 20 q/s each, straight to knotd: every name is asked 32 times",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				var q []string
+				real := []string{"www.victim.example A", "ns1.victim.example A", "victim.example SOA", "victim.example NS", "www.victim.example AAAA"}
+				for i, l := range lab.RandomLabels(20261131, "abcdefghijklmnopqrstuvwxyz0123456789", 12, 125) {
+					q = append(q, l+".victim.example A")
+					if i%18 == 0 || i%18 == 9 || i%18 == 5 || i%18 == 14 || i%18 == 17 {
+						q = append(q, real[i%len(real)])
+					}
+				}
+				f := c.write(t, "shared.txt", q)
+				var runs [][]string
+				for _, b := range bots(32) {
+					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", b, "-s", s4k, "-d", f, "-n", "1", "-Q", "20"})
+				}
+				r.expect(lab.Expected{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(32)...))
+				c.dnsperfAll(r, "attack", runs, fmt.Sprintf("one shared list of %d names, replayed by every source", len(q)))
+			}},
+		{name: "nxdomain-repeated", mix: 8,
+			desc: "NXDOMAIN flood of 6 repeated names (gone1..6.flood.example) at 500 q/s for 4 s from one source, straight to knotd",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				var q []string
+				for i := 1; i <= 6; i++ {
+					q = append(q, fmt.Sprintf("gone%d.flood.example A", i))
+				}
+				f := c.write(t, "nx.txt", q)
+				r.expect(lab.Expected{Kind: "nxdomain_flood", Zone: "flood.example"}, lab.FromAny(cpNX))
+				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpNX, "-s", s4k, "-d", f, "-l", "4", "-Q", "500"}}, "6 names, each asked again and again")
+			}},
+		{name: "servfail-storm", mix: 8,
+			desc: "SERVFAIL storm: 200 q/s for 4 s of 30 names under broken.example, whose servers (198.51.100.254) are a blackhole behind unbound",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				var q []string
+				for i := 1; i <= 30; i++ {
+					q = append(q, fmt.Sprintf("host%d.broken.example A", i))
+				}
+				f := c.write(t, "servfail.txt", q)
+				r.expect(lab.Expected{Kind: "servfail_storm", Zone: "broken.example"}, lab.FromAny(cpSF))
+				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpSF, "-s", s4u, "-d", f, "-l", "4", "-Q", "200"}}, "unreachable upstream")
+			}},
+		{name: "reflection-any", mix: 8,
+			desc: "ANY and 3 kB TXT queries with EDNS (4096) at 150 q/s for 4 s in the name of 198.51.100.66 (its address, as a spoofer would), straight to knotd: large, fragmented answers towards the target",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				f := c.write(t, "amp.txt", []string{"amp.example ANY", "big.amp.example TXT"})
+				r.expect(lab.Expected{Kind: "reflection", Target: cpRefl}, lab.FromAny(cpRefl))
+				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpRefl, "-s", s4k, "-e", "-d", f, "-l", "4", "-Q", "150"}}, "ANY and large TXT")
+			}},
+		{name: "syn-flood-hping3", mix: 8,
+			desc: "hping3 SYN flood: 3000 SYNs at 1000/s to knotd's port 53 from 198.51.100.52 (no socket there: its kernel answers the SYN-ACKs with RST)",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				args := []string{"-S", "-p", "53", "-a", cpSYN, "-i", "u1000", "-c", "3000", "-q", s4k}
+				r.expect(lab.Expected{Kind: "tcp_syn_flood", Target: s4k}, func(p *lab.Pkt) bool { return p.SYN && !p.ACK && p.Src.String() == cpSYN })
+				r.run("attack", "hping3", args, []string{cpSYN}, []string{s4k}, func() (uint64, string) {
+					out := c.n.Hping3(args...)
+					return 3000, strings.TrimSpace(out)
+				})
+			}},
+		{name: "tcp-load-dnsperf", mix: 8,
+			desc: "a legitimate DNS-over-TCP load: dnsperf -m tcp from 198.51.100.30 to knotd, 400 q/s for 5 s over 100 connections (every handshake completes)",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				c.dnsperfAll(r, "load", [][]string{{"-t", "2", "-m", "tcp", "-c", "100", "-f", "inet", "-a", cpTCPLoad, "-s", s4k, "-d", c.mix, "-l", "5", "-Q", "400"}}, "DNS over TCP, not an attack")
+			}},
+	}
+}
+
+// dnsperfAll runs dnsperf runs at once and records them as one launch.
+func (c *corpusLab) dnsperfAll(r *recorder, role string, runs [][]string, note string) {
+	var srcs, srvs []string
+	seen := map[string]bool{}
+	for _, a := range runs {
+		for i := 0; i+1 < len(a); i++ {
+			if (a[i] == "-a" || a[i] == "-s") && !seen[a[i]+a[i+1]] {
+				seen[a[i]+a[i+1]] = true
+				if a[i] == "-a" {
+					srcs = append(srcs, a[i+1])
+				} else {
+					srvs = append(srvs, a[i+1])
+				}
+			}
+		}
+	}
+	args := runs[0]
+	if len(runs) > 1 {
+		note = fmt.Sprintf("%d dnsperf at once (the first's arguments): %s", len(runs), note)
+	}
+	r.run(role, "dnsperf", args, srcs, srvs, func() (uint64, string) {
+		var sent uint64
+		for _, d := range c.n.DnsperfAll(runs) {
+			sent += d.Sent
+		}
+		return sent, note
+	})
+}
+
+// ordinaryMix is the ordinary background's query file: names that exist
+// across the lab's zones, a few typos (NXDOMAIN).
+func ordinaryMix(crawl []string) []string {
+	q := []string{"visor-lab.example SOA", "visor-lab.example MX", "visor-lab.example TXT", "www.visor-lab.example A",
+		"www.visor-lab.example AAAA", "mail.visor-lab.example A", "alias.visor-lab.example A",
+		"www.corp.example A", "mail.corp.example A", "corp.example MX", "vpn.corp.example A", "intranet.corp.example A",
+		"www.shop.example A", "shop.example MX", "www.slow.example A", "api.slow.example A",
+		"www.victim.example A", "www.flood.example A", "amp.example A", "ns1.amp.example A",
+		"wwww.visor-lab.example A", "mial.corp.example A"} // typos
+	for i := 1; i <= 20; i++ {
+		q = append(q, fmt.Sprintf("h%d.visor-lab.example A", i), fmt.Sprintf("h%d.corp.example A", i*7))
+	}
+	for i, z := range crawl {
+		if i%8 == 0 {
+			q = append(q, "www."+z+" A", "www."+z+" AAAA", z+" MX")
+		}
+	}
+	return q
+}
+
+var (
+	crawlA = []string{"north", "blue", "acme", "river", "pixel", "summit", "cedar", "harbor", "lumen", "orbit", "maple", "quartz"}
+	crawlB = []string{"wind", "tech", "labs", "media", "shop", "news", "cloud", "works", "soft", "foods"}
+	crawlH = []string{"www", "m", "api", "cdn", "img", "static", "assets", "mail", "blog", "shop", "news", "login",
+		"auth", "media", "video", "docs", "status", "app", "beta", "support", "careers", "investors", "help", "store"}
+)
+
+// crawlZones are the 120 zones the crawler resolves names in.
+func crawlZones() []string {
+	var out []string
+	for _, a := range crawlA {
+		for _, b := range crawlB {
+			out = append(out, a+b+".example")
+		}
+	}
+	return out
+}
+
+// crawlNames are n real-looking host names across the crawler zones (seed
+// picks which), each once.
+func crawlNames(zones []string, seed uint64, n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lab.RandomLabels(seed, "0123456789", 6, 20*n) {
+		z := zones[int(l[0]-'0')*12+int(l[1]-'0')%12]
+		h := crawlH[(int(l[2]-'0')*10+int(l[3]-'0'))%len(crawlH)]
+		var name string
+		switch l[4] {
+		case '0', '1', '2', '3':
+			name = h + "." + z
+		case '4', '5':
+			name = fmt.Sprintf("%s%c.%s", h, l[5], z)
+		case '6', '7':
+			name = fmt.Sprintf("%s-%s-%c.%s", h, []string{"eu", "us", "ap"}[int(l[5]-'0')%3], l[1], z)
+		default:
+			name = fmt.Sprintf("%s.%s.%s", crawlH[int(l[5]-'0')], h, z)
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name+" A")
+			if len(out) == n {
+				break
+			}
+		}
+	}
+	return out
+}

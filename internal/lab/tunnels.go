@@ -1,0 +1,187 @@
+package lab
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Drivers of the findings corpus' attack and tunnel tools (iodine,
+// dns2tcp, hping3) and a TCP transfer to carry through a tunnel.
+
+// waitOutput waits up to d until p's stdout or stderr says one of says.
+func waitOutput(t testing.TB, p *Proc, d time.Duration, says ...string) {
+	t.Helper()
+	WaitFor(t, d, p.Name+" to say "+strings.Join(says, " or "), func() bool {
+		s := p.Stdout() + p.Stderr()
+		for _, w := range says {
+			if strings.Contains(s, w) {
+				return true
+			}
+		}
+		if p.Exited() {
+			t.Fatalf("%s ended: %v\n%s", p.Name, p.err, s)
+		}
+		return false
+	})
+}
+
+// Iodined starts iodined (IP over DNS, the server) in the server
+// namespace, answering for topdomain on listen port 53, with tunnel
+// address tunnel ("198.51.100.193/27"), and waits until it listens.
+func (n *Net) Iodined(listen, tunnel, topdomain, password string) *Proc {
+	n.t.Helper()
+	Require(n.t, "iodined")
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		n.t.Skip("iodined needs /dev/net/tun")
+	}
+	p := n.Start(n.Srv, "iodined", "-f", "-c", "-P", password, "-l", listen, tunnel, topdomain)
+	waitOutput(n.t, p, 10*time.Second, "Listening to dns")
+	return p
+}
+
+// Iodine starts iodine (the tunnel's client) in the client namespace,
+// asking server (a resolver or iodined itself) for names under topdomain
+// in DNS mode only (-r: no raw UDP), and waits until the tunnel is up.
+func (n *Net) Iodine(server, topdomain, password string, extra ...string) *Proc {
+	n.t.Helper()
+	Require(n.t, "iodine")
+	args := append(append([]string{"-f", "-r", "-P", password}, extra...), server, topdomain)
+	p := n.Start(n.Cli, "iodine", args...)
+	waitOutput(n.t, p, 40*time.Second, "Connection setup complete")
+	return p
+}
+
+// Dns2tcpd writes a dns2tcpd configuration under dir and starts it in the
+// server namespace, answering for domain on listen port 53 and forwarding
+// resource ("name:addr:port") connections; it waits until it listens.
+func (n *Net) Dns2tcpd(dir, listen, domain, resource string) *Proc {
+	n.t.Helper()
+	Require(n.t, "dns2tcpd")
+	conf := filepath.Join(dir, "dns2tcpd.conf")
+	WriteLines(n.t, conf, []string{
+		"listen = " + listen, "port = 53", "user = nobody", "chroot = /tmp",
+		"domain = " + domain, "resources = " + resource,
+	})
+	p := n.Start(n.Srv, "dns2tcpd", "-F", "-d", "1", "-f", conf)
+	waitOutput(n.t, p, 10*time.Second, "Listening on")
+	return p
+}
+
+// Dns2tcpc runs dns2tcpc in the client namespace: it asks server for names
+// under domain, connects to resource and sends it the file in, then
+// returns when dns2tcpc has ended (or after d).
+func (n *Net) Dns2tcpc(server, domain, resource, in string, d time.Duration) error {
+	n.t.Helper()
+	Require(n.t, "dns2tcpc")
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cmd := n.Command(n.Cli, "dns2tcpc", "-z", domain, "-r", resource, "-l", "-", server)
+	cmd.Stdin = f
+	p := start(n.t, cmd, "dns2tcpc")
+	if err := p.Wait(d); err != nil {
+		return fmt.Errorf("dns2tcpc: %w\n%s%s", err, p.Stdout(), p.Stderr())
+	}
+	return nil
+}
+
+// Hping3 runs `hping3 ARGS` in the client namespace to its end and returns
+// what it printed (its statistics are on stderr).
+func (n *Net) Hping3(args ...string) string {
+	n.t.Helper()
+	Require(n.t, "hping3")
+	out, _ := n.Command(n.Cli, "hping3", args...).CombinedOutput()
+	return string(out)
+}
+
+// Sink listens on addr ("198.51.100.193:9000") in namespace ns, accepts
+// one connection and counts the bytes it receives until the peer closes.
+// Received returns that count once the connection has ended (or what came
+// within d).
+type Sink struct {
+	ln   net.Listener
+	n    atomic.Int64
+	done chan struct{}
+}
+
+// NewSink starts a Sink; t.Cleanup closes it.
+func NewSink(t testing.TB, ns, addr string) *Sink {
+	t.Helper()
+	s := &Sink{done: make(chan struct{})}
+	err := InNS(ns, func() (err error) {
+		s.ln, err = net.Listen("tcp4", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listening on %s in %s: %v", addr, ns, err)
+	}
+	t.Cleanup(func() { s.ln.Close() })
+	go func() {
+		defer close(s.done)
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b := make([]byte, 64<<10)
+		for {
+			k, err := c.Read(b)
+			s.n.Add(int64(k))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Received waits up to d for the connection's end and returns the bytes
+// received.
+func (s *Sink) Received(d time.Duration) int64 {
+	select {
+	case <-s.done:
+	case <-time.After(d):
+	}
+	return s.n.Load()
+}
+
+// Send dials addr from namespace ns and writes data, then closes.
+func Send(ns, addr string, data []byte, d time.Duration) error {
+	var c net.Conn
+	err := InNS(ns, func() (err error) {
+		c, err = net.DialTimeout("tcp4", addr, d)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(d))
+	if _, err := io.Copy(c, strings.NewReader(string(data))); err != nil {
+		return err
+	}
+	return c.(*net.TCPConn).CloseWrite()
+}
+
+// RandomBytes returns n bytes from a seeded generator: a file to transfer
+// that does not compress.
+func RandomBytes(seed uint64, n int) []byte {
+	r := newRand(seed)
+	b := make([]byte, n)
+	for i := 0; i < n; i += 8 {
+		v := r.next()
+		for j := 0; j < 8 && i+j < n; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
