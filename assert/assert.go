@@ -227,6 +227,9 @@ func (c *compiler) resolve(n ast.Node) (path []string, v any, ok bool, err error
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
 		v, found := c.env[n.Value]
+		if !found && n.Value == Baseline {
+			return nil, nil, false, errors.New("unknown field baseline: no baseline was given")
+		}
 		if !found {
 			return nil, nil, false, fmt.Errorf("unknown field %s", n.Value)
 		}
@@ -251,7 +254,9 @@ func (c *compiler) resolve(n ast.Node) (path []string, v any, ok bool, err error
 			return nil, nil, false, fmt.Errorf("unknown field %s: %s is a value, not an object", strings.Join(full, "."), strings.Join(path, "."))
 		}
 		v, found := m[key.Value]
-		if counts, isCounts := countMaps[strings.Join(path, ".")]; isCounts {
+		// baseline.dns.rcodes is a count map as dns.rcodes is.
+		mapName := strings.TrimPrefix(strings.Join(path, "."), Baseline+".")
+		if counts, isCounts := countMaps[mapName]; isCounts {
 			// A bucket may lack a count the summary has, so every count
 			// read is filled where absent.
 			if !found && !counts.known(key.Value) {

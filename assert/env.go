@@ -18,6 +18,29 @@ import (
 type Env struct {
 	summary map[string]any
 	buckets []bucketEnv
+	// baseline is the baseline's summary environment (SetBaseline), or nil.
+	baseline map[string]any
+}
+
+// Baseline is the root name under which SetBaseline puts the baseline.
+const Baseline = "baseline"
+
+// SetBaseline makes base's whole run readable as baseline.* beside the
+// current values, in the summary and in every bucket alike: baseline.net,
+// baseline.dns, baseline.findings, baseline.integrity, baseline.inputs and
+// baseline.bucket_seconds. A bucket compares with the baseline's whole
+// run, since the two runs' buckets need not line up.
+func (e *Env) SetBaseline(base *report.Report) error {
+	be, err := NewEnv(base)
+	if err != nil {
+		return err
+	}
+	e.baseline = be.summary
+	e.summary[Baseline] = e.baseline
+	for i := range e.buckets {
+		e.buckets[i].vars[Baseline] = e.baseline
+	}
+	return nil
 }
 
 type bucketEnv struct {

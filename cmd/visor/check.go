@@ -9,6 +9,7 @@ import (
 
 	"github.com/visor-dns/visor/assert"
 	"github.com/visor-dns/visor/engine"
+	"github.com/visor-dns/visor/report"
 )
 
 // checkOptions are check's flags on top of the shared analysis flags.
@@ -18,6 +19,7 @@ type checkOptions struct {
 	rulesFile string
 	perBucket bool
 	junit     string
+	baseline  string
 }
 
 func (o *checkOptions) addFlags(cmd *cobra.Command) {
@@ -27,6 +29,7 @@ func (o *checkOptions) addFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.rulesFile, "rules", "", "YAML file of assertions: a list of {name, expr, description, per_bucket}")
 	fs.BoolVar(&o.perBucket, "per-bucket", false, "every --assert must hold in every bucket, not only over the whole run")
 	fs.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to FILE")
+	fs.StringVar(&o.baseline, "baseline", "", "a known-good run (summary, JSON report or capture) whose values expressions read as baseline.*")
 	// For check, --format and -o describe the result, not the report.
 	fs.Lookup("format").Usage = "result format: table (a PASS/FAIL list) or json"
 	fs.Lookup("output").Usage = "write the result to FILE instead of stdout"
@@ -39,6 +42,9 @@ func (o *checkOptions) validate(args []string) ([]assert.Assertion, error) {
 	}
 	if err := o.analysisOptions.validate(args); err != nil {
 		return nil, err
+	}
+	if o.baseline == "-" {
+		return nil, usageError("--baseline needs a file name, not -")
 	}
 	if o.junit == "-" {
 		return nil, usageError("--junit needs a file name, not -")
@@ -76,12 +82,15 @@ func newCheckCommand(stdout, stderr io.Writer) *cobra.Command {
 			"float64; x/0 is +Inf and 0/0 is NaN, which makes every comparison false. An rcode,\n" +
 			"qtype or integrity reason the report does not list counts 0; any other unknown field\n" +
 			"is a usage error. With --per-bucket (or per_bucket: true in a rules file) the\n" +
-			"assertion must hold in every bucket; findings are then those overlapping the bucket.\n\n" +
+			"assertion must hold in every bucket; findings are then those overlapping the bucket.\n" +
+			"With --baseline FILE (a summary, a JSON report or captures) the same names under\n" +
+			"baseline. are the baseline's whole run: dns.rcodes.SERVFAIL <= 2 * baseline.dns.rcodes.SERVFAIL.\n\n" +
 			"EXIT STATUS\n  0  every assertion held\n  1  an assertion failed (or --strict found an integrity problem)\n" +
 			"  2  bad usage, an unknown field, or unreadable input\n",
 		Example: "  visor check resolver.pcap --assert 'dns.rcodes.SERVFAIL / dns.responses < 0.01'\n" +
 			"  visor check --bucket 10s --per-bucket --assert 'dns.xacts.out.latency_us.p99 < 250000' caps/\n" +
-			"  visor check --rules dns-gate.yaml --junit visor-junit.xml capture.pcapng",
+			"  visor check --rules dns-gate.yaml --junit visor-junit.xml capture.pcapng\n" +
+			"  visor check --baseline known-good.vsum --assert 'dns.rcodes.SERVFAIL <= 2 * baseline.dns.rcodes.SERVFAIL + 10' canary.pcap",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			as, err := opts.validate(args)
 			if err != nil {
@@ -95,6 +104,19 @@ func newCheckCommand(stdout, stderr io.Writer) *cobra.Command {
 }
 
 func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, stdin io.Reader, stdout, stderr io.Writer) error {
+	var base *report.Report
+	if opts.baseline != "" {
+		// First: a wrong baseline must not cost a long analysis.
+		b, _, err := engine.Load(ctx, &opts.cfg, opts.baseline, stdin, stderr)
+		if err != nil {
+			if in := interruptOf(ctx); in != nil {
+				return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: no result", in)}
+			}
+			return &exitError{code: exitUsage, err: fmt.Errorf("visor: --baseline: %w", err)}
+		}
+		defer b.Close()
+		base = b
+	}
 	rep, err := analyse(ctx, &opts.analysisOptions, stdin, stderr)
 	if err != nil {
 		return err
@@ -103,6 +125,11 @@ func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, st
 	env, err := assert.NewEnv(rep)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("visor: %w", err)}
+	}
+	if base != nil {
+		if err := env.SetBaseline(base); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("visor: --baseline: %w", err)}
+		}
 	}
 	rs, err := assert.Run(env, as)
 	if err != nil {
