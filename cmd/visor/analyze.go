@@ -73,7 +73,7 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 			carveErr = &exitError{code: exitUsage, err: fmt.Errorf("visor: --carve: %w", err)}
 		}
 	}
-	if err := writeReport(opts, rep, stdout); err != nil {
+	if err := writeReport(ctx, opts, rep, stdout); err != nil {
 		return errors.Join(carveErr, err)
 	}
 	if carveErr != nil {
@@ -87,13 +87,17 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 
 // writeReport renders rep in the chosen format to -o FILE (atomically) or
 // stdout.
-func writeReport(opts *analysisOptions, rep *report.Report, stdout io.Writer) error {
+func writeReport(ctx context.Context, opts *analysisOptions, rep *report.Report, stdout io.Writer) error {
 	write := func(w io.Writer) error {
 		switch opts.format {
 		case "json":
 			return report.WriteJSON(w, rep)
 		case "openmetrics":
 			return writeOpenMetrics(w, opts, rep)
+		case "html":
+			return report.WriteHTML(w, rep, postMortemOptions(ctx, opts))
+		case "markdown":
+			return report.WriteMarkdown(w, rep, postMortemOptions(ctx, opts))
 		}
 		return report.WriteTableWith(w, rep, report.TableOptions{Top: opts.top, Width: report.TableWidth(w),
 			ASCII: opts.ascii || !report.UTF8Locale()})
@@ -127,3 +131,16 @@ func strictResult(opts *analysisOptions, rep *report.Report) error {
 	}
 	return &exitError{code: exitFailed, err: fmt.Errorf("visor: --strict: the input was not fully analysed: %s", strings.Join(words, "; "))}
 }
+
+// postMortemOptions are the HTML and Markdown reports' options: the top
+// length and the command line as typed.
+func postMortemOptions(ctx context.Context, opts *analysisOptions) report.PostMortemOptions {
+	o := report.PostMortemOptions{Top: opts.top}
+	if args, ok := ctx.Value(argsKey{}).([]string); ok {
+		o.Command = append([]string{"visor"}, args...)
+	}
+	return o
+}
+
+// argsKey holds, in the command's context, the arguments run was given.
+type argsKey struct{}

@@ -83,7 +83,7 @@ func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, 
 		return &exitError{code: exitUsage, err: prefixed(err)}
 	}
 	defer rep.Close()
-	if err := writeReport(opts, rep, stdout); err != nil {
+	if err := writeReport(ctx, opts, rep, stdout); err != nil {
 		return err
 	}
 	return strictResult(opts, rep)
@@ -120,7 +120,7 @@ func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, 
 		}
 	}
 	if !(lo.stream && toStdout) { // with --stream, stdout carries the stream; the final report needs -o
-		if err := writeReport(opts, rep, stdout); err != nil {
+		if err := writeReport(ctx, opts, rep, stdout); err != nil {
 			return errors.Join(runErr, err)
 		}
 	}

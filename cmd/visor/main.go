@@ -76,6 +76,7 @@ func main() {
 // in this one place.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCommand(stdout, stderr)
+	ctx = context.WithValue(ctx, argsKey{}, args) // for the reports that show their command line
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	err := root.ExecuteContext(ctx)

@@ -47,7 +47,7 @@ type analysisOptions struct {
 func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.top, "top", 10, "length of every top-N list")
 	fs.DurationVar(&o.bucket, "bucket", time.Minute, "width of a time bucket, in capture time (whole seconds)")
-	fs.StringVar(&o.format, "format", "table", "output format: table, json or openmetrics")
+	fs.StringVar(&o.format, "format", "table", "output format: table, json, openmetrics, html (one self-contained page) or markdown")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to FILE instead of stdout")
 	fs.StringSliceVar(&o.hostSpec, "host-spec", nil, "CIDR[,CIDR...] of the observed host(s): packets to them are in, from them out")
 	fs.StringSliceVar(&o.dnsPorts, "dns-port", []string{"53", "5353", "5355"}, "ports carrying DNS")
@@ -86,9 +86,9 @@ func (o *analysisOptions) validate(args []string) error {
 		return usageError("--bucket must be a whole number of seconds, not %s", o.bucket)
 	}
 	switch o.format {
-	case "table", "json", "openmetrics":
+	case "table", "json", "openmetrics", "html", "markdown":
 	default:
-		return usageError("--format must be table, json or openmetrics, not %q", o.format)
+		return usageError("--format must be table, json, openmetrics, html or markdown, not %q", o.format)
 	}
 	switch o.progress {
 	case "auto", "always", "never":

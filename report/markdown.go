@@ -1,0 +1,312 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// WriteMarkdown writes r as GitHub-flavoured Markdown for tickets and chat:
+// the same story as WriteHTML (findings first, then each measure as a
+// sparkline over capture time with the findings' spans under it,
+// breakdowns, top lists, inputs, integrity, the command line), as text.
+func WriteMarkdown(w io.Writer, r *Report, o PostMortemOptions) error {
+	if r == nil {
+		return errors.New("report: nil report")
+	}
+	s, err := newStory(r, o)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	m := &mdWriter{b: &b, s: s}
+	m.header()
+	m.findings()
+	m.checks()
+	m.timeline()
+	m.breakdowns()
+	m.tops()
+	m.inputs()
+	m.integrity()
+	fmt.Fprintf(&b, "\n---\nMade by %s %s (%s). Times are capture time, UTC.\n", toolName(r), mdEsc(r.Tool.Version), r.Schema)
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+type mdWriter struct {
+	b *bytes.Buffer
+	s *story
+}
+
+func (m *mdWriter) p(format string, a ...any) { fmt.Fprintf(m.b, format, a...) }
+
+// mdEsc keeps text from the traffic from being read as Markdown or HTML.
+func mdEsc(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '#', '~':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n', '\r':
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mdCode quotes s as inline code, whatever backticks it holds.
+func mdCode(s string) string {
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	return fence + " " + s + " " + fence
+}
+
+// mdCell quotes s as inline code in a table cell, which ends at a bare |.
+func mdCell(s string) string { return mdCode(strings.ReplaceAll(s, "|", "\\|")) }
+
+func (m *mdWriter) header() {
+	s, r := m.s, m.s.r
+	var names []string
+	for _, in := range r.Inputs {
+		names = append(names, mdEsc(in.Path))
+	}
+	m.p("# visor report")
+	if len(names) > 0 {
+		m.p(": %s", strings.Join(names, ", "))
+	}
+	m.p("\n\n")
+	if s.capFirst != 0 {
+		m.p("**Capture:** %s → %s UTC (%s)", clockOf(s.capFirst, true), clockOf(s.capLast, s.multiDay()), spaced(duration(time.Duration(s.capLast-s.capFirst))))
+	} else {
+		m.p("**Capture:** no packet times")
+	}
+	m.p(" · %s buckets of %s · %d finding%s  \n", count(uint64(s.buckets)), spaced(duration(time.Duration(s.bucketNS))), len(r.Findings), plural(len(r.Findings)))
+	if len(s.o.Command) > 0 {
+		m.p("**Command:** %s  \n", mdCode(commandLine(s.o.Command)))
+	}
+	m.p("**Tool:** %s %s\n", toolName(r), mdEsc(r.Tool.Version))
+}
+
+func (m *mdWriter) findings() {
+	s := m.s
+	m.p("\n## Findings (%d)\n\n", len(s.findings))
+	if len(s.findings) == 0 {
+		m.p("No finding: no detector's threshold was crossed.\n")
+		return
+	}
+	day := s.multiDay()
+	for _, f := range s.findings {
+		m.p("### %s %s", strings.ToUpper(orDash(f.Severity)), mdEsc(orDash(f.Kind)))
+		if f.Target != "" {
+			m.p(" %s", mdCode(f.Target))
+		}
+		m.p("\n\n")
+		if f.Start != 0 && f.End != 0 {
+			m.p("%s → %s UTC (%s)", clockOf(f.Start, day), clockOf(f.End, day), spaced(duration(time.Duration(f.End-f.Start))))
+			if f.Peak != 0 {
+				m.p(", peak %s", clockOf(f.Peak, day))
+			}
+			m.p("\n\n")
+		}
+		m.p("%s\n\n", mdEsc(f.Summary))
+		if f.Why != "" {
+			m.p("**Why:** %s\n\n", mdEsc(f.Why))
+		}
+		if len(f.Evidence) > 0 {
+			m.p("<details><summary>Evidence</summary>\n\n| evidence | value |\n|---|---|\n")
+			for _, kv := range f.Evidence {
+				m.p("| %s | %s |\n", mdEsc(kv[0]), mdEsc(kv[1]))
+			}
+			m.p("\n</details>\n\n")
+		}
+	}
+}
+
+func (m *mdWriter) checks() {
+	cs := m.s.o.Checks
+	if len(cs) == 0 {
+		return
+	}
+	passed := 0
+	for _, c := range cs {
+		if c.Passed {
+			passed++
+		}
+	}
+	m.p("\n## Assertions (%d of %d passed)\n\n| result | assertion | detail |\n|---|---|---|\n", passed, len(cs))
+	for _, c := range cs {
+		res := "✅ PASS"
+		if !c.Passed {
+			res = "❌ FAIL"
+		}
+		name := c.Name
+		if c.Expr != "" && c.Expr != c.Name {
+			name += ": " + c.Expr
+		}
+		m.p("| %s | %s | %s |\n", res, mdCell(name), mdEsc(c.Detail))
+	}
+}
+
+// mdColumns is the width of the Markdown sparklines.
+const mdColumns = 60
+
+// timeline draws each series of each chart as a sparkline of at most
+// mdColumns columns (several points a column: their largest value), the
+// findings' spans on the same axis.
+func (m *mdWriter) timeline() {
+	s := m.s
+	m.p("\n## Over time\n\n")
+	if len(s.times) == 0 {
+		m.p("No bucket: nothing to draw.\n")
+		return
+	}
+	slots := int((s.end-s.first)/s.colNS) + 1
+	per := max((slots+mdColumns-1)/mdColumns, 1)
+	colNS := int64(per) * s.colNS
+	cols := int((s.end - s.first + colNS - 1) / colNS)
+	m.p("%s a column", spaced(duration(time.Duration(colNS))))
+	if colNS > s.bucketNS {
+		m.p(" (the largest value of its buckets)")
+	}
+	m.p("; each line is scaled to its own largest value, shown on the right.\n\n")
+	tw := &tableWriter{}
+	m.p("```text\n")
+	const label = 26
+	for _, c := range s.charts {
+		for _, ser := range c.Series {
+			v := make([]float64, cols)
+			for i := range v {
+				v[i] = math.NaN()
+			}
+			for i, t := range s.times {
+				if x := ser.V[i]; !math.IsNaN(x) {
+					col := min(int((t-s.first)/colNS), cols-1)
+					if math.IsNaN(v[col]) || x > v[col] {
+						v[col] = x
+					}
+				}
+			}
+			spark, top := tw.spark(v)
+			name := ser.Name
+			switch {
+			case c.ID == "dns":
+				name += "/s"
+			case c.Unit == "%":
+				name += " share"
+			case strings.HasPrefix(c.ID, "latency-"):
+				name = strings.TrimPrefix(c.ID, "latency-") + " " + name + " latency"
+			}
+			m.p("%s%s  max %s\n", pad(shorten(name, label-1), label), pad(spark, cols), valueText(top, c.Unit))
+		}
+	}
+	for _, f := range s.findings {
+		if f.Start == 0 || f.End == 0 {
+			continue
+		}
+		mark := []rune(strings.Repeat(" ", cols))
+		for i := range mark {
+			cs, ce := s.first+int64(i)*colNS, s.first+int64(i+1)*colNS
+			if ce > f.Start && cs <= f.End {
+				mark[i] = '━'
+			}
+		}
+		if f.Peak >= s.first {
+			if i := int((f.Peak - s.first) / colNS); i < len(mark) {
+				mark[i] = '▲'
+			}
+		}
+		m.p("%s%s\n", pad(shorten(f.Kind, label-1), label), strings.TrimRight(string(mark), " "))
+	}
+	start := clockOf(s.first, false)
+	end := clockOf(s.first+int64(cols)*colNS, false)
+	gap := max(cols-len(start)-len(end), 1)
+	m.p("%s%s%s%s\n```\n", strings.Repeat(" ", label), start, strings.Repeat(" ", gap), end)
+}
+
+func (m *mdWriter) breakdowns() {
+	rcodes, qtypes := m.s.breakdowns()
+	d := &m.s.r.Summary.DNS
+	m.p("\n## Response codes and query types\n\n")
+	m.countTable("rcode", "of responses", rcodes, d.Responses)
+	m.p("\n")
+	m.countTable("qtype", "of queries", qtypes, d.Queries)
+}
+
+func (m *mdWriter) countTable(name, of string, l []TopItem, total uint64) {
+	m.p("| %s | count | %s |\n|---|---:|---:|\n", name, of)
+	if len(l) == 0 {
+		m.p("| none | | |\n")
+	}
+	for _, it := range l {
+		m.p("| %s | %s | %s |\n", mdEsc(it.Name), count(it.Estimate), spaced(share(it.Estimate, total)))
+	}
+}
+
+func (m *mdWriter) tops() {
+	m.p("\n## Top lists (whole run)\n\n≈ marks an estimate: the true count lies between the estimate minus its ± error and the estimate.\n")
+	for _, t := range m.s.tops() {
+		m.p("\n**%s**\n\n| # | name | %s |\n|---:|---|---:|\n", t.Title, t.Of)
+		if len(t.Items) == 0 {
+			m.p("| | none | |\n")
+		}
+		for i, it := range t.Items {
+			c := count(it.Estimate)
+			if it.Error > 0 {
+				c = "≈" + c + " ±" + count(it.Error)
+			}
+			m.p("| %d | %s | %s |\n", i+1, mdCell(quoteEmpty(it.Name)), c)
+		}
+	}
+}
+
+func (m *mdWriter) inputs() {
+	r := m.s.r
+	m.p("\n## Inputs\n\n| path | format | packets | bytes | first | last | link types | sha256 |\n|---|---|---:|---:|---|---|---|---|\n")
+	for _, in := range r.Inputs {
+		f, l := int64(in.FirstTS), int64(in.LastTS)
+		var links []string
+		for _, k := range sortedKeys(in.LinkTypes) {
+			links = append(links, k+" "+count(in.LinkTypes[k]))
+		}
+		ft, lt := "-", "-"
+		if f != 0 {
+			ft = time.Unix(0, f).UTC().Format("2006-01-02 15:04:05.000000")
+		}
+		if l != 0 {
+			lt = time.Unix(0, l).UTC().Format("2006-01-02 15:04:05.000000")
+		}
+		m.p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(in.Path), mdEsc(orDash(in.Format)), count(in.Packets), spaced(bytesIEC(in.Bytes)),
+			ft, lt, mdEsc(strings.Join(links, ", ")), mdCell(orDash(in.SHA256)))
+	}
+	if len(r.Inputs) == 0 {
+		m.p("| none | | | | | | | |\n")
+	}
+}
+
+func (m *mdWriter) integrity() {
+	problems, normal := integrityLines(m.s.r.Integrity)
+	m.p("\n## Integrity\n\n")
+	if len(problems) == 0 {
+		m.p("No problem: every packet read was analysed.\n")
+	} else {
+		m.p("**Not everything was analysed:**\n\n")
+		for _, p := range problems {
+			m.p("- %s\n", mdEsc(p))
+		}
+	}
+	if len(normal) > 0 {
+		m.p("\nNormal at a capture's edges:\n\n")
+		for _, p := range normal {
+			m.p("- %s\n", mdEsc(p))
+		}
+	}
+}
