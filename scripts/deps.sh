@@ -7,7 +7,8 @@
 # Running it again installs nothing.
 set -euo pipefail
 need=()
-# program (or file) -> package
+# program (or file) -> package; GNU parallel is found by its sem (moreutils has
+# another program called parallel, which GNU parallel's package diverts)
 while read -r prog pkg; do
 	case $prog in
 	/*) [ -e "$prog" ] || need+=("$pkg") ;;
@@ -38,7 +39,8 @@ hping3 hping3
 dnsdist dnsdist
 dnscap dnscap
 chromium chromium
-parallel parallel
+sem parallel
+rsync rsync
 /usr/sbin/sshd openssh-server
 ssh openssh-client
 openssl openssl
