@@ -29,20 +29,52 @@ func (e *InputError) Unwrap() error { return e.Err }
 // progress line. A cancelled ctx ends the run early with the report of
 // what was read, its integrity marked interrupted; ReadDone(ctx) is called
 // once the inputs are no longer read.
+//
+// With -j above 1 and several inputs, or --split-by, the inputs are
+// analysed apart (in parallel) and merged through summaries
+// (AnalyzeSummary); the report is the merge's.
 func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer) (*report.Report, error) {
 	if !cfg.valid {
 		if err := cfg.Validate(); err != nil {
 			return nil, err
 		}
 	}
+	if cfg.apart() {
+		s, err := AnalyzeSummary(ctx, cfg, stdin, stderr)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		return cfg.SummaryReport(s)
+	}
+	rep, _, err := analyze(ctx, cfg, stdin, stderr, nil)
+	return rep, err
+}
+
+// apart tells whether cfg's inputs are analysed apart and merged.
+func (c *Config) apart() bool {
+	if c.SplitBy != "" {
+		return true
+	}
+	if c.Jobs == 1 || len(c.Inputs) == 0 {
+		return false
+	}
+	paths, _, err := capture.ExpandReport(c.Inputs)
+	return err == nil && len(paths) > 1 && c.jobs(len(paths)) > 1
+}
+
+// analyze is one analysis over cfg's inputs read as one capture. onBucket,
+// when set, receives every closed bucket's states (a summary's), and the
+// analysis keeps the transactions at the run's edges (a.Carried).
+func analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer, onBucket func(analyzers.BucketStates)) (*report.Report, *analyzers.Analysis, error) {
 	g, err := cfg.OpenGeo()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer g.Close()
 	in, err := openInputs(ctx, cfg, stdin, stderr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer in.close()
 	paths, skipped, srcs := in.paths, in.skipped, in.srcs
@@ -51,6 +83,7 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
 	prog := newProgress(cfg.Progress, stderr, paths, srcs)
 	aopts.Progress = prog.update
+	aopts.Summary = onBucket
 	a := analyzers.New(aopts)
 	var warnings []*capture.Error
 	if ctx.Err() == nil {
@@ -63,7 +96,7 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 			// Stop the shards and the merger, and free what the report holds.
 			prog.done()
 			a.Finish().Close()
-			return nil, &InputError{err}
+			return nil, nil, &InputError{err}
 		}
 	}
 	readDone(ctx)
@@ -93,7 +126,7 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 	if stopped {
 		rep.Integrity[IntegrityInterrupted] = 1
 	}
-	return rep, nil
+	return rep, a, nil
 }
 
 // InputReport is an input as the report lists it.

@@ -44,6 +44,15 @@ type Config struct {
 	Progress      string   // auto, always or never
 	CarveDir      string   // write each finding's packets here, or ""
 	Version       string   // visor's version, for the report
+	// Jobs is how many inputs are analysed at once (-j; 0: one per CPU).
+	// With more than one, each input is analysed on its own and the
+	// results merged through summaries (summary.go); 1 reads the inputs as
+	// one capture, merged in time order.
+	Jobs int
+	// Labels (--label k=v) go into a summary's header; SplitBy ("",
+	// "input" or "label") asks for one report part per input or label.
+	Labels  []string
+	SplitBy string
 
 	filter     *filter.Filter
 	include    *regexp.Regexp

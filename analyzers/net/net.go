@@ -146,10 +146,17 @@ func (s *State) Merge(o *State) {
 	s.topSrc.Merge(o.topSrc)
 	s.topDst.Merge(o.topDst)
 	s.pps.Merge(o.pps)
-	if s.topGeo != nil && o.topGeo != nil {
+	// A state read back from a summary may have geo tops the other lacks.
+	if o.topGeo != nil {
+		if s.topGeo == nil {
+			s.topGeo = sketch.NewTopK(TopCapacity)
+		}
 		s.topGeo.Merge(o.topGeo)
 	}
-	if s.topASN != nil && o.topASN != nil {
+	if o.topASN != nil {
+		if s.topASN == nil {
+			s.topASN = sketch.NewTopK(TopCapacity)
+		}
 		s.topASN.Merge(o.topASN)
 	}
 }

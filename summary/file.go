@@ -1,0 +1,186 @@
+package summary
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Magic opens every summary file.
+const Magic = "VISORSUM"
+
+// FormatVersion is the version of the format this package writes and the
+// newest it reads.
+const FormatVersion = 1
+
+// Record kinds.
+const (
+	kindHeader  = 1
+	kindBucket  = 2
+	kindTrailer = 3
+)
+
+// MaxRecord bounds one record's message (uncompressed) and its frame.
+const MaxRecord = 64 << 20
+
+// ErrCorrupt wraps every error about a summary's bytes (not about its
+// reading).
+var ErrCorrupt = errors.New("corrupt summary")
+
+// ErrVersion is a summary written by a newer format version.
+var ErrVersion = errors.New("summary format version not supported")
+
+func corrupt(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, a...))
+}
+
+var (
+	encOnce sync.Once
+	enc     *zstd.Encoder
+	decOnce sync.Once
+	dec     *zstd.Decoder
+)
+
+func encoder() *zstd.Encoder {
+	encOnce.Do(func() {
+		enc, _ = zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(1<<22))
+	})
+	return enc
+}
+
+func decoder() *zstd.Decoder {
+	decOnce.Do(func() {
+		dec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxRecord),
+			zstd.WithDecoderMaxWindow(MaxRecord))
+	})
+	return dec
+}
+
+// recordWriter writes the framing: magic, version, records.
+type recordWriter struct {
+	w   *bufio.Writer
+	err error
+	buf []byte
+}
+
+func newRecordWriter(w io.Writer) *recordWriter {
+	rw := &recordWriter{w: bufio.NewWriterSize(w, 1<<16)}
+	var v [2]byte
+	binary.BigEndian.PutUint16(v[:], FormatVersion)
+	rw.write([]byte(Magic))
+	rw.write(v[:])
+	return rw
+}
+
+func (rw *recordWriter) write(b []byte) {
+	if rw.err == nil {
+		_, rw.err = rw.w.Write(b)
+	}
+}
+
+func (rw *recordWriter) record(kind byte, msg []byte) error {
+	if len(msg) > MaxRecord {
+		return fmt.Errorf("summary record of %d bytes is over the %d bytes bound", len(msg), MaxRecord)
+	}
+	rw.buf = encoder().EncodeAll(msg, rw.buf[:0])
+	var h [9]byte
+	h[0] = kind
+	binary.BigEndian.PutUint32(h[1:], uint32(len(msg)))
+	binary.BigEndian.PutUint32(h[5:], uint32(len(rw.buf)))
+	rw.write(h[:])
+	rw.write(rw.buf)
+	return rw.err
+}
+
+func (rw *recordWriter) flush() error {
+	if rw.err == nil {
+		rw.err = rw.w.Flush()
+	}
+	return rw.err
+}
+
+// recordReader reads the framing from r, counting the offset for errors.
+type recordReader struct {
+	r    *bufio.Reader
+	name string
+	off  int64
+	comp []byte
+	msg  []byte
+}
+
+// openRecords checks the magic and version.
+func openRecords(r io.Reader, name string) (*recordReader, error) {
+	rr := &recordReader{r: bufio.NewReaderSize(r, 1<<16), name: name}
+	var h [10]byte
+	if _, err := io.ReadFull(rr.r, h[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: %w: shorter than its magic and version", name, ErrCorrupt)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if string(h[:8]) != Magic {
+		return nil, fmt.Errorf("%s: %w: not a visor summary (no %q magic at byte 0)", name, ErrCorrupt, Magic)
+	}
+	if v := binary.BigEndian.Uint16(h[8:]); v != FormatVersion {
+		return nil, fmt.Errorf("%s: %w: the file is format version %d, this visor reads version %d (a newer visor wrote it: upgrade visor to read it)", name, ErrVersion, v, FormatVersion)
+	}
+	rr.off = 10
+	return rr, nil
+}
+
+// next reads one record: its kind and message (valid until the next call).
+// At the end of the input it returns io.EOF.
+func (rr *recordReader) next() (byte, []byte, error) {
+	var h [9]byte
+	at := rr.off
+	n, err := io.ReadFull(rr.r, h[:])
+	rr.off += int64(n)
+	if err == io.EOF {
+		return 0, nil, io.EOF
+	}
+	if err != nil {
+		return 0, nil, rr.fail(at, err)
+	}
+	kind := h[0]
+	size, csize := binary.BigEndian.Uint32(h[1:]), binary.BigEndian.Uint32(h[5:])
+	if kind < kindHeader || kind > kindTrailer {
+		return 0, nil, rr.fail(at, corrupt("unknown record kind %d", kind))
+	}
+	if size > MaxRecord || csize > MaxRecord {
+		return 0, nil, rr.fail(at, corrupt("record of %d bytes (%d compressed) is over the %d bytes bound", size, csize, MaxRecord))
+	}
+	if cap(rr.comp) < int(csize) {
+		rr.comp = make([]byte, 0, csize)
+	}
+	rr.comp = rr.comp[:csize]
+	n, err = io.ReadFull(rr.r, rr.comp)
+	rr.off += int64(n)
+	if err != nil {
+		return 0, nil, rr.fail(at, err)
+	}
+	if cap(rr.msg) < int(size) {
+		rr.msg = make([]byte, 0, size)
+	}
+	msg, err := decoder().DecodeAll(rr.comp, rr.msg[:0])
+	if err != nil {
+		return 0, nil, rr.fail(at, corrupt("record does not decompress: %v", err))
+	}
+	if len(msg) != int(size) {
+		return 0, nil, rr.fail(at, corrupt("record of %d bytes declared %d", len(msg), size))
+	}
+	rr.msg = msg
+	return kind, msg, nil
+}
+
+func (rr *recordReader) fail(at int64, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = corrupt("truncated record")
+	}
+	return fmt.Errorf("%s: record at byte %d: %w", rr.name, at, err)
+}
