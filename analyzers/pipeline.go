@@ -56,11 +56,6 @@ type Options struct {
 	// GeoCity and GeoASN (--geoip-city, --geoip-asn), when set, add the
 	// geo and asn tops; nil means no geo work at all.
 	GeoCity, GeoASN *geo.DB
-	// Summary, when set, receives every closed bucket's merged states (on
-	// the merger's goroutine, before they are reset), and the DNS analyzers
-	// keep the transactions at the run's edges (Carried): what a summary
-	// file holds (summary.go).
-	Summary func(BucketStates)
 }
 
 // Reader yields packets in capture-time order (capture.Merge does).
@@ -110,8 +105,8 @@ type Analysis struct {
 	geo     *geo.Lookup // never asked: it says which geo tops the merged states have
 	snap    snapshots   // live views (snapshot.go)
 
-	// The shards' edge transactions, with Options.Summary.
-	carries []*dns.Carry
+	// Truncated responses a later bucket's TCP query may retry (merger).
+	retry dns.RetryCarry
 }
 
 // New prepares an analysis and starts its shards and merger.
@@ -166,6 +161,15 @@ func (a *Analysis) newDNSAnalyzer() *dns.Analyzer {
 	}
 	d.Include, d.Exclude = a.opts.QNameInclude, a.opts.QNameExclude
 	return d
+}
+
+// retryTimeout is how long after a truncated response a TCP query counts
+// as its retry: the transaction timeout.
+func (a *Analysis) retryTimeout() int64 {
+	if a.opts.XactTimeout > 0 {
+		return a.opts.XactTimeout
+	}
+	return dns.DefaultTimeout
 }
 
 // NormalizeSuffix writes a --qname-suffix value as names are compared:
@@ -427,13 +431,13 @@ func (a *Analysis) merge() {
 		}
 		if acc.n == len(a.shards)+1 {
 			delete(pending, p.bucket)
+			acc.st.dns.SettleRetries(&a.retry, acc.end, a.retryTimeout())
 			if a.started || !p.final {
 				b := report.Bucket{
 					Start: report.Timestamp(p.bucket), End: report.Timestamp(acc.end),
 					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
 				}
 				a.detect.AddBucket(p.bucket, acc.end, acc.st.find, &b.Section)
-				a.summaryStates(p.bucket, acc.end, acc.st)
 				a.buckets.Append(&b)
 				a.sumNet.Merge(acc.st.net)
 				a.sumDNS.Merge(acc.st.dns)

@@ -102,6 +102,7 @@ func normalizedSection(s Section) Section {
 	for _, x := range []*XactDir{&d.Xacts.In, &d.Xacts.Out, &d.Xacts.Unknown} {
 		x.LatencyUS = finiteQuantiles(x.LatencyUS)
 	}
+	normalizedDepth(d)
 	return s
 }
 

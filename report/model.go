@@ -179,6 +179,11 @@ type DNS struct {
 	Cardinality DNSCardinality    `json:"cardinality"`
 	Top         DNSTop            `json:"top"`
 	Xacts       Xacts             `json:"xacts"`
+	// Opcodes (over queries), sizes, EDNS detail and truncation: report/depth.go.
+	Opcodes    map[string]uint64 `json:"opcodes"`
+	Sizes      DNSSizes          `json:"sizes"`
+	EDNSDetail EDNSDetail        `json:"edns_detail"`
+	Truncation Truncation        `json:"truncation"`
 }
 
 // DNSCardinality estimates distinct query names.

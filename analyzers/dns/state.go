@@ -43,6 +43,7 @@ type State struct {
 	xactTotal, xactTimedOut uint64
 	dirs                    [3]xactDir
 	ecs                     ecsTops
+	depth                   depth // opcodes, sizes, EDNS detail, truncation (depth.go)
 
 	// epoch tells this use of the state (from NewState or a Reset) from
 	// the others: a response whose query was counted under the same epoch
@@ -114,6 +115,7 @@ func (s *State) Merge(o *State) {
 		s.dirs[i].latency.Merge(o.dirs[i].latency)
 	}
 	s.ecs.merge(&o.ecs)
+	s.depth.merge(&o.depth)
 }
 
 // Reset empties s for reuse, keeping its sketches' memory.
@@ -123,7 +125,8 @@ func (s *State) Reset() {
 		topQName: keep.topQName, topQName2: keep.topQName2, topQName3: keep.topQName3,
 		topNX: keep.topNX, topServfail: keep.topServfail, topRefused: keep.topRefused,
 		topNodata: keep.topNodata, topClients: keep.topClients, topSlow: keep.topSlow, ecs: keep.ecs,
-		epoch: nextEpoch()}
+		depth: depth{tcEv: keep.depth.tcEv, tcpQ: keep.depth.tcpQ}, epoch: nextEpoch()}
+	s.depth.reset()
 	s.ecs.reset()
 	clear(s.qtypes)
 	s.qnames.Reset()
@@ -190,6 +193,7 @@ func (s *State) Report(top int) report.DNS {
 	for t, n := range s.qtypes {
 		r.Qtypes[QtypeName(t)] = n
 	}
+	s.depth.reportDepth(&r)
 	dirs := []*report.XactDir{&r.Xacts.Unknown, &r.Xacts.In, &r.Xacts.Out}
 	for i, d := range s.dirs {
 		*dirs[i] = report.XactDir{Count: d.count, TimedOut: d.timedOut, LatencyUS: report.QuantilesOf(d.latency)}

@@ -107,7 +107,7 @@ func TestBucketsSumToSummary(t *testing.T) {
 func flatten(prefix string, v map[string]any, out map[string]uint64) {
 	for k, x := range v {
 		switch k {
-		case "cardinality", "top", "rates", "latency_us":
+		case "cardinality", "top", "rates", "latency_us", "query_bytes", "response_bytes":
 			continue
 		}
 		switch x := x.(type) {
