@@ -56,7 +56,7 @@ type Knot struct {
 	Zones  []string
 	// ZoneFiles names, for a zone of Zones, the template under
 	// testdata/zones/ it is made from (default NAME.zone): many zones can
-	// share one file that names no origin.
+	// share one file (templates see the zone's name as .Zone).
 	ZoneFiles      map[string]string
 	UDPMaxPayload  int    // 0: knotd's default (1232)
 	LogLevel       string // default info
@@ -89,7 +89,7 @@ func (n *Net) StartKnot(dir string, k Knot) *Proc {
 		if f, ok := k.ZoneFiles[z]; ok {
 			src = f
 		}
-		render(n.t, "zones/"+src, filepath.Join(k.Dir, z+".zone"), nil)
+		render(n.t, "zones/"+src, filepath.Join(k.Dir, z+".zone"), struct{ Zone string }{z})
 	}
 	render(n.t, "knot.conf.tmpl", filepath.Join(k.Dir, "knot.conf"), k)
 	return n.Start(n.Srv, "knotd", "-c", filepath.Join(k.Dir, "knot.conf"))

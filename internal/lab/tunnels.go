@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -74,24 +73,16 @@ func (n *Net) Dns2tcpd(dir, listen, domain, resource string) *Proc {
 	return p
 }
 
-// Dns2tcpc runs dns2tcpc in the client namespace: it asks server for names
-// under domain, connects to resource and sends it the file in, then
-// returns when dns2tcpc has ended (or after d).
-func (n *Net) Dns2tcpc(server, domain, resource, in string, d time.Duration) error {
+// Dns2tcpc starts dns2tcpc in the client namespace: it asks server for
+// names under domain, connects to resource and sends it what it reads
+// from in (its stdin). dns2tcpc keeps polling after in's end: stop it
+// when the far side has what it was sent.
+func (n *Net) Dns2tcpc(server, domain, resource string, in io.Reader) *Proc {
 	n.t.Helper()
 	Require(n.t, "dns2tcpc")
-	f, err := os.Open(in)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	cmd := n.Command(n.Cli, "dns2tcpc", "-z", domain, "-r", resource, "-l", "-", server)
-	cmd.Stdin = f
-	p := start(n.t, cmd, "dns2tcpc")
-	if err := p.Wait(d); err != nil {
-		return fmt.Errorf("dns2tcpc: %w\n%s%s", err, p.Stdout(), p.Stderr())
-	}
-	return nil
+	cmd.Stdin = in
+	return start(n.t, cmd, "dns2tcpc")
 }
 
 // Hping3 runs `hping3 ARGS` in the client namespace to its end and returns
@@ -154,8 +145,9 @@ func (s *Sink) Received(d time.Duration) int64 {
 	return s.n.Load()
 }
 
-// Send dials addr from namespace ns and writes data, then closes.
-func Send(ns, addr string, data []byte, d time.Duration) error {
+// Send dials addr from namespace ns and writes what it reads from data,
+// then closes.
+func Send(ns, addr string, data io.Reader, d time.Duration) error {
 	var c net.Conn
 	err := InNS(ns, func() (err error) {
 		c, err = net.DialTimeout("tcp4", addr, d)
@@ -166,10 +158,37 @@ func Send(ns, addr string, data []byte, d time.Duration) error {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(d))
-	if _, err := io.Copy(c, strings.NewReader(string(data))); err != nil {
+	if _, err := io.Copy(c, data); err != nil {
 		return err
 	}
 	return c.(*net.TCPConn).CloseWrite()
+}
+
+// Paced reads from r at most rate bytes a second (1 KiB at a time): a
+// transfer that takes its time, as an exfiltration keeping a low profile.
+type Paced struct {
+	r     io.Reader
+	rate  float64
+	t0    time.Time
+	total int
+}
+
+// NewPaced paces r at rate bytes a second.
+func NewPaced(r io.Reader, rate int) *Paced { return &Paced{r: r, rate: float64(rate)} }
+
+func (p *Paced) Read(b []byte) (int, error) {
+	if p.t0.IsZero() {
+		p.t0 = time.Now()
+	}
+	if len(b) > 1024 {
+		b = b[:1024]
+	}
+	if d := time.Until(p.t0.Add(time.Duration(float64(p.total) / p.rate * float64(time.Second)))); d > 0 {
+		time.Sleep(d)
+	}
+	k, err := p.r.Read(b)
+	p.total += k
+	return k, err
 }
 
 // RandomBytes returns n bytes from a seeded generator: a file to transfer

@@ -3,6 +3,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -446,12 +447,12 @@ func corpusScenarios() []corpusScenario {
 			setup: func(t *testing.T, c *corpusLab, r *recorder) func() {
 				return c.tunnelUp(t, r, "iodine")
 			},
-			desc: "iodine (IP over DNS, NULL records, through unbound) under t.corp.example, delegated to iodined on 198.51.100.3, carrying a 160 KB file over TCP inside the tunnel; corp.example also serves 300 q/s of ordinary names from 198.51.100.40. The tunnel was up (idle) before the capture began; the launch is the transfer",
+			desc: "iodine (IP over DNS, NULL records, through unbound) under t.corp.example, delegated to iodined on 198.51.100.3, carrying a 160 KiB file over TCP inside the tunnel at 32 KiB/s; corp.example also serves 300 q/s of ordinary names from 198.51.100.40. The tunnel was up (idle) before the capture began; the launch is the transfer",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				c.tunnelRun(t, r, "t.corp.example", func() (uint64, string) {
 					sink := lab.NewSink(t, c.n.Srv, cpTunnel+":9000")
 					data := lab.RandomBytes(1, 160<<10)
-					if err := lab.Send(c.n.Cli, cpTunnel+":9000", data, 40*time.Second); err != nil {
+					if err := lab.Send(c.n.Cli, cpTunnel+":9000", lab.NewPaced(bytes.NewReader(data), 32<<10), 40*time.Second); err != nil {
 						t.Errorf("the transfer through iodine: %v", err)
 					}
 					got := sink.Received(10 * time.Second)
@@ -465,19 +466,17 @@ func corpusScenarios() []corpusScenario {
 			setup: func(t *testing.T, c *corpusLab, r *recorder) func() {
 				return c.tunnelUp(t, r, "dns2tcp")
 			},
-			desc: "dns2tcp (TCP over DNS, TXT records, through unbound) under t.shop.example, delegated to dns2tcpd on 198.51.100.4, carrying a 256 KB file to a TCP service behind it; shop.example also serves 300 q/s of ordinary names from 198.51.100.40",
+			desc: "dns2tcp (TCP over DNS, TXT records, through unbound) under t.shop.example, delegated to dns2tcpd on 198.51.100.4, carrying a 128 KiB file at 32 KiB/s to a TCP service behind it; shop.example also serves 300 q/s of ordinary names from 198.51.100.40",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				c.tunnelRun(t, r, "t.shop.example", func() (uint64, string) {
 					sink := lab.NewSink(t, c.n.Srv, cpDns2tcpd+":9001")
-					data := lab.RandomBytes(2, 256<<10)
-					f := filepath.Join(c.dir, "dns2tcp.bin")
-					if err := os.WriteFile(f, data, 0o644); err != nil {
-						t.Fatal(err)
+					data := lab.RandomBytes(2, 128<<10)
+					p := c.n.Dns2tcpc(s4u, "t.shop.example", "xfer", lab.NewPaced(bytes.NewReader(data), 32<<10))
+					got := sink.Received(40 * time.Second)
+					if p.Exited() {
+						t.Errorf("dns2tcpc ended early:\n%s%s", p.Stdout(), p.Stderr())
 					}
-					if err := c.n.Dns2tcpc(s4u, "t.shop.example", "xfer", f, 40*time.Second); err != nil {
-						t.Error(err)
-					}
-					got := sink.Received(10 * time.Second)
+					p.Stop(syscall.SIGTERM)
 					if got != int64(len(data)) {
 						t.Errorf("dns2tcp carried %d bytes of %d", got, len(data))
 					}
