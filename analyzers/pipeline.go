@@ -56,6 +56,11 @@ type Options struct {
 	// GeoCity and GeoASN (--geoip-city, --geoip-asn), when set, add the
 	// geo and asn tops; nil means no geo work at all.
 	GeoCity, GeoASN *geo.DB
+	// Summary, when set, receives every closed bucket's merged states (on
+	// the merger's goroutine, before they are reset), and the DNS analyzers
+	// keep the transactions at the run's edges (Carried): what a summary
+	// file holds (summary.go).
+	Summary func(BucketStates)
 }
 
 // Reader yields packets in capture-time order (capture.Merge does).
@@ -104,6 +109,9 @@ type Analysis struct {
 	detect  *findings.Detector
 	geo     *geo.Lookup // never asked: it says which geo tops the merged states have
 	snap    snapshots   // live views (snapshot.go)
+
+	// The shards' edge transactions, with Options.Summary.
+	carries []*dns.Carry
 
 	// Truncated responses a later bucket's TCP query may retry (merger).
 	retry dns.RetryCarry
@@ -438,6 +446,7 @@ func (a *Analysis) merge() {
 					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
 				}
 				a.detect.AddBucket(p.bucket, acc.end, acc.st.find, &b.Section)
+				a.summaryStates(p.bucket, acc.end, acc.st)
 				a.buckets.Append(&b)
 				a.sumNet.Merge(acc.st.net)
 				a.sumDNS.Merge(acc.st.dns)

@@ -72,6 +72,9 @@ type Analyzer struct {
 	// Hook, when set, hears of every transaction as it is matched (visor
 	// export's records). Unset, it costs one comparison a message.
 	Hook Hook
+	// Carry, when set, keeps the transactions at the run's edges for a
+	// merge with the runs of the pieces around it (carry.go).
+	Carry *Carry
 
 	open     openTable
 	fifo     []queued // queries in arrival order, for timeouts
@@ -254,6 +257,9 @@ func (a *Analyzer) query(m *visor.Message, v *decode.DNS, st *State, dir visor.D
 	if a.Hook != nil {
 		a.Hook.Query(a.seq, true, m, v, dir)
 	}
+	if a.Carry != nil {
+		a.Carry.remember(a.seq, m, v, dir, qh)
+	}
 	a.fifo = append(a.fifo, queued{key: k, ts: m.TS, seq: a.seq})
 	if len(a.fifo)-a.head > 2*a.MaxOpen {
 		a.dropAnswered()
@@ -273,6 +279,9 @@ func (a *Analyzer) response(m *visor.Message, v *decode.DNS, st *State, dir viso
 		q = openQuery{ts: m.QueryTime, dir: dir}
 	default:
 		a.Stats.ResponsesUnmatched++
+		if a.Carry != nil {
+			a.Carry.orphan(m, v, dir, qh, a.Timeout)
+		}
 		if a.Hook != nil {
 			a.Hook.Response(0, false, m, v, dir)
 		}
@@ -370,6 +379,19 @@ func (a *Analyzer) Close(st *State) {
 	for ; a.head < len(a.fifo); a.head++ {
 		e := a.fifo[a.head]
 		if q, ok := a.open.get(e.key); ok && q.seq == e.seq {
+			if a.Carry != nil {
+				if ed, ok := a.Carry.open(q.seq); ok {
+					// Left for the merge to pair or time out.
+					ed.Dir = q.dir
+					a.Carry.Open = append(a.Carry.Open, ed)
+					a.open.del(e.key)
+					if a.Hook != nil {
+						a.Hook.Unanswered(q.seq)
+					}
+					continue
+				}
+				a.Carry.Lost++
+			}
 			a.Stats.OpenAtEnd++
 			a.timeout(e, st)
 		}
