@@ -188,7 +188,7 @@ func TestMultiHostParallel(t *testing.T) {
 func requireSummaries(t *testing.T, visor, capture string) {
 	t.Helper()
 	out, err := exec.Command(visor, "merge", "--help").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "merge") {
+	if err != nil || !strings.Contains(string(out), "visor merge") {
 		t.Skip("needs visor merge (issue 21's summary files), which this build lacks")
 	}
 	probe := filepath.Join(t.TempDir(), "probe.vsum")
