@@ -226,10 +226,13 @@ func (a *Analysis) Run(ctx context.Context, r Reader) error {
 			}
 		}
 		err := r.Next(&p)
-		if err == io.EOF {
-			return nil
-		}
 		if err != nil {
+			if a.opts.Progress != nil {
+				a.opts.Progress(n) // the last count is the true one
+			}
+			if err == io.EOF {
+				return nil
+			}
 			return err
 		}
 		a.Observe(&p)

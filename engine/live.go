@@ -308,22 +308,10 @@ func (r *liveRun) refresh(ctx context.Context, w io.Writer, view bool) {
 // draw renders one screen: the live counters, the last closed bucket in
 // one line, then the totals up to it as analyze's table.
 func (r *liveRun) draw(w io.Writer, rep *report.Report, pps float64, now time.Time) {
-	var b bytes.Buffer
-	b.WriteString("\x1b[H\x1b[2J")
-	fmt.Fprintf(&b, "visor live on %s · up %s · %d packets, %d bytes · %.0f pkt/s now · kernel dropped %d · Ctrl-C stops\n",
-		r.path, now.Sub(r.start).Round(time.Second), r.c.packets.Load(), r.c.bytes.Load(), pps, r.src.Dropped())
-	if n := len(rep.Buckets); n > 0 {
-		lb := rep.Buckets[n-1]
-		d := lb.DNS
-		fmt.Fprintf(&b, "last bucket %s -> %s: %d packets, %d queries, %d responses, NXDOMAIN %d, SERVFAIL %d, p99 in/out %.1f/%.1f ms\n",
-			lb.Start, lb.End, lb.Net.Packets, d.Queries, d.Responses, d.Rcodes["NXDOMAIN"], d.Rcodes["SERVFAIL"],
-			d.Xacts.In.LatencyUS.P99/1e3, d.Xacts.Out.LatencyUS.P99/1e3)
-		fmt.Fprintf(&b, "totals below cover the %d closed bucket(s) of %gs; the open bucket joins them when it closes\n\n", n, rep.BucketSeconds)
-	} else {
-		fmt.Fprintf(&b, "no bucket closed yet (buckets of %gs)\n\n", rep.BucketSeconds)
-	}
-	report.WriteTableWith(&b, rep, report.TableOptions{Top: r.cfg.Top, Width: report.TableWidth(w), ASCII: !report.UTF8Locale()})
-	w.Write(b.Bytes())
+	st := report.LiveStatus{Source: r.path, Up: now.Sub(r.start), Packets: r.c.packets.Load(),
+		Bytes: r.c.bytes.Load(), PPS: pps, Dropped: r.src.Dropped()}
+	o := report.TableOptions{Top: r.cfg.Top, Width: report.TableWidth(w), ASCII: !report.UTF8Locale()}
+	report.WriteLiveScreen(w, rep, st, o, report.ScreenHeight(w))
 }
 
 // streamBuckets writes the buckets not streamed yet, one JSON object a line.

@@ -69,6 +69,9 @@ func newProgress(mode string, stderr io.Writer, paths []string, srcs []visor.Sou
 			p.total += dirSize(path)
 		}
 	}
+	if p.on && p.tty {
+		p.newBar()
+	}
 	return p
 }
 
@@ -127,21 +130,7 @@ func (p *progress) draw(now time.Time) {
 		return
 	}
 	if p.bar == nil {
-		max := p.total
-		if max <= 0 {
-			max = -1 // a spinner: bytes and rate, no percentage
-		}
-		p.bar = progressbar.NewOptions64(max,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetWidth(p.barWidth),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionUseIECUnits(true),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetPredictTime(p.total > 0),
-			progressbar.OptionThrottle(0), // update throttles already
-			progressbar.OptionSetRenderBlankState(false),
-			progressbar.OptionSpinnerType(14),
-		)
+		p.newBar()
 	}
 	if p.total > 0 && read > p.total {
 		p.bar.ChangeMax64(read) // a file grew while read
@@ -152,6 +141,29 @@ func (p *progress) draw(now time.Time) {
 	}
 	p.bar.Describe(fmt.Sprintf("%s %s packets, %s/s", desc, human(float64(p.packets)), human(pps)))
 	p.bar.Set64(read)
+}
+
+// newBar makes the terminal's bar. It is made when the run starts, though
+// drawn only after a second, so that its byte rate and ETA count from the
+// start.
+func (p *progress) newBar() {
+	max := p.total
+	if max <= 0 {
+		max = -1 // a spinner: bytes and rate, no percentage
+	}
+	p.bar = progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetWidth(p.barWidth),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(p.total > 0),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionThrottle(0), // update throttles already
+		progressbar.OptionSetRenderBlankState(false),
+		progressbar.OptionSpinnerType(14),
+	)
+	p.bar.StartWithoutRender() // elapsed, rate and ETA from now
 }
 
 // plain is the line written into a file or pipe.
