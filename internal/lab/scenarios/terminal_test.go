@@ -5,7 +5,7 @@ package scenarios
 import (
 	"fmt"
 	"os"
-		"path/filepath"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
