@@ -76,6 +76,7 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 			})
 		})
 	}
+	b = sketch.AppendMessage(b, fieldDepth, s.depth.appendDepth)
 	for i, t := range []*sketch.TopK{s.ecs.prefix, s.ecs.loc, s.ecs.autonomy} {
 		if t == nil {
 			continue
@@ -135,6 +136,8 @@ func (s *State) UnmarshalBinary(b []byte) error {
 					n.qtypes[uint16(t)] += c
 				}
 			}
+		case num == fieldDepth:
+			err = n.depth.parseDepth(val)
 		case num == fieldQNames:
 			err = n.qnames.UnmarshalBinary(val)
 		case num >= fieldTops && int(num) < fieldTops+len(tops):
