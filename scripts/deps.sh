@@ -33,6 +33,7 @@ dnstap-read bind9-dnsutils
 jq jq
 curl curl
 /usr/bin/time time
+tmux tmux
 iodined iodine
 dns2tcpd dns2tcp
 hping3 hping3
