@@ -31,14 +31,16 @@ func (o *checkOptions) addFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.junit, "junit", "", "also write the results as JUnit XML to FILE")
 	fs.StringVar(&o.baseline, "baseline", "", "a known-good run (summary, JSON report or capture) whose values expressions read as baseline.*")
 	// For check, --format and -o describe the result, not the report.
-	fs.Lookup("format").Usage = "result format: table (a PASS/FAIL list) or json"
+	fs.Lookup("format").Usage = "result format: table (a PASS/FAIL list), json, html or markdown (the report, the results after its findings)"
 	fs.Lookup("output").Usage = "write the result to FILE instead of stdout"
 }
 
 // validate validates the flags and loads the assertions, before any input is read.
 func (o *checkOptions) validate(args []string) ([]assert.Assertion, error) {
-	if o.format != "table" && o.format != "json" {
-		return nil, usageError("check writes --format table or json, not %q", o.format)
+	switch o.format {
+	case "table", "json", "html", "markdown":
+	default:
+		return nil, usageError("check writes --format table, json, html or markdown, not %q", o.format)
 	}
 	if err := o.analysisOptions.validate(args); err != nil {
 		return nil, err
@@ -140,8 +142,17 @@ func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, st
 	}
 	rs.Interrupted = interruptOf(ctx) != nil
 	write := assert.WriteText
-	if opts.format == "json" {
+	switch opts.format {
+	case "json":
 		write = assert.WriteJSON
+	case "html", "markdown":
+		o := postMortemOptions(ctx, &opts.analysisOptions)
+		o.Checks = checkLines(rs)
+		page := report.WriteHTML
+		if opts.format == "markdown" {
+			page = report.WriteMarkdown
+		}
+		write = func(w io.Writer, _ *assert.Results) error { return page(w, rep, o) }
 	}
 	if err := writeFile(opts.output, stdout, rs, write); err != nil {
 		return err
@@ -159,6 +170,28 @@ func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, st
 		return &exitError{code: exitFailed, err: fmt.Errorf("visor: check: %d of %d assertions failed", failed, len(rs.Assertions))}
 	}
 	return strictResult(&opts.analysisOptions, rep)
+}
+
+// checkLines are the results as the HTML and Markdown reports list them.
+func checkLines(rs *assert.Results) []report.CheckLine {
+	out := make([]report.CheckLine, 0, len(rs.Assertions))
+	for _, r := range rs.Assertions {
+		l := report.CheckLine{Name: r.Name, Expr: r.Expr, Passed: r.Passed}
+		switch {
+		case !r.PerBucket:
+			l.Detail = assert.FormatValues(r.Values)
+		case len(r.Failing) == 0:
+			l.Detail = fmt.Sprintf("per bucket: true in all %d", r.Buckets)
+		default:
+			f := r.Failing[0]
+			l.Detail = fmt.Sprintf("per bucket: false in %d of %d, first %s–%s (%s)", len(r.Failing), r.Buckets, f.Start, f.End, assert.FormatValues(f.Values))
+		}
+		if !r.Passed && r.Description != "" {
+			l.Detail += "; " + r.Description
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // writeFile renders rs to path, or to stdout when path is "" or "-".

@@ -107,7 +107,7 @@ func TestCheck(t *testing.T) {
 			"--assert", "dns.queries",
 		}},
 		{name: "no assertion", code: 2, stderr: "at least one --assert", args: nil},
-		{name: "openmetrics", code: 2, stderr: "table or json", args: []string{
+		{name: "openmetrics", code: 2, stderr: "table, json, html or markdown", args: []string{
 			"--format", "openmetrics", "--assert", "dns.queries > 0",
 		}},
 		{name: "rules file unknown key", code: 2, stderr: "expresion", args: []string{

@@ -19,7 +19,7 @@ func TestCLIConventions(t *testing.T) {
 		{"misspelt flag with value", []string{"analyze", "--fromat=json", "x.pcap"}, 2, "", "did you mean --format?"},
 		{"misspelt command", []string{"analize", "x.pcap"}, 2, "", "Did you mean this?\n\tanalyze"},
 		{"format values", []string{"__complete", "analyze", "--format", ""}, 0, "table\njson\nopenmetrics\nhtml\nmarkdown\n:4\n", ""},
-		{"check's format values", []string{"__complete", "check", "--format", ""}, 0, "table\njson\n:4\n", ""},
+		{"check's format values", []string{"__complete", "check", "--format", ""}, 0, "table\njson\nhtml\nmarkdown\n:4\n", ""},
 		{"progress values", []string{"__complete", "replay", "--progress", ""}, 0, "auto\nalways\nnever\n:4\n", ""},
 		{"threshold names", []string{"__complete", "analyze", "--threshold", "nx"}, 0, "nx-min=", ""},
 	}
