@@ -135,12 +135,19 @@ func NewSink(t testing.TB, ns, addr string) *Sink {
 	return s
 }
 
-// Received waits up to d for the connection's end and returns the bytes
-// received.
-func (s *Sink) Received(d time.Duration) int64 {
-	select {
-	case <-s.done:
-	case <-time.After(d):
+// Received waits up to d for the connection's end, or for want bytes
+// when want > 0, and returns the bytes received.
+func (s *Sink) Received(want int64, d time.Duration) int64 {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return s.n.Load()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if want > 0 && s.n.Load() >= want {
+			break
+		}
 	}
 	return s.n.Load()
 }
