@@ -15,7 +15,9 @@ const (
 // into the batch's arena.
 type item struct {
 	f         visor.Frame
-	queryTime int64 // for tap responses that carry it
+	queryTime int64  // for tap responses that carry it
+	number    uint64 // the packet's number within its input (for Options.Transactions)
+	input     int32  // and its input's index
 	dir       visor.Direction
 	tap       bool  // a dnstap message: Payload is the DNS message
 	transport uint8 // for tap items

@@ -61,6 +61,11 @@ type Options struct {
 	// keep the transactions at the run's edges (Carried): what a summary
 	// file holds (summary.go).
 	Summary func(BucketStates)
+	// Transactions, when set, hears of every DNS transaction (visor
+	// export's records; records.go). The run then has one shard, so that
+	// it hears them in one order whatever the machine, and counts no net
+	// or findings state.
+	Transactions TransactionHook
 }
 
 // Reader yields packets in capture-time order (capture.Merge does).
@@ -127,6 +132,9 @@ func New(opts Options) *Analysis {
 	}
 	if opts.Shards <= 0 {
 		opts.Shards = runtime.GOMAXPROCS(0)
+	}
+	if opts.Transactions != nil {
+		opts.Shards = 1
 	}
 	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
 		links: map[uint16]uint64{}, ppsFree: make(chan *sketch.Quantiles, 4),
@@ -269,12 +277,14 @@ func (a *Analysis) Observe(p *visor.Packet) {
 		a.trunc++
 	}
 	dir := a.direction(f)
-	a.dispatch(f, dir)
+	it := a.dispatch(f, dir)
+	it.number, it.input = p.Number, int32(p.Input)
 	if st == decode.OK && f.Fragment && a.defrag.Add(f) && f.Payload != nil {
 		// The whole datagram goes on for its transport; the net analyzer
 		// has counted its pieces already.
 		it := a.dispatch(f, dir)
 		it.f.WireLen = -1
+		it.number, it.input = p.Number, int32(p.Input)
 	}
 }
 
@@ -301,6 +311,7 @@ func (a *Analysis) observeTap(p *visor.Packet) {
 	a.tick(p.TS)
 	it := a.dispatch(f, t.Dir)
 	it.tap, it.transport = true, t.Transport
+	it.number, it.input = p.Number, int32(p.Input)
 	if t.Response {
 		it.queryTime = t.QueryTime
 	}

@@ -27,6 +27,7 @@ type shard struct {
 	cur     *item
 	emit    func([]byte, *visor.Frame)
 	geo     *geo.Lookup // this shard's cache; nil without databases
+	rec     TransactionHook
 }
 
 // states is one shard's (or the merger's) analyzer states for a bucket.
@@ -84,6 +85,10 @@ func newShard(id int, a *Analysis, out chan<- part) *shard {
 	s.dnsA.MaxOpen = max(dns.DefaultMaxOpen/n, 1)
 	s.emit = s.emitTCP
 	s.dnsA.Carry = a.newCarry()
+	if a.opts.Transactions != nil {
+		s.rec = a.opts.Transactions
+		s.dnsA.Hook = s.rec
+	}
 	return s
 }
 
@@ -134,7 +139,9 @@ func (s *shard) handOff(bucket, end int64, final bool) {
 
 func (s *shard) observe(it *item) {
 	f := &it.f
-	if f.WireLen >= 0 { // -1 marks a reassembled datagram, counted as its pieces
+	if s.rec != nil {
+		s.rec.Packet(int(it.input), it.number)
+	} else if f.WireLen >= 0 { // -1 marks a reassembled datagram, counted as its pieces
 		s.st.net.Observe(f, it.dir)
 		s.st.find.ObserveFrame(f, it.dir)
 	}
@@ -174,7 +181,7 @@ func (s *shard) message(f *visor.Frame, b []byte, transport uint8, dir visor.Dir
 }
 
 func (s *shard) observeDNS(m *visor.Message, dir visor.Direction) {
-	if v := s.dnsA.Observe(m, s.st.dns, dir); v != nil {
+	if v := s.dnsA.Observe(m, s.st.dns, dir); v != nil && s.rec == nil {
 		s.st.find.ObserveDNS(m, v, s.dnsA.QHash, dir)
 	}
 }

@@ -24,10 +24,16 @@ type Column struct {
 	Name string
 	Kind Kind
 	Doc  string
+	// Required columns have a value in every row (Parquet REQUIRED).
+	Required bool
+	// Plain string columns are not dictionary-encoded in Parquet (their
+	// values seldom repeat).
+	Plain bool
 	// Num gives the value of time, integer and boolean (0 or 1) columns.
 	Num func(r *Record) (v int64, ok bool)
-	// Text appends the value of string columns to b.
-	Text func(b []byte, r *Record, inputs []string) ([]byte, bool)
+	// Text appends the value of string columns to b (x holds r's strings,
+	// inputs name the inputs by index).
+	Text func(b []byte, r *Record, x *Batch, inputs []string) ([]byte, bool)
 }
 
 // Header flag bits.
@@ -54,33 +60,45 @@ var Columns = []Column{
 	{Name: "latency_ns", Kind: KindInt, Doc: "response time minus query time, ns",
 		Num: (*Record).Latency},
 	{Name: "client", Kind: KindString, Doc: "the querier's address",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) { return r.Client.AppendTo(b), r.Client.IsValid() }},
-	{Name: "client_port", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.ClientPort), true }},
+		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
+			return r.Client.AppendTo(b), r.Client.IsValid()
+		}},
+	{Name: "client_port", Kind: KindInt, Required: true, Num: func(r *Record) (int64, bool) { return int64(r.ClientPort), true }},
 	{Name: "server", Kind: KindString, Doc: "the answerer's address",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) { return r.Server.AppendTo(b), r.Server.IsValid() }},
-	{Name: "server_port", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.ServerPort), true }},
+		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
+			return r.Server.AppendTo(b), r.Server.IsValid()
+		}},
+	{Name: "server_port", Kind: KindInt, Required: true, Num: func(r *Record) (int64, bool) { return int64(r.ServerPort), true }},
 	{Name: "transport", Kind: KindString, Doc: "udp, tcp, or (from dnstap) dot, doh, doq",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) {
+		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
 			n, ok := transportNames[r.Transport]
 			return append(b, n...), ok
 		}},
 	{Name: "ip_version", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.IPVersion), r.IPVersion != 0 }},
-	{Name: "id", Kind: KindInt, Doc: "DNS message ID", Num: func(r *Record) (int64, bool) { return int64(r.ID), true }},
-	{Name: "opcode", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.flags()>>11) & 0xf, true }},
+	{Name: "id", Kind: KindInt, Required: true, Doc: "DNS message ID", Num: func(r *Record) (int64, bool) { return int64(r.ID), true }},
+	{Name: "opcode", Kind: KindInt, Required: true, Num: func(r *Record) (int64, bool) { return int64(r.flags()>>11) & 0xf, true }},
 	{Name: "qname", Kind: KindString, Doc: "the question's name, lowercase, without the trailing dot",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) { return append(b, r.QName...), r.HasQuestion }},
+		Text: func(b []byte, r *Record, x *Batch, _ []string) ([]byte, bool) {
+			return append(b, x.str(r.QName)...), r.HasQuestion
+		}},
+	{Name: "qname_raw", Kind: KindString, Plain: true, Doc: "the question's name in the case it had on the wire",
+		Text: func(b []byte, r *Record, x *Batch, _ []string) ([]byte, bool) {
+			return append(b, x.str(r.RawName)...), r.HasQuestion
+		}},
 	{Name: "zone", Kind: KindString, Doc: "the name's registrable zone (public suffix plus one label)",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) { return append(b, r.Zone...), r.HasQuestion }},
+		Text: func(b []byte, r *Record, x *Batch, _ []string) ([]byte, bool) {
+			return append(b, x.str(r.Zone)...), r.HasQuestion
+		}},
 	{Name: "qtype", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.QType), r.HasQuestion }},
 	{Name: "qtype_name", Kind: KindString, Doc: "as the report names query types",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) {
+		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
 			return append(b, dns.QtypeName(r.QType)...), r.HasQuestion
 		}},
 	{Name: "qclass", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.QClass), r.HasQuestion }},
 	{Name: "rcode", Kind: KindInt, Doc: "the response's code (header bits only)",
 		Num: func(r *Record) (int64, bool) { return int64(r.RFlags & 0xf), r.HasResponse }},
 	{Name: "rcode_name", Kind: KindString, Doc: "as the report names response codes",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) {
+		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
 			return append(b, dns.RcodeName(int(r.RFlags&0xf))...), r.HasResponse
 		}},
 	{Name: "aa", Kind: KindBool, Num: func(r *Record) (int64, bool) { return r.respFlag(flagAA) }},
@@ -99,18 +117,22 @@ var Columns = []Column{
 	{Name: "edns", Kind: KindBool, Doc: "the query has an OPT record",
 		Num: func(r *Record) (int64, bool) { return b2i(r.EDNS), r.HasQuery }},
 	{Name: "edns_udp_size", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.UDPSize), r.HasQuery && r.EDNS }},
+	{Name: "edns_version", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.EDNSVersion), r.HasQuery && r.EDNS }},
 	{Name: "edns_do", Kind: KindBool, Num: func(r *Record) (int64, bool) { return b2i(r.DO), r.HasQuery && r.EDNS }},
 	{Name: "ecs", Kind: KindString, Doc: "the query's Client Subnet source prefix",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) {
+		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
 			return r.ECS.AppendTo(b), r.HasQuery && r.ECS.IsValid()
 		}},
-	{Name: "direction", Kind: KindString, Doc: "in, out (relative to --host-spec) or unknown",
-		Text: func(b []byte, r *Record, _ []string) ([]byte, bool) {
-			return append(b, directionNames[r.Dir]...), int(r.Dir) < len(directionNames)
+	{Name: "direction", Kind: KindString, Required: true, Doc: "in, out (relative to --host-spec) or unknown",
+		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
+			if int(r.Dir) < len(directionNames) {
+				return append(b, directionNames[r.Dir]...), true
+			}
+			return append(b, "unknown"...), true
 		}},
-	{Name: "input", Kind: KindString, Doc: "the input file",
-		Text: func(b []byte, r *Record, inputs []string) ([]byte, bool) {
-			if r.Input < len(inputs) {
+	{Name: "input", Kind: KindString, Required: true, Doc: "the input file",
+		Text: func(b []byte, r *Record, _ *Batch, inputs []string) ([]byte, bool) {
+			if int(r.Input) < len(inputs) {
 				return append(b, inputs[r.Input]...), true
 			}
 			return strconv.AppendInt(b, int64(r.Input), 10), true

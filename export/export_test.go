@@ -3,12 +3,12 @@ package export
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"testing"
 
-	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/capture"
 )
 
@@ -53,21 +53,7 @@ func exportFile(t testing.TB, path, format string) ([]byte, Stats) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := New(w, Options{DNSPorts: []uint16{53}})
-	var p visor.Packet
-	for {
-		err := src.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := x.Observe(&p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := x.Close()
+	st, err := Run(context.Background(), src, analyzers.Options{DNSPorts: []uint16{53}}, w)
 	if err == nil {
 		err = w.Close()
 	}
@@ -99,32 +85,6 @@ func TestNDJSONRows(t *testing.T) {
 	}
 }
 
-type failingWriter struct{ n int }
-
-func (f *failingWriter) Write(*Record) error {
-	if f.n++; f.n > 10 {
-		return io.ErrShortWrite
-	}
-	return nil
-}
-
-func (f *failingWriter) Close() error { return nil }
-
-// Async reports its writer's error to the Writes that follow, and at Close.
-func TestAsyncError(t *testing.T) {
-	a := Async(&failingWriter{})
-	var err error
-	for i := 0; i < 100*asyncBatch && err == nil; i++ {
-		err = a.Write(&Record{})
-	}
-	if err != io.ErrShortWrite {
-		t.Errorf("Write: %v, want %v", err, io.ErrShortWrite)
-	}
-	if err := a.Close(); err != io.ErrShortWrite {
-		t.Errorf("Close: %v, want %v", err, io.ErrShortWrite)
-	}
-}
-
 // docs/export.md describes every column.
 func TestColumnsDocumented(t *testing.T) {
 	b, err := os.ReadFile("../docs/export.md")
@@ -134,25 +94,6 @@ func TestColumnsDocumented(t *testing.T) {
 	for _, c := range Columns {
 		if !bytes.Contains(b, []byte("`"+c.Name+"`")) {
 			t.Errorf("docs/export.md does not describe the column %s", c.Name)
-		}
-	}
-}
-
-// A few rows, closed at once, still reach the writer (its goroutine may
-// start after Close).
-func TestAsyncFewRows(t *testing.T) {
-	for i := 0; i < 200; i++ {
-		var buf bytes.Buffer
-		w, _ := NewWriter("csv", &buf, nil)
-		a := Async(w)
-		if err := a.Write(&Record{HasQuery: true}); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 2 {
-			t.Fatalf("%d lines, want the header and one row", n)
 		}
 	}
 }

@@ -6,36 +6,63 @@ import (
 	"github.com/visor-dns/visor"
 )
 
+// span is a string of a batch: bytes [off, off+n) of its Text.
+type span struct{ off, n uint32 }
+
 // Record is one transaction: its query half, its response half, or both.
-// The columns (Columns) are computed from it when it is written.
+// It holds no pointer but its addresses' (a batch of them costs the
+// collector little); its strings are spans of its Batch's Text. The
+// columns (Columns) are computed from it when it is written.
 type Record struct {
 	HasQuery, HasResponse bool
+	HasQuestion           bool
+	EDNS, DO              bool  // EDNS of the query
+	Transport             uint8 // visor.Transport*
+	IPVersion             uint8
+	Dir                   visor.Direction
+	EDNSVersion           uint8
+	ClientPort            uint16
+	ServerPort            uint16
+	ID                    uint16
+	QType, QClass         uint16
+	QFlags, RFlags        uint16 // header flags of the query and of the response
+	ANCount, NSCount      uint16 // the response's
+	ARCount               uint16
+	UDPSize               uint16
+	QuerySize             int32 // DNS message bytes
+	ResponseSize          int32
+	Input                 int32 // index of the input (the query's when both are known)
 	// QueryTime is set with the query, or without it by a dnstap response
 	// that carries its query's time (0 when unknown). Unix ns.
-	QueryTime, ResponseTime int64
-	Client, Server          netip.Addr
-	ClientPort, ServerPort  uint16
-	Transport               uint8 // visor.Transport*
-	IPVersion               uint8
-	ID                      uint16
-	HasQuestion             bool
-	QName                   string // lowercase presentation form, no trailing dot
-	Zone                    string // registrable zone of QName
-	QType, QClass           uint16
-	QFlags, RFlags          uint16 // header flags of the query and of the response
-	ANCount, NSCount        uint16 // the response's
-	ARCount                 uint16
-	QuerySize, ResponseSize int // DNS message bytes
-
-	// EDNS of the query.
-	EDNS    bool
-	DO      bool
-	UDPSize uint16
-	ECS     netip.Prefix // the Client Subnet's source prefix; invalid without one
-
-	Dir                         visor.Direction
-	Input                       int    // index of the input
+	QueryTime, ResponseTime     int64
 	QueryPacket, ResponsePacket uint64 // 1-based packet numbers within the input
+	Client, Server              netip.Addr
+	ECS                         netip.Prefix // the Client Subnet's source prefix; invalid without one
+	QName                       span         // lowercase presentation form, no trailing dot
+	Zone                        span         // registrable zone of QName
+	RawName                     span         // QName in the case it had on the wire
+	Findings                    span         // ids of the findings the row belongs to, comma-separated
+}
+
+// Batch is records on their way to a Writer, their strings in Text.
+type Batch struct {
+	Rows []Record
+	Text []byte
+}
+
+// str is a span's bytes.
+func (x *Batch) str(s span) []byte { return x.Text[s.off : s.off+s.n : s.off+s.n] }
+
+// addText appends b to the batch's text and returns its span.
+func (x *Batch) addText(b []byte) span {
+	s := span{uint32(len(x.Text)), uint32(len(b))}
+	x.Text = append(x.Text, b...)
+	return s
+}
+
+func (x *Batch) reset() {
+	x.Rows = x.Rows[:0]
+	x.Text = x.Text[:0]
 }
 
 // Latency is the response's time after the query's, when both are known.

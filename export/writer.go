@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Formats are the record formats.
@@ -20,7 +21,9 @@ const RowGroupRows = 64 << 10
 
 // Writer writes records in one format.
 type Writer interface {
-	Write(r *Record) error
+	// Write writes the batch's records; the batch is the caller's again
+	// when it returns.
+	Write(x *Batch) error
 	// Close flushes what is buffered and ends the file (Parquet's footer);
 	// it does not close the underlying io.Writer.
 	Close() error
@@ -50,7 +53,16 @@ type textWriter struct {
 	val    []byte
 }
 
-func (t *textWriter) Write(r *Record) error {
+func (t *textWriter) Write(x *Batch) error {
+	for i := range x.Rows {
+		if err := t.write(&x.Rows[i], x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *textWriter) write(r *Record, x *Batch) error {
 	b := t.line[:0]
 	if !t.json && !t.header {
 		for i, c := range Columns {
@@ -78,7 +90,7 @@ func (t *textWriter) Write(r *Record) error {
 		var ok bool
 		switch c.Kind {
 		case KindString:
-			t.val, ok = c.Text(t.val[:0], r, t.inputs)
+			t.val, ok = c.Text(t.val[:0], r, x, t.inputs)
 			switch {
 			case !ok && t.json:
 				b = append(b, "null"...)
@@ -177,13 +189,17 @@ func appendCSVField(b, s []byte) []byte {
 	return append(b, '"')
 }
 
-// Schema is the records' Parquet schema, in Columns' order: every column
-// optional, zstd, strings dictionary-encoded, times TIMESTAMP(NANOS, UTC).
+// Schema is the records' Parquet schema, in Columns' order: columns
+// optional unless Required, strings dictionary-encoded unless Plain, times
+// TIMESTAMP(NANOS, UTC). (The writer compresses every column with zstd.)
 func Schema() *parquet.Schema {
 	fields := make([]reflect.StructField, len(Columns))
 	for i, c := range Columns {
 		var typ reflect.Type
-		tag := c.Name + ",optional"
+		tag := c.Name
+		if !c.Required {
+			tag += ",optional"
+		}
 		switch c.Kind {
 		case KindTime:
 			typ, tag = reflect.TypeFor[int64](), tag+",timestamp(nanosecond)"
@@ -192,87 +208,118 @@ func Schema() *parquet.Schema {
 		case KindBool:
 			typ = reflect.TypeFor[bool]()
 		case KindString:
-			typ, tag = reflect.TypeFor[string](), tag+",dict"
+			typ = reflect.TypeFor[string]()
+			if !c.Plain {
+				tag += ",dict"
+			}
 		}
-		fields[i] = reflect.StructField{Name: "F" + strconv.Itoa(i), Type: reflect.PointerTo(typ),
-			Tag: reflect.StructTag(`parquet:"` + tag + `,zstd"`)}
+		if !c.Required {
+			typ = reflect.PointerTo(typ)
+		}
+		fields[i] = reflect.StructField{Name: "F" + strconv.Itoa(i), Type: typ,
+			Tag: reflect.StructTag(`parquet:"` + tag + `"`)}
 	}
 	return parquet.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
 }
 
-// parquetWriter buffers a batch of rows (their strings in one arena) and
-// hands them to parquet-go, ending a row group every RowGroupRows rows.
+// parquetWriter hands parquet-go a batch a column at a time (each column's
+// values in one call, so runs of nulls and values are written in bulk),
+// ending a row group every RowGroupRows rows.
 type parquetWriter struct {
 	// Writer, not GenericWriter: the schema is built at run time from the column table.
 	w       *parquet.Writer //lint:ignore SA1019 see above
 	inputs  []string
-	rows    []parquet.Row
-	n       int
+	vals    []parquet.Value
 	arena   []byte
+	offs    []int32
 	inGroup int
 }
 
-const parquetBatch = 512
-
 func newParquetWriter(w io.Writer, inputs []string) *parquetWriter {
-	p := &parquetWriter{w: parquet.NewWriter(w, Schema(), parquet.Compression(&parquet.Zstd),
-		parquet.CreatedBy("visor", "", "")), inputs: inputs, rows: make([]parquet.Row, parquetBatch)}
-	for i := range p.rows {
-		p.rows[i] = make(parquet.Row, len(Columns))
-	}
-	return p
+	return &parquetWriter{w: parquet.NewWriter(w, Schema(), parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.DictionaryMaxBytes(dictMaxBytes), parquet.CreatedBy("visor", "", "")), inputs: inputs}
 }
 
-func (p *parquetWriter) Write(r *Record) error {
-	row := p.rows[p.n]
-	for i := range Columns {
-		c := &Columns[i]
-		var v parquet.Value
-		if c.Kind == KindString {
-			start := len(p.arena)
-			var ok bool
-			if p.arena, ok = c.Text(p.arena, r, p.inputs); ok {
-				v = parquet.ByteArrayValue(p.arena[start:len(p.arena):len(p.arena)]).Level(0, 1, i)
-			} else {
-				p.arena = p.arena[:start]
-				v = parquet.NullValue().Level(0, 0, i)
-			}
-		} else if n, ok := c.Num(r); !ok {
-			v = parquet.NullValue().Level(0, 0, i)
-		} else if c.Kind == KindBool {
-			v = parquet.BooleanValue(n != 0).Level(0, 1, i)
-		} else {
-			v = parquet.Int64Value(n).Level(0, 1, i)
+// dictMaxBytes bounds a column chunk's dictionary: a column of mostly
+// distinct values (a random-subdomain flood's names) goes on in plain
+// encoding past it.
+const dictMaxBytes = 256 << 10
+
+func (p *parquetWriter) Write(x *Batch) error {
+	for len(x.Rows) > 0 {
+		n := min(len(x.Rows), RowGroupRows-p.inGroup)
+		if err := p.write(x, x.Rows[:n]); err != nil {
+			return err
 		}
-		row[i] = v
-	}
-	p.n++
-	if p.n == len(p.rows) {
-		return p.flush()
+		p.inGroup += n
+		if p.inGroup == RowGroupRows {
+			p.inGroup = 0
+			if err := p.w.Flush(); err != nil {
+				return err
+			}
+		}
+		x = &Batch{Rows: x.Rows[n:], Text: x.Text}
 	}
 	return nil
 }
 
-func (p *parquetWriter) flush() error {
-	if p.n == 0 {
-		return nil
+func (p *parquetWriter) write(x *Batch, rows []Record) error {
+	cols := p.w.ColumnWriters()
+	for ci := range Columns {
+		c := &Columns[ci]
+		v := p.vals[:0]
+		def := byte(1) // a value's definition level
+		if c.Required {
+			def = 0
+		}
+		if c.Kind == KindString {
+			// The texts first, then the values pointing into them (the
+			// arena may move while it grows).
+			a, offs := p.arena[:0], p.offs[:0]
+			for i := range rows {
+				var ok bool
+				start := len(a)
+				if a, ok = c.Text(a, &rows[i], x, p.inputs); !ok {
+					a = a[:start]
+					offs = append(offs, -1)
+					continue
+				}
+				offs = append(offs, int32(start))
+			}
+			offs = append(offs, int32(len(a)))
+			for i, o := range offs[:len(rows)] {
+				if o < 0 {
+					v = append(v, parquet.NullValue().Level(0, 0, ci))
+					continue
+				}
+				end := offs[i+1]
+				for j := i + 2; end < 0; j++ {
+					end = offs[j]
+				}
+				v = append(v, parquet.ByteArrayValue(a[o:end:end]).Level(0, int(def), ci))
+			}
+			p.arena, p.offs = a, offs
+		} else {
+			for i := range rows {
+				n, ok := c.Num(&rows[i])
+				switch {
+				case !ok:
+					v = append(v, parquet.NullValue().Level(0, 0, ci))
+				case c.Kind == KindBool:
+					v = append(v, parquet.BooleanValue(n != 0).Level(0, int(def), ci))
+				default:
+					v = append(v, parquet.Int64Value(n).Level(0, int(def), ci))
+				}
+			}
+		}
+		p.vals = v
+		if _, err := cols[ci].WriteRowValues(v); err != nil {
+			return err
+		}
 	}
-	_, err := p.w.WriteRows(p.rows[:p.n])
-	p.inGroup += p.n
-	p.n = 0
-	// The values point into the arena: a new one, as parquet-go may keep
-	// the slices until its page is written.
-	p.arena = make([]byte, 0, cap(p.arena))
-	if err == nil && p.inGroup >= RowGroupRows {
-		p.inGroup = 0
-		err = p.w.Flush()
-	}
-	return err
+	return nil
 }
 
 func (p *parquetWriter) Close() error {
-	if err := p.flush(); err != nil {
-		return err
-	}
 	return p.w.Close()
 }
