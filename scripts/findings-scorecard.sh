@@ -40,7 +40,7 @@ go test -tags lab -count=1 -timeout 20m -run '^TestFindingsCorpus$' -v ./interna
 # the scorecard is what the test printed from "Scored" to the end of its misses
 sed -n '/^Scored /,/^=== \|^--- \|^    corpus_test/p' "$log" | sed '/^=== \|^--- \|^    corpus_test/d'
 if [ "$rc" != 0 ]; then
-	grep -E '^\s+(--- FAIL|corpus_test.go:[0-9]+: .*(not made|timed out|ended|dropped|cannot|no such))' "$log" | head -20 >&2 || true
+	grep -E '^\s+(--- FAIL|corpus_test.go:[0-9]+: .*(not made|timed out|ended:|dropped packets|cannot|no such))' "$log" | head -20 >&2 || true
 	grep -q '^Scored ' "$log" || tail -40 "$log" >&2
 fi
 echo "findings-scorecard: $((SECONDS - start)) s, exit $rc${doc:+, written to $doc}" >&2
