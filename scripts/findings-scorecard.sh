@@ -10,6 +10,7 @@
 #   scripts/findings-scorecard.sh --corpus DIR     score a kept corpus (no root, seconds)
 #   scripts/findings-scorecard.sh --only RE        make only the scenarios matching RE
 #   scripts/findings-scorecard.sh --bin FILE       score with this visor binary
+#   scripts/findings-scorecard.sh --label TEXT     what the scorecard calls it ("commit f7ac7df")
 #   scripts/findings-scorecard.sh --no-doc         print only
 #
 # Everything happens in TestFindingsCorpus (internal/lab/scenarios/corpus_test.go);
@@ -23,8 +24,9 @@ while [ $# -gt 0 ]; do
 	--corpus) export VISOR_CORPUS_IN=$(realpath "$2"); shift 2 ;;
 	--only) export VISOR_CORPUS_ONLY=$2; shift 2 ;;
 	--bin) export VISOR_BIN=$(realpath "$2"); shift 2 ;;
+	--label) export VISOR_BIN_LABEL=$2; shift 2 ;;
 	--no-doc) doc=; shift ;;
-	*) sed -n '2,17p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,18p' "$0" >&2; exit 2 ;;
 	esac
 done
 [ -n "$doc" ] && export VISOR_SCORECARD=$PWD/$doc

@@ -29,6 +29,7 @@ import (
 //	VISOR_CORPUS_ONLY=RE    make only the scenarios whose name matches RE
 //	VISOR_SCORECARD=FILE    write the scorecard (Markdown) to FILE
 //	VISOR_BIN=FILE          score with this visor binary instead of building one
+//	VISOR_BIN_LABEL=TEXT    what the scorecard calls that binary
 
 const (
 	cpIodined  = "198.51.100.3"     // iodined, for t.corp.example
@@ -59,6 +60,8 @@ type corpusLab struct {
 	mix   string
 	crawl []string
 	out   string // VISOR_CORPUS_OUT
+	// client is a tunnel's client, stopped after the capture
+	client *lab.Proc
 }
 
 type corpusScenario struct {
@@ -139,7 +142,9 @@ func TestFindingsCorpus(t *testing.T) {
 		rows = append(rows, scoreScenario(t, d)...)
 	}
 	which := os.Getenv("VISOR_BIN")
-	if which == "" {
+	if l := os.Getenv("VISOR_BIN_LABEL"); l != "" {
+		which = l
+	} else if which == "" {
 		commit, _ := exec.Command("git", "describe", "--always", "--dirty").Output()
 		which = "built from the tree at " + strings.TrimSpace(string(commit))
 	}
@@ -456,10 +461,11 @@ func corpusScenarios() []corpusScenario {
 			setup: func(t *testing.T, c *corpusLab, r *recorder) func() {
 				return c.tunnelUp(t, r, "iodine")
 			},
-			desc: "iodine (IP over DNS, NULL records, through unbound) under t.corp.example, delegated to iodined on 198.51.100.3, carrying a 160 KiB file over TCP inside the tunnel at 32 KiB/s; corp.example also serves 300 q/s of ordinary names from 198.51.100.40. The tunnel was up (idle) before the capture began; the launch is the transfer",
+			desc: "iodine (IP over DNS, NULL records, through unbound) under t.corp.example, delegated to iodined on 198.51.100.3, carrying a 160 KiB file over TCP inside the tunnel at 32 KiB/s; corp.example also serves 300 q/s of ordinary names from 198.51.100.40. The launch is iodine's start: its set-up (under a second), then the transfer",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				c.tunnelRun(t, r, "t.corp.example", func() (uint64, string) {
 					sink := lab.NewSink(t, c.n.Srv, cpTunnel+":9000")
+					c.client = c.n.Iodine(s4u, "t.corp.example", cpPassword) // the tunnel's set-up, then the transfer
 					data := lab.RandomBytes(1, 160<<10)
 					if err := lab.Send(c.n.Cli, cpTunnel+":9000", lab.NewPaced(bytes.NewReader(data), 32<<10), 40*time.Second); err != nil {
 						t.Errorf("the transfer through iodine: %v", err)
@@ -468,7 +474,7 @@ func corpusScenarios() []corpusScenario {
 					if got != int64(len(data)) {
 						t.Errorf("iodine carried %d bytes of %d", got, len(data))
 					}
-					return uint64(got), "bytes carried through the tunnel (TCP to 198.51.100.193:9000)"
+					return uint64(got), "iodine -f -r -P ... 198.51.100.1 t.corp.example, then TCP to 198.51.100.193:9000 through the tunnel: bytes carried"
 				})
 			}},
 		{name: "tunnel-dns2tcp", mix: 11,
@@ -509,24 +515,22 @@ func corpusScenarios() []corpusScenario {
 	}
 }
 
-// tunnelUp starts a tunnel's server and (iodine) its client before the
-// capture; it returns what stops them.
+// tunnelUp starts a tunnel's server before the capture (it sends nothing
+// until asked); it returns what stops it and the tunnel's client.
 func (c *corpusLab) tunnelUp(t *testing.T, r *recorder, tool string) func() {
-	var procs []*lab.Proc
+	var p *lab.Proc
 	switch tool {
 	case "iodine":
-		procs = append(procs, c.n.Iodined(cpIodined, cpTunNet, "t.corp.example", cpPassword))
-		r.run("tunnel", "iodine", []string{"-f", "-r", "-P", "...", s4u, "t.corp.example"}, []string{c4}, []string{s4u}, func() (uint64, string) {
-			procs = append(procs, c.n.Iodine(s4u, "t.corp.example", cpPassword))
-			return 0, "set up before the capture: iodined -c -l 198.51.100.3 198.51.100.193/27 t.corp.example, iodine through unbound"
-		})
+		p = c.n.Iodined(cpIodined, cpTunNet, "t.corp.example", cpPassword)
 	case "dns2tcp":
-		procs = append(procs, c.n.Dns2tcpd(c.dir, cpDns2tcpd, "t.shop.example", "xfer:"+cpDns2tcpd+":9001"))
+		p = c.n.Dns2tcpd(c.dir, cpDns2tcpd, "t.shop.example", "xfer:"+cpDns2tcpd+":9001")
 	}
 	return func() {
-		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].Stop(syscall.SIGTERM)
+		if c.client != nil {
+			c.client.Stop(syscall.SIGTERM)
+			c.client = nil
 		}
+		p.Stop(syscall.SIGTERM)
 	}
 }
 
