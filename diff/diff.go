@@ -180,8 +180,8 @@ func Compute(before, after Side, o Options) *Diff {
 	b, a := before.Report, after.Report
 	d := &Diff{Schema: Schema, Tool: a.Tool, Before: sideInfo(before), After: sideInfo(after)}
 	d.counters(&b.Summary, &a.Summary)
-	d.Rcodes = shares(b.Summary.DNS.Rcodes, a.Summary.DNS.Rcodes, b.Summary.DNS.Responses, a.Summary.DNS.Responses)
-	d.Qtypes = shares(b.Summary.DNS.Qtypes, a.Summary.DNS.Qtypes, b.Summary.DNS.Queries, a.Summary.DNS.Queries)
+	d.Rcodes = shares(b.Summary.DNS.Rcodes, a.Summary.DNS.Rcodes)
+	d.Qtypes = shares(b.Summary.DNS.Qtypes, a.Summary.DNS.Qtypes)
 	d.estimates(&b.Summary, &a.Summary)
 	d.tops(&b.Summary, &a.Summary, o)
 	d.Findings = findings(b.Findings, a.Findings)
@@ -190,10 +190,13 @@ func Compute(before, after Side, o Options) *Diff {
 
 func sideInfo(s Side) SideInfo {
 	r := s.Report
-	info := SideInfo{Label: s.Label, Kind: s.Kind, Inputs: r.Inputs, BucketSeconds: r.BucketSeconds,
-		Integrity: r.Integrity, Seconds: span(r.Inputs)}
-	if info.Inputs == nil {
-		info.Inputs = []report.Input{}
+	info := SideInfo{Label: s.Label, Kind: s.Kind, Inputs: make([]report.Input, len(r.Inputs)),
+		BucketSeconds: finite(r.BucketSeconds), Integrity: r.Integrity, Seconds: span(r.Inputs)}
+	for i, in := range r.Inputs {
+		if in.LinkTypes == nil {
+			in.LinkTypes = map[string]uint64{}
+		}
+		info.Inputs[i] = in
 	}
 	if info.Integrity == nil {
 		info.Integrity = map[string]uint64{}
@@ -296,9 +299,17 @@ func (d *Diff) counters(b, a *report.Section) {
 }
 
 // shares lists every key of either map by its part of its side's total,
-// the largest after first.
-func shares(b, a map[string]uint64, bTotal, aTotal uint64) []Share {
+// the largest after first. The total is the map's sum: the responses for
+// rcodes, the queries for qtypes (they count exactly those).
+func shares(b, a map[string]uint64) []Share {
 	out := []Share{}
+	var bTotal, aTotal float64
+	for _, n := range b {
+		bTotal += float64(n)
+	}
+	for _, n := range a {
+		aTotal += float64(n)
+	}
 	keys := map[string]bool{}
 	for k := range b {
 		keys[k] = true
@@ -309,10 +320,10 @@ func shares(b, a map[string]uint64, bTotal, aTotal uint64) []Share {
 	for k := range keys {
 		s := Share{Name: k, Before: b[k], After: a[k]}
 		if bTotal > 0 {
-			s.BeforeShare = float64(s.Before) / float64(bTotal)
+			s.BeforeShare = float64(s.Before) / bTotal
 		}
 		if aTotal > 0 {
-			s.AfterShare = float64(s.After) / float64(aTotal)
+			s.AfterShare = float64(s.After) / aTotal
 		}
 		s.ShareDelta = s.AfterShare - s.BeforeShare
 		out = append(out, s)
@@ -370,8 +381,9 @@ func estimate(name string, b, a, rel float64) Estimate {
 		Changed: lo*(1+rel) < hi*(1-rel)}
 }
 
+// finite is f, or 0 for what no sketch estimates (NaN, ±Inf, < 0).
 func finite(f float64) float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
 		return 0
 	}
 	return f

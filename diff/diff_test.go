@@ -22,7 +22,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func analyse(t *testing.T, path string) *report.Report {
+func analyse(t testing.TB, path string) *report.Report {
 	t.Helper()
 	cfg := &engine.Config{Inputs: []string{path}, Top: 10, Bucket: time.Minute, DNSPorts: []uint16{53},
 		XactTimeout: 5 * time.Second, Slow: 500 * time.Millisecond, Progress: "never", Version: "test"}
