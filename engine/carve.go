@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,20 +23,15 @@ import (
 	"github.com/visor-dns/visor/report"
 )
 
-// carveSel says which packets belong to a finding.
+// carveSel is one finding's packet selection and the file it goes to.
 type carveSel struct {
-	from, to int64 // capture time window [from, to]
-	zones    []string
-	rcode    int // with zones: only responses with this rcode; -1: every message
-	addr     netip.Addr
-	prefix   netip.Prefix
-	synOnly  bool
-	w        *pcapgo.Writer
-	f        *outfile.File
-	path     string
-	link     uint16
-	packets  uint64
-	skipped  uint64 // packets of another link type than the file's
+	*findings.Selector
+	w       *pcapgo.Writer
+	f       *outfile.File
+	path    string
+	link    uint16
+	packets uint64
+	skipped uint64 // packets of another link type than the file's
 }
 
 // Carve reads cfg's inputs again and writes each finding's packets to its
@@ -52,11 +46,12 @@ func Carve(ctx context.Context, cfg *Config, rep *report.Report, stderr io.Write
 	}
 	sels := make([]*carveSel, len(rep.Findings))
 	for i, f := range rep.Findings {
-		s, err := selector(f)
+		sel, err := findings.SelectorOf(f)
 		if err != nil {
-			return err
+			return fmt.Errorf("cannot carve: %w", err)
 		}
-		s.path = filepath.Join(cfg.CarveDir, fmt.Sprintf("%02d-%s-%s.pcap", i+1, f.Kind, fileSafe(carveKey(f), carveKeyMax)))
+		s := &carveSel{Selector: sel}
+		s.path = filepath.Join(cfg.CarveDir, fmt.Sprintf("%02d-%s-%s.pcap", i+1, f.Kind, fileSafe(sel.Key, carveKeyMax)))
 		sels[i] = s
 	}
 	defer func() {
@@ -118,7 +113,7 @@ func Carve(ctx context.Context, cfg *Config, rep *report.Report, stderr io.Write
 		}
 		isDNS := dnsView(&fr, ports, &msg)
 		for _, s := range sels {
-			if p.TS < s.from || p.TS > s.to || !s.match(&fr, isDNS, &msg) {
+			if p.TS < s.From || p.TS > s.To || !s.Match(&fr, isDNS, &msg) {
 				continue
 			}
 			if err := s.write(&p); err != nil {
@@ -166,35 +161,6 @@ func dnsView(f *visor.Frame, ports map[uint16]bool, m *decode.DNS) bool {
 	return decode.ParseDNS(b, m) && m.HasQuestion
 }
 
-func (s *carveSel) match(f *visor.Frame, isDNS bool, m *decode.DNS) bool {
-	switch {
-	case len(s.zones) > 0:
-		if !isDNS || !inZones(m.QName(), s.zones) {
-			return false
-		}
-		return s.rcode < 0 || m.Response() && int(m.Rcode()) == s.rcode
-	case s.synOnly:
-		return f.Proto == visor.TransportTCP && f.TCPFlags&0x02 != 0 && (f.Dst == s.addr || f.Src == s.addr)
-	case s.prefix.IsValid():
-		return isDNS && (!m.Response() && s.prefix.Contains(f.Src) || m.Response() && s.prefix.Contains(f.Dst))
-	case s.addr.IsValid():
-		// query_flood by address and reflection: everything to and from it
-		// on DNS ports, IP fragments of its answers included.
-		return f.Src == s.addr || f.Dst == s.addr
-	}
-	return false
-}
-
-func inZones(name []byte, zones []string) bool {
-	for _, z := range zones {
-		if len(name) == len(z) && string(name) == z ||
-			len(name) > len(z) && name[len(name)-len(z)-1] == '.' && string(name[len(name)-len(z):]) == z {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *carveSel) open(link uint16) error {
 	f, err := outfile.Create(s.path)
 	if err != nil {
@@ -218,54 +184,6 @@ func (s *carveSel) write(p *visor.Packet) error {
 	s.packets++
 	ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, p.TS), CaptureLength: len(p.Data), Length: max(p.OrigLen, len(p.Data))}
 	return s.w.WritePacket(ci, p.Data)
-}
-
-// selector turns a finding's window and evidence into a packet selection.
-func selector(f report.Finding) (*carveSel, error) {
-	if f.End < f.Start {
-		return nil, fmt.Errorf("cannot carve: finding %s ends before it starts", f.Kind)
-	}
-	s := &carveSel{from: int64(f.Start), to: int64(f.End), rcode: -1}
-	ev := f.Evidence
-	switch f.Kind {
-	case findings.KindRandomSubdomain, findings.KindTunneling:
-		s.zones = []string{fmt.Sprint(ev["zone"])}
-	case findings.KindNXDomainFlood, findings.KindServfailStorm:
-		s.rcode = 3
-		if f.Kind == findings.KindServfailStorm {
-			s.rcode = 2
-		}
-		if items, ok := ev["zones"].([]report.TopItem); ok {
-			for _, it := range items {
-				s.zones = append(s.zones, it.Name)
-			}
-		}
-	case findings.KindQueryFlood:
-		if p, err := netip.ParsePrefix(fmt.Sprint(ev["prefix"])); err == nil {
-			s.prefix = p
-		} else {
-			s.addr, _ = netip.ParseAddr(fmt.Sprint(ev["source"]))
-		}
-	case findings.KindReflection:
-		s.addr, _ = netip.ParseAddr(fmt.Sprint(ev["target"]))
-	case findings.KindSYNFlood:
-		s.addr, _ = netip.ParseAddr(fmt.Sprint(ev["target"]))
-		s.synOnly = true
-	}
-	return s, nil
-}
-
-// carveKey is the part of a carved file's name after the kind.
-func carveKey(f report.Finding) string {
-	for _, k := range []string{"zone", "target", "source", "prefix"} {
-		if v, ok := f.Evidence[k]; ok {
-			return fmt.Sprint(v)
-		}
-	}
-	if items, ok := f.Evidence["zones"].([]report.TopItem); ok && len(items) > 0 {
-		return items[0].Name
-	}
-	return "all"
 }
 
 // carveKeyMax bounds the key in a carved file's name (names come from the

@@ -227,13 +227,31 @@ type XactDir struct {
 
 // Finding is a named event the detectors found.
 type Finding struct {
-	Kind     string         `json:"kind"`
-	Severity string         `json:"severity"`
-	Summary  string         `json:"summary"`
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	// Confidence (0..1) is how sure the detector is (docs/findings.md).
+	Confidence float64 `json:"confidence"`
+	Summary    string  `json:"summary"`
+	// Why states the rule that held, with its numbers; Next, what to look
+	// at next.
+	Why  string   `json:"why,omitempty"`
+	Next []string `json:"next,omitempty"`
+	// Explains lists the findings this one's cause made unnecessary (an
+	// NXDOMAIN flood that a random-subdomain attack explains).
+	Explains []Explained    `json:"explains,omitempty"`
 	Start    Timestamp      `json:"start"`
 	Peak     Timestamp      `json:"peak"`
 	End      Timestamp      `json:"end"`
 	Evidence map[string]any `json:"evidence"`
+}
+
+// Explained is a finding that another finding's cause explains: its kind,
+// what it would have been about (a source, a prefix; empty for a
+// capture-wide flood) and its main count.
+type Explained struct {
+	Kind  string `json:"kind"`
+	Key   string `json:"key,omitempty"`
+	Count uint64 `json:"count"`
 }
 
 // Time formats a capture timestamp (Unix ns) as RFC 3339 UTC with nanoseconds.

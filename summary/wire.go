@@ -349,7 +349,10 @@ func (t *Trailer) append(b []byte) []byte {
 			b = appendInt(b, 5, int64(f.Peak))
 			b = appendInt(b, 6, int64(f.End))
 			ev, _ := json.Marshal(f.Evidence)
-			return sketch.AppendBytes(b, 7, ev)
+			b = sketch.AppendBytes(b, 7, ev)
+			// The verdict's other fields (confidence, why, next, explains).
+			more, _ := json.Marshal(findingMore{f.Confidence, f.Why, f.Next, f.Explains})
+			return sketch.AppendBytes(b, 8, more)
 		})
 	}
 	for i := range t.Open {
@@ -370,6 +373,15 @@ func (t *Trailer) append(b []byte) []byte {
 		b = appendString(b, 6, w)
 	}
 	return sketch.AppendUint(b, 7, t.Buckets)
+}
+
+// findingMore is a finding's verdict beyond kind, severity, summary, times
+// and evidence, kept as JSON in field 8.
+type findingMore struct {
+	Confidence float64            `json:"confidence"`
+	Why        string             `json:"why,omitempty"`
+	Next       []string           `json:"next,omitempty"`
+	Explains   []report.Explained `json:"explains,omitempty"`
 }
 
 func (t *Trailer) parse(b []byte) error {
@@ -449,6 +461,15 @@ func (t *Trailer) parse(b []byte) error {
 					if err := json.Unmarshal(val, &f.Evidence); err != nil {
 						return corrupt("finding evidence: %v", err)
 					}
+				case num == 8:
+					if len(val) > maxString*16 {
+						return corrupt("finding verdict of %d bytes", len(val))
+					}
+					var m findingMore
+					if err := json.Unmarshal(val, &m); err != nil {
+						return corrupt("finding verdict: %v", err)
+					}
+					f.Confidence, f.Why, f.Next, f.Explains = m.Confidence, m.Why, m.Next, m.Explains
 				default:
 					var s string
 					if s, err = str(val, "finding field"); err != nil {

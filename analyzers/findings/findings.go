@@ -1,23 +1,26 @@
-// Package findings names attacks and incidents in the traffic: per-bucket
-// evidence gathered by shards (State), merged per bucket, and detectors
-// that read the buckets in order (Detector) and report findings with
-// capture-time start, peak and end.
+// Package findings names attacks and incidents in the traffic.
 //
-// Detectors and their thresholds are described on Thresholds, in
-// ThresholdDocs and in docs/findings.md. Rates are taken over the busiest slot of a
-// bucket (see clock), counts over the whole bucket; a finding spans the
-// consecutive buckets (one quiet bucket allowed) where its rule held.
+// Shards gather evidence per detection window (State: windows of winSec
+// seconds of capture time, counted per second), whatever the report's
+// bucket; a bucket's states are merged and handed to the Detector, which
+// joins the parts of windows that buckets split, judges every window with
+// each detector's rule and reports findings with start, peak and end to
+// the second. So a finding's times, counts and rates are the same for
+// every --bucket.
+//
+// One file per detector (random_subdomain.go, dns_tunneling.go, ...):
+// its rule over a window, its typed evidence, its finding and the carving
+// selector of its packets. Thresholds, ThresholdDocs and docs/findings.md
+// describe the rules.
 package findings
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"net/netip"
 	"slices"
 
 	"github.com/visor-dns/visor/report"
-	"github.com/visor-dns/visor/sketch"
 )
 
 // Finding kinds.
@@ -31,61 +34,45 @@ const (
 	KindSYNFlood        = "tcp_syn_flood"
 )
 
-// maxBaselineZones bounds the per-zone label sums kept for the baseline.
-const maxBaselineZones = 4096
+// detectors in the order they judge a window: a zone's tunnel before its
+// random subdomains, and those before the floods they explain.
+var detectors = []detector{tunneling{}, randomSubdomain{}, nxdomainFlood{}, servfailStorm{}, queryFlood{}, reflection{}, synFlood{}}
+
+// detector is one kind of finding.
+type detector interface {
+	kind() string
+	// judge calls held for each key whose rule holds in window r, with
+	// the rule's main measure over its threshold.
+	judge(d *Detector, r *winRec, held func(key string, score float64))
+	// finding makes the finding of an episode.
+	finding(d *Detector, ep *episode) *Finding
+}
 
 // listLen is the length of the lists in a finding's evidence.
 const listLen = 5
 
+// maxLong bounds the zone cuts followed over the whole capture (baseline,
+// low-and-slow); a cut beyond it is counted in Dropped.Zones.
+const maxLong = 4096
+
 // Detector reads the merged buckets in time order.
 type Detector struct {
-	t       Thresholds
-	width   int64 // bucket width, ns
-	recs    []*bucketRec
-	total   labelSums
-	zones   map[string]*labelSums
-	dropped Dropped
-}
-
-type labelSums struct{ n, length, entropyMb uint64 }
-
-func (l *labelSums) add(n, length, e uint64) {
-	l.n += n
-	l.length += length
-	l.entropyMb += e
-}
-
-// bucketRec keeps what the detectors need of a bucket with a candidate.
-type bucketRec struct {
-	start, end int64
-	clk        clock
-	queries    uint64
-	responses  uint64
-	nx, sf     uint64
-	nxs, sfs   slots
-	zones      []*zoneStat // random_subdomain / dns_tunneling candidates
-	nxZones    []nameCount
-	sfZones    []nameCount
-	nxClients  []addrCount
-	nxServers  []addrCount
-	sfServers  []addrCount
-	sfClients  []addrCount
-	addrs      []*addrStat   // flood, reflection, SYN candidates
-	prefixes   []*prefixStat // flood candidates
-	synSrcs    uint64
-	// Set while deciding: NXDOMAIN and SERVFAIL explained by
-	// random_subdomain findings in this bucket.
-	nxExplained, sfExplained uint64
-}
-
-type nameCount struct {
-	name string
-	n    uint64
+	t           Thresholds
+	pending     []*window // windows that later buckets may add to
+	pool        pool
+	recs        []*winRec
+	first, last int64 // first and last event of the capture
+	long        map[string]*longStat
+	dropped     Dropped
+	// The baseline's sums over every cut followed (baseline), made once
+	// the capture is read.
+	based        bool
+	baseK, baseN int
 }
 
 // NewDetector returns a detector with the given thresholds (nil: defaults).
 func NewDetector(t *Thresholds) *Detector {
-	d := &Detector{t: DefaultThresholds(), zones: map[string]*labelSums{}}
+	d := &Detector{t: DefaultThresholds(), long: map[string]*longStat{}, first: math.MaxInt64, last: math.MinInt64}
 	if t != nil {
 		d.t = *t
 	}
@@ -96,13 +83,80 @@ func NewDetector(t *Thresholds) *Detector {
 // report's integrity section.
 func (d *Detector) Dropped() Dropped { return d.dropped }
 
-func rate(s *slots, c clock) float64 {
-	if c.res == 0 {
-		return 0
+// AddBucket takes one closed bucket [start, end) of merged state. Windows
+// the bucket holds whole are judged now; a window it holds part of waits
+// for the next buckets.
+func (d *Detector) AddBucket(start, end int64, s *State, _ *report.Section) {
+	for _, w := range s.wins {
+		if i := slices.IndexFunc(d.pending, func(p *window) bool { return p.idx == w.idx }); i >= 0 {
+			d.pending[i].merge(w)
+			continue
+		}
+		if (w.idx+1)*winSec*1e9 <= end && w.idx*winSec*1e9 >= start {
+			d.judgeWindow(w)
+			continue
+		}
+		p := d.pool.window(w.idx)
+		p.merge(w)
+		d.pending = append(d.pending, p)
 	}
-	p, _ := s.peak()
-	return float64(p) / float64(c.res)
+	d.flush(end)
 }
+
+// flush judges the pending windows that end by end (all: MaxInt64).
+func (d *Detector) flush(end int64) {
+	kept := d.pending[:0]
+	for _, p := range d.pending {
+		if (p.idx+1)*winSec*1e9 <= end {
+			d.judgeWindow(p)
+			d.pool.release(p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	clear(d.pending[len(kept):])
+	d.pending = kept
+}
+
+// winRec keeps what the detectors need of a window with a candidate: its
+// counters and series, and copies of the zones, addresses and prefixes
+// near or beyond a threshold.
+type winRec struct {
+	idx                  int64
+	first, last          int64
+	queries, responses   uint64
+	nx, sf, syn          uint64
+	qs, nxs, sfs         series
+	synSrcs              uint64
+	zones                map[string]*zoneStat
+	addrs                map[netip.Addr]*addrStat
+	prefixes             map[netip.Prefix]*prefixStat
+	nxZones, sfZones     []nameCount
+	nxClients            []addrCount
+	nxServers            []addrCount
+	sfServers            []addrCount
+	sfClients            []addrCount
+	nxExpl, sfExpl       uint64      // NXDOMAIN and SERVFAIL explained by random_subdomain findings here
+	causes               []*zoneStat // zones with a random_subdomain or tunnel finding here
+	explained            []explanation
+	nxOver, sfOver       bool // NXDOMAIN / SERVFAIL alone would have made a flood finding
+	nxRateAll, sfRateAll float64
+}
+
+// explanation is a finding a cause made unnecessary in one window.
+type explanation struct {
+	zone      string
+	kind, key string
+	count     uint64
+}
+
+type nameCount struct {
+	name string
+	n    uint64
+}
+
+// start is the Unix time (ns) where second i of r begins.
+func (r *winRec) start(i int) int64 { return (r.idx*winSec + int64(i)) * 1e9 }
 
 func share(a, b uint64) float64 {
 	if b == 0 {
@@ -111,74 +165,77 @@ func share(a, b uint64) float64 {
 	return float64(a) / float64(b)
 }
 
+func peakRate(s *series) float64 {
+	p, _ := s.peak()
+	return float64(p)
+}
+
 func (z *zoneStat) meanLen() float64     { return share(z.subLen, z.labelN) }
 func (z *zoneStat) meanEntropy() float64 { return share(z.entropyMb, z.labelN) / 1000 }
 func (z *zoneStat) distinct() uint64     { return z.names.Estimate() }
 
-// AddBucket takes one closed bucket's merged state and its report section.
-// It keeps only what a detector may need: the candidates of the bucket.
-func (d *Detector) AddBucket(start, end int64, s *State, sec *report.Section) {
-	if d.width == 0 {
-		d.width = end - start
+// keepFrac is how near a threshold a window's zone, address or prefix must
+// come to be kept: a finding's first and last windows may hold less than a
+// whole window of it.
+const keepFrac = 0.25
+
+// judgeWindow folds a complete window into the capture-wide state and
+// keeps its candidates.
+func (d *Detector) judgeWindow(w *window) {
+	if w.first > w.last {
+		return // nothing seen
 	}
-	d.dropped.Zones += s.Dropped.Zones
-	d.dropped.Addrs += s.Dropped.Addrs
-	d.dropped.Prefixes += s.Dropped.Prefixes
+	d.first = min(d.first, w.first)
+	d.last = max(d.last, w.last)
+	d.dropped.add(w.dropped)
 	t := &d.t
-	r := &bucketRec{start: start, end: end, clk: s.clk, queries: s.queries, responses: s.responses,
-		nx: s.nx, sf: s.servfail, nxs: s.nxs, sfs: s.sfs, synSrcs: s.synSrcs.Estimate()}
+	r := &winRec{idx: w.idx, first: w.first, last: w.last, queries: w.queries, responses: w.responses,
+		nx: w.nx, sf: w.servfail, syn: w.syn, qs: w.qs, nxs: w.nxs, sfs: w.sfs, synSrcs: w.synSrcs.Estimate()}
 	keep := false
-	for _, z := range sortedZones(s.zones) {
-		if z.labelN > 0 {
-			d.total.add(z.labelN, z.subLen, z.entropyMb)
-			b := d.zones[z.zone]
-			if b == nil && len(d.zones) < maxBaselineZones {
-				b = &labelSums{}
-				d.zones[z.zone] = b
+	for _, z := range sortedZones(w.zones) {
+		d.follow(w, z)
+		dn := float64(z.distinct())
+		if dn >= t.RSNames*keepFrac || float64(z.q) >= t.TunQueries*keepFrac && z.meanLen() >= t.TunLen/2 {
+			if r.zones == nil {
+				r.zones = map[string]*zoneStat{}
 			}
-			if b != nil {
-				b.add(z.labelN, z.subLen, z.entropyMb)
-			}
-		}
-		dn := z.distinct()
-		rs := float64(dn) >= t.RSNames && share(dn, z.q) >= t.RSUnique
-		tun := float64(z.q) >= t.TunQueries && z.meanLen() >= t.TunLen && z.meanEntropy() >= t.TunEntropy
-		if rs || tun {
-			c := *z
-			c.names, c.srcs = z.names.Clone(), z.srcs.Clone()
-			r.zones = append(r.zones, &c)
+			r.zones[z.zone] = z.clone()
 			keep = true
 		}
 	}
-	if float64(s.nx) >= t.NXMin || float64(s.servfail) >= t.SFMin {
+	if float64(w.nx) >= t.NXMin*keepFrac || float64(w.servfail) >= t.SFMin*keepFrac {
 		keep = true
-		r.nxZones = topZones(s.zones, func(z *zoneStat) uint64 { return z.nx })
-		r.sfZones = topZones(s.zones, func(z *zoneStat) uint64 { return z.sf })
-		r.nxClients = topAddrList(s.addrs, func(a *addrStat) uint64 { return a.nxGot })
-		r.nxServers = topAddrList(s.addrs, func(a *addrStat) uint64 { return a.nxSent })
-		r.sfServers = topAddrList(s.addrs, func(a *addrStat) uint64 { return a.sfSent })
-		r.sfClients = sfClients(s)
+		r.nxZones = topZones(w.zones, func(z *zoneStat) uint64 { return z.nx })
+		r.sfZones = topZones(w.zones, func(z *zoneStat) uint64 { return z.sf })
+		r.nxClients = topAddrList(w.addrs, func(a *addrStat) uint64 { return a.nxGot })
+		r.nxServers = topAddrList(w.addrs, func(a *addrStat) uint64 { return a.nxSent })
+		r.sfServers = topAddrList(w.addrs, func(a *addrStat) uint64 { return a.sfSent })
+		// The state does not pair rcodes with clients: the addresses that
+		// received the most responses while SERVFAIL was high.
+		r.sfClients = topAddrList(w.addrs, func(a *addrStat) uint64 { return a.r })
 	}
-	for _, a := range sortedAddrs(s.addrs) {
-		flood := float64(a.q) >= t.FloodMin && rate(&a.qs, s.clk) >= t.FloodRate
-		refl := float64(a.rBytes) >= t.ReflBytes && rate(&a.rbs, s.clk) >= t.ReflRate
-		syn := float64(a.syn) >= t.SYNMin && rate(&a.syns, s.clk) >= t.SYNRate
-		if flood || refl || syn {
+	for _, a := range w.addrs {
+		if float64(a.q) >= t.FloodMin*keepFrac || float64(a.rBytes) >= t.ReflBytes*keepFrac || float64(a.syn) >= t.SYNMin*keepFrac {
+			if r.addrs == nil {
+				r.addrs = map[netip.Addr]*addrStat{}
+			}
 			c := *a
-			c.pfx, c.lastZone = nil, nil // the state's own, reused after Reset
-			r.addrs = append(r.addrs, &c)
+			c.pfx, c.lastZone = nil, nil // the window's own, reused
+			r.addrs[a.addr] = &c
 			keep = true
 		}
 	}
-	for _, p := range s.prefixes {
-		if float64(p.q) >= t.FloodMin && rate(&p.qs, s.clk) >= t.FloodRate && p.src.Estimate() > 1 {
+	for _, p := range w.prefixes {
+		if float64(p.q) >= t.FloodMin*keepFrac {
+			if r.prefixes == nil {
+				r.prefixes = map[netip.Prefix]*prefixStat{}
+			}
 			c := *p
 			c.src = p.src.Clone()
-			r.prefixes = append(r.prefixes, &c)
+			r.prefixes[p.p] = &c
 			keep = true
 		}
 	}
-	slices.SortFunc(r.prefixes, func(a, b *prefixStat) int { return a.p.Addr().Compare(b.p.Addr()) })
 	if keep {
 		d.recs = append(d.recs, r)
 	}
@@ -191,13 +248,17 @@ func topZones(m map[string]*zoneStat, f func(*zoneStat) uint64) []nameCount {
 			out = append(out, nameCount{z.zone, n})
 		}
 	}
+	sortNames(out)
+	return out[:min(len(out), listLen)]
+}
+
+func sortNames(out []nameCount) {
 	slices.SortFunc(out, func(a, b nameCount) int {
 		if r := cmp.Compare(b.n, a.n); r != 0 {
 			return r
 		}
 		return cmp.Compare(a.name, b.name)
 	})
-	return out[:min(len(out), listLen)]
 }
 
 func topAddrList(m map[netip.Addr]*addrStat, f func(*addrStat) uint64) []addrCount {
@@ -211,104 +272,71 @@ func topAddrList(m map[netip.Addr]*addrStat, f func(*addrStat) uint64) []addrCou
 	return out[:min(len(out), listLen)]
 }
 
-// sfClients lists the addresses that received responses from the servers
-// answering SERVFAIL; the state does not pair rcodes with clients, so this
-// is the addresses receiving the most responses while SERVFAIL was high.
-func sfClients(s *State) []addrCount {
-	return topAddrList(s.addrs, func(a *addrStat) uint64 { return a.r })
-}
-
-func sortedAddrs(m map[netip.Addr]*addrStat) []*addrStat {
-	as := make([]*addrStat, 0, len(m))
-	for _, a := range m {
-		as = append(as, a)
-	}
-	slices.SortFunc(as, func(a, b *addrStat) int { return a.addr.Compare(b.addr) })
-	return as
-}
-
-// hit is one bucket where a rule held for a key.
-type hit struct {
-	rec   *bucketRec
-	zone  *zoneStat
-	addr  *addrStat
-	pfx   *prefixStat
-	score float64 // observed / threshold of the rule's main measure
+// episode is the windows of one finding: those where its rule held (held),
+// with the windows just before and after where its key came near.
+type episode struct {
+	kind, key string
+	wins      []*winRec
+	held      []bool
+	score     float64 // best score
+	nHeld     int
 }
 
 type episodeKey struct{ kind, key string }
 
+type hit struct {
+	rec   *winRec
+	score float64
+}
+
 // Findings returns what the detectors found, most severe first, then by
 // start time.
 func (d *Detector) Findings() []report.Finding {
-	t := &d.t
+	d.flush(math.MaxInt64)
+	slices.SortStableFunc(d.recs, func(a, b *winRec) int { return cmp.Compare(a.idx, b.idx) })
+	byIdx := map[int64]*winRec{}
+	for _, r := range d.recs {
+		if byIdx[r.idx] == nil {
+			byIdx[r.idx] = r
+		}
+	}
 	hits := map[episodeKey][]hit{}
 	var order []episodeKey
-	add := func(kind, key string, h hit) {
-		k := episodeKey{kind, key}
-		if _, ok := hits[k]; !ok {
-			order = append(order, k)
-		}
-		hits[k] = append(hits[k], h)
-	}
 	for _, r := range d.recs {
-		for _, z := range r.zones {
-			if d.tunnel(z) {
-				add(KindTunneling, z.zone, hit{rec: r, zone: z, score: z.meanLen() / max(t.TunLen, 1)})
-				continue
-			}
-			if d.randomSubdomain(z) {
-				add(KindRandomSubdomain, z.zone, hit{rec: r, zone: z, score: float64(z.distinct()) / max(t.RSNames, 1)})
-				r.nxExplained += z.nx
-				r.sfExplained += z.sf
-			}
-		}
-		if nx := r.nx - min(r.nx, r.nxExplained); float64(nx) >= t.NXMin && share(nx, r.responses) >= t.NXShare {
-			if pr := rate(&r.nxs, r.clk) * share(nx, r.nx); pr >= t.NXRate {
-				add(KindNXDomainFlood, "", hit{rec: r, score: pr / max(t.NXRate, 1)})
-			}
-		}
-		if sf := r.sf - min(r.sf, r.sfExplained); float64(sf) >= t.SFMin && share(sf, r.responses) >= t.SFShare {
-			if pr := rate(&r.sfs, r.clk) * share(sf, r.sf); pr >= t.SFRate {
-				add(KindServfailStorm, "", hit{rec: r, score: pr / max(t.SFRate, 1)})
-			}
-		}
-		flooders := map[netip.Prefix]bool{}
-		for _, a := range r.addrs {
-			if q := rate(&a.qs, r.clk); float64(a.q) >= t.FloodMin && q >= t.FloodRate {
-				add(KindQueryFlood, a.addr.String(), hit{rec: r, addr: a, score: q / max(t.FloodRate, 1)})
-				flooders[prefixOf(a.addr)] = true
-			}
-			if b := rate(&a.rbs, r.clk); float64(a.rBytes) >= t.ReflBytes && b >= t.ReflRate &&
-				share(a.rBytes, a.qBytes) >= t.ReflRatio || a.qBytes == 0 && a.rBytes > 0 {
-				if float64(a.rBytes) >= t.ReflBytes && b >= t.ReflRate &&
-					(share(a.big, a.r) >= t.ReflShare || share(a.r-min(a.r, a.q), a.r) >= t.ReflShare) {
-					add(KindReflection, a.addr.String(), hit{rec: r, addr: a, score: b / max(t.ReflRate, 1)})
+		for _, det := range detectors {
+			k := det.kind()
+			det.judge(d, r, func(key string, score float64) {
+				ek := episodeKey{k, key}
+				if _, ok := hits[ek]; !ok {
+					order = append(order, ek)
 				}
-			}
-			if sr := rate(&a.syns, r.clk); float64(a.syn) >= t.SYNMin && sr >= t.SYNRate {
-				add(KindSYNFlood, a.addr.String(), hit{rec: r, addr: a, score: sr / max(t.SYNRate, 1)})
-			}
-		}
-		for _, p := range r.prefixes {
-			if !flooders[p.p] {
-				add(KindQueryFlood, p.p.String(), hit{rec: r, pfx: p, score: rate(&p.qs, r.clk) / max(t.FloodRate, 1)})
-			}
+				hits[ek] = append(hits[ek], hit{r, score})
+			})
 		}
 	}
-	out := []report.Finding{}
+	var fs []*Finding
+	causes := map[string]bool{}
 	for _, k := range order {
+		det := detectorOf(k.kind)
 		hs := hits[k]
 		for len(hs) > 0 {
 			n := 1
-			for n < len(hs) && hs[n].rec.start <= hs[n-1].rec.end+d.width {
+			for n < len(hs) && hs[n].rec.idx <= hs[n-1].rec.idx+2 { // one quiet window allowed
 				n++
 			}
-			out = append(out, d.finding(k, hs[:n]))
+			ep := d.episode(k, hs[:n], byIdx, det)
+			if f := det.finding(d, ep); f != nil {
+				fs = append(fs, f)
+				if k.kind == KindRandomSubdomain || k.kind == KindTunneling {
+					causes[k.key] = true
+				}
+			}
 			hs = hs[n:]
 		}
 	}
-	slices.SortStableFunc(out, func(a, b report.Finding) int {
+	fs = append(fs, d.lowAndSlow(causes)...)
+	fs = foldExplained(fs)
+	slices.SortStableFunc(fs, func(a, b *Finding) int {
 		if r := cmp.Compare(severityRank(a.Severity), severityRank(b.Severity)); r != 0 {
 			return r
 		}
@@ -317,7 +345,206 @@ func (d *Detector) Findings() []report.Finding {
 		}
 		return cmp.Compare(a.Kind, b.Kind)
 	})
+	out := make([]report.Finding, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.Report())
+	}
 	return out
+}
+
+// foldExplained applies "one cause, one finding" across windows: an
+// NXDOMAIN flood or SERVFAIL storm mostly for the zone cut of a
+// random_subdomain or tunnel finding it overlaps, or a query flood from one
+// of that finding's top sources, is listed in the cause's explains instead
+// of standing as a finding of its own. (Windows where both rules held are
+// already folded by the detectors.)
+func foldExplained(fs []*Finding) []*Finding {
+	var causes []*Finding
+	for _, f := range fs {
+		if f.Kind == KindRandomSubdomain || f.Kind == KindTunneling {
+			causes = append(causes, f)
+		}
+	}
+	if len(causes) == 0 {
+		return fs
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if c := causeOf(f, causes); c != nil {
+			key, n := explainedKey(f)
+			i := slices.IndexFunc(c.Explains, func(e report.Explained) bool { return e.Kind == f.Kind && e.Key == key })
+			if i < 0 {
+				c.Explains = append(c.Explains, report.Explained{Kind: f.Kind, Key: key})
+				i = len(c.Explains) - 1
+			}
+			c.Explains[i].Count += n
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func causeOf(f *Finding, causes []*Finding) *Finding {
+	for _, c := range causes {
+		if f.Start > c.End || f.End < c.Start {
+			continue
+		}
+		zone, tops := causeZone(c)
+		switch ev := f.Evidence.(type) {
+		case *NXDomainFloodEvidence:
+			if len(ev.Zones) > 0 && ev.Zones[0].Name == zone {
+				return c
+			}
+		case *ServfailStormEvidence:
+			if len(ev.Zones) > 0 && ev.Zones[0].Name == zone {
+				return c
+			}
+		case *QueryFloodEvidence:
+			for _, t := range tops {
+				if t.Name == ev.Source || ev.Prefix != "" && prefixContains(ev.Prefix, t.Name) {
+					return c
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func causeZone(c *Finding) (string, []report.TopItem) {
+	switch ev := c.Evidence.(type) {
+	case *RandomSubdomainEvidence:
+		return ev.Zone, ev.TopSources
+	case *TunnelingEvidence:
+		return ev.Zone, ev.TopSources
+	}
+	return "", nil
+}
+
+func prefixContains(p, a string) bool {
+	pp, err1 := netip.ParsePrefix(p)
+	aa, err2 := netip.ParseAddr(a)
+	return err1 == nil && err2 == nil && pp.Contains(aa)
+}
+
+func explainedKey(f *Finding) (string, uint64) {
+	switch ev := f.Evidence.(type) {
+	case *NXDomainFloodEvidence:
+		return "", ev.NXDomain
+	case *ServfailStormEvidence:
+		return "", ev.Servfail
+	case *QueryFloodEvidence:
+		return ev.Source + ev.Prefix, ev.Queries
+	}
+	return "", 0
+}
+
+func detectorOf(kind string) detector {
+	for _, det := range detectors {
+		if det.kind() == kind {
+			return det
+		}
+	}
+	return nil
+}
+
+// present says whether window r holds key for detectors of kind.
+func present(kind, key string, r *winRec) bool {
+	switch kind {
+	case KindRandomSubdomain, KindTunneling:
+		return r.zones[key] != nil
+	case KindNXDomainFlood:
+		return r.nx > 0
+	case KindServfailStorm:
+		return r.sf > 0
+	case KindQueryFlood:
+		if p, err := netip.ParsePrefix(key); err == nil {
+			return r.prefixes[p] != nil
+		}
+		fallthrough
+	default:
+		a, _ := netip.ParseAddr(key)
+		return r.addrs[a] != nil
+	}
+}
+
+// maxLead is how many windows before its first held window a finding may
+// begin (an attack that starts late in a window may not reach the
+// thresholds there).
+const maxLead = 2
+
+func (d *Detector) episode(k episodeKey, hs []hit, byIdx map[int64]*winRec, det detector) *episode {
+	ep := &episode{kind: k.kind, key: k.key}
+	first, last := hs[0].rec.idx, hs[len(hs)-1].rec.idx
+	lo := first
+	for i := int64(1); i <= maxLead; i++ {
+		r := byIdx[first-i]
+		if r == nil || !present(k.kind, k.key, r) {
+			break
+		}
+		lo = first - i
+	}
+	hi := last
+	if r := byIdx[last+1]; r != nil && present(k.kind, k.key, r) {
+		hi = last + 1
+	}
+	held := map[int64]float64{}
+	for _, h := range hs {
+		held[h.rec.idx] = h.score
+	}
+	for i := lo; i <= hi; i++ {
+		r := byIdx[i]
+		if r == nil {
+			continue
+		}
+		_, ok := held[i]
+		if !ok && !present(k.kind, k.key, r) {
+			continue
+		}
+		ep.wins = append(ep.wins, r)
+		ep.held = append(ep.held, ok)
+		if ok {
+			ep.nHeld++
+			ep.score = max(ep.score, held[i])
+		}
+	}
+	return ep
+}
+
+// when places an episode in time from each window's per-second series
+// (nil: the window does not count): the peak second, and the first and
+// last seconds reaching a tenth of it. Times stay within the events seen.
+// It also returns the peak per second and the series' sum over the
+// episode's windows.
+func (d *Detector) when(ep *episode, s func(r *winRec) *series) (start, peak, end int64, rate float64, sum uint64) {
+	var best uint32
+	for _, r := range ep.wins {
+		if x := s(r); x != nil {
+			sum += x.sum()
+			if p, i := x.peak(); p > best {
+				best, peak = p, max(r.start(i), r.first)
+			}
+		}
+	}
+	lim := max(best/10, 1)
+	start, end = math.MaxInt64, math.MinInt64
+	for _, r := range ep.wins {
+		x := s(r)
+		if x == nil {
+			continue
+		}
+		for i, v := range x {
+			if v >= lim && v > 0 {
+				start = min(start, max(r.start(i), r.first))
+				end = max(end, min(r.start(i)+1e9, r.last))
+			}
+		}
+	}
+	if start > end { // nothing counted: the windows' span
+		start, end = ep.wins[0].first, ep.wins[len(ep.wins)-1].last
+	}
+	peak = min(max(peak, start), end)
+	return start, peak, end, float64(best), sum
 }
 
 func severityRank(s string) int {
@@ -330,40 +557,24 @@ func severityRank(s string) int {
 	return 2
 }
 
-func (d *Detector) tunnel(z *zoneStat) bool {
-	t := &d.t
-	return float64(z.q) >= t.TunQueries && z.meanLen() >= t.TunLen && z.meanEntropy() >= t.TunEntropy &&
-		(share(z.dataTypes, z.q) >= t.TunTypes || share(z.distinct(), z.q) >= 0.9)
+// severity is high when the rule's main measure reached 10 times its
+// threshold in some window.
+func severity(score float64) string {
+	if score >= 10 {
+		return "high"
+	}
+	return "medium"
 }
 
-// baseline returns the mean length and entropy of the labels under every
-// other zone of the capture (or generic values when there are too few).
-func (d *Detector) baseline(zone string) (length, entropy float64) {
-	o := d.total
-	if b := d.zones[zone]; b != nil {
-		o.n -= b.n
-		o.length -= b.length
-		o.entropyMb -= b.entropyMb
-	}
-	if o.n < 20 {
-		return 8, 2
-	}
-	return share(o.length, o.n), share(o.entropyMb, o.n) / 1000
+// confidence of a finding from its best score (measure over threshold)
+// and the number of windows where its rule held: 0.5 at the threshold in
+// one window, nearer 1 the further beyond and the longer.
+func confidence(score float64, windows int) float64 {
+	return round2(1 - 0.5/math.Pow(max(score, 1), math.Sqrt(float64(max(windows, 1)))))
 }
 
-func (d *Detector) randomSubdomain(z *zoneStat) bool {
-	t := &d.t
-	if float64(z.distinct()) < t.RSNames || share(z.distinct(), z.q) < t.RSUnique {
-		return false
-	}
-	if share(z.nx+z.sf, z.r) >= t.RSFail {
-		return true
-	}
-	bl, be := d.baseline(z.zone)
-	return z.labelN > 0 && (z.meanLen() >= bl+t.RSLenDelta || z.meanEntropy() >= be+t.RSEntropyDelta)
-}
-
-func round(f float64) float64 { return math.Round(f*1000) / 1000 }
+func round(f float64) float64  { return math.Round(f*1000) / 1000 }
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 func addrItems(cs []addrCount) []report.TopItem {
 	out := make([]report.TopItem, len(cs))
@@ -379,217 +590,4 @@ func nameItems(cs []nameCount) []report.TopItem {
 		out[i] = report.TopItem{Name: c.name, Estimate: c.n}
 	}
 	return out
-}
-
-// when returns start, peak and end of an episode from each bucket's series.
-func when(hs []hit, series func(hit) *slots) (start, peak, end int64) {
-	var best uint32
-	peak = hs[0].rec.start
-	for _, h := range hs {
-		if p, i := series(h).peak(); p > best {
-			best, peak = p, max(h.rec.clk.start(i), h.rec.start)
-		}
-	}
-	lim := max(best/10, 1)
-	f, l := hs[0], hs[len(hs)-1]
-	start, end = f.rec.start, l.rec.end
-	if i, _ := series(f).span(lim); i >= 0 {
-		start = max(start, f.rec.clk.start(i))
-	}
-	if _, j := series(l).span(lim); j >= 0 {
-		end = min(end, l.rec.clk.start(j)+l.rec.clk.res*1e9)
-	}
-	peak = min(max(peak, start), end)
-	return start, peak, end
-}
-
-func severity(hs []hit) string {
-	best := 0.0
-	for _, h := range hs {
-		best = max(best, h.score)
-	}
-	if best >= 10 {
-		return "high"
-	}
-	return "medium"
-}
-
-func (d *Detector) finding(k episodeKey, hs []hit) report.Finding {
-	f := report.Finding{Kind: k.kind, Severity: severity(hs), Evidence: map[string]any{"buckets": len(hs)}}
-	var s, p, e int64
-	ev := f.Evidence
-	switch k.kind {
-	case KindRandomSubdomain, KindTunneling:
-		s, p, e = when(hs, func(h hit) *slots { return &h.zone.qs })
-		z := *hs[0].zone
-		z.names, z.srcs = z.names.Clone(), z.srcs.Clone()
-		for _, h := range hs[1:] {
-			z.merge(h.zone, h.rec.clk, h.rec.clk)
-		}
-		srcs := z.srcs.Estimate()
-		ev["zone"] = z.zone
-		ev["queries"] = z.q
-		ev["responses"] = z.r
-		ev["distinct_names"] = z.distinct()
-		ev["distinct_per_query"] = round(share(z.distinct(), z.q))
-		ev["nxdomain"] = z.nx
-		ev["servfail"] = z.sf
-		ev["sources"] = srcs
-		ev["top_sources"] = addrItems(z.top.list(listLen))
-		ev["transport"] = map[string]uint64{"udp": z.udp, "tcp": z.tcp}
-		ev["ip_version"] = map[string]uint64{"ipv4": z.v4, "ipv6": z.v6}
-		ev["label_len_mean"] = round(z.meanLen())
-		ev["label_entropy_mean"] = round(z.meanEntropy())
-		if k.kind == KindRandomSubdomain {
-			bl, be := d.baseline(z.zone)
-			ev["failure_share"] = round(share(z.nx+z.sf, z.r))
-			ev["baseline_label_len"] = round(bl)
-			ev["baseline_label_entropy"] = round(be)
-			f.Summary = fmt.Sprintf("Random-subdomain attack on %s: %d distinct names in %d queries from %d source(s), %.0f%% of answers NXDOMAIN or SERVFAIL.",
-				z.zone, z.distinct(), z.q, srcs, 100*share(z.nx+z.sf, z.r))
-		} else {
-			ev["longest_label_mean"] = round(share(z.maxLabel, z.labelN))
-			ev["data_type_share"] = round(share(z.dataTypes, z.q))
-			ev["query_bytes"] = z.qBytes
-			ev["response_bytes"] = z.rBytes
-			f.Summary = fmt.Sprintf("Possible DNS tunnel through %s: %d queries with %.0f-character, %.1f-bit names carried %d bytes, from %d source(s).",
-				z.zone, z.q, z.meanLen(), z.meanEntropy(), z.qBytes+z.rBytes, srcs)
-		}
-	case KindNXDomainFlood, KindServfailStorm:
-		nx := k.kind == KindNXDomainFlood
-		series := func(h hit) *slots { return &h.rec.sfs }
-		if nx {
-			series = func(h hit) *slots { return &h.rec.nxs }
-		}
-		s, p, e = when(hs, series)
-		var n, resp uint64
-		var pr float64
-		zones := map[string]uint64{}
-		var servers, clients addrTop
-		for _, h := range hs {
-			r := h.rec
-			resp += r.responses
-			zl, sl, cl := r.sfZones, r.sfServers, r.sfClients
-			if nx {
-				n += r.nx - min(r.nx, r.nxExplained)
-				zl, sl, cl = r.nxZones, r.nxServers, r.nxClients
-				pr = max(pr, rate(&r.nxs, r.clk)*share(r.nx-min(r.nx, r.nxExplained), r.nx))
-			} else {
-				n += r.sf - min(r.sf, r.sfExplained)
-				pr = max(pr, rate(&r.sfs, r.clk)*share(r.sf-min(r.sf, r.sfExplained), r.sf))
-			}
-			for _, z := range zl {
-				zones[z.name] += z.n
-			}
-			for _, a := range sl {
-				servers.add(a.a, a.n)
-			}
-			for _, a := range cl {
-				clients.add(a.a, a.n)
-			}
-		}
-		var zl []nameCount
-		for z, c := range zones {
-			zl = append(zl, nameCount{z, c})
-		}
-		slices.SortFunc(zl, func(a, b nameCount) int {
-			if r := cmp.Compare(b.n, a.n); r != 0 {
-				return r
-			}
-			return cmp.Compare(a.name, b.name)
-		})
-		zl = zl[:min(len(zl), listLen)]
-		ev["responses"] = resp
-		ev["share"] = round(share(n, resp))
-		ev["peak_per_second"] = round(pr)
-		ev["zones"] = nameItems(zl)
-		ev["servers"] = addrItems(servers.list(listLen))
-		top := "-"
-		if len(zl) > 0 {
-			top = zl[0].name
-		}
-		if nx {
-			ev["nxdomain"] = n
-			ev["clients"] = addrItems(clients.list(listLen))
-			f.Summary = fmt.Sprintf("NXDOMAIN flood: %d NXDOMAIN answers (%.0f%% of responses, up to %.0f/s), mostly for %s.",
-				n, 100*share(n, resp), pr, top)
-		} else {
-			ev["servfail"] = n
-			ev["upstreams"] = addrItems(servers.list(listLen))
-			ev["clients"] = addrItems(clients.list(listLen))
-			up := "-"
-			if l := servers.list(1); len(l) > 0 {
-				up = l[0].a.String()
-			}
-			f.Summary = fmt.Sprintf("SERVFAIL storm: %d SERVFAIL answers (%.0f%% of responses, up to %.0f/s) from %s, mostly for %s.",
-				n, 100*share(n, resp), pr, up, top)
-		}
-	case KindQueryFlood:
-		var q, total, anyQ uint64
-		var pr float64
-		var srcs *sketch.Cardinality
-		if hs[0].pfx != nil {
-			s, p, e = when(hs, func(h hit) *slots { return &h.pfx.qs })
-			srcs = sketch.NewCardinality()
-			for _, h := range hs {
-				q += h.pfx.q
-				total += h.rec.queries
-				pr = max(pr, rate(&h.pfx.qs, h.rec.clk))
-				srcs.Merge(h.pfx.src)
-			}
-			ev["prefix"] = k.key
-			ev["sources"] = srcs.Estimate()
-		} else {
-			s, p, e = when(hs, func(h hit) *slots { return &h.addr.qs })
-			for _, h := range hs {
-				q += h.addr.q
-				anyQ += h.addr.anyQ
-				total += h.rec.queries
-				pr = max(pr, rate(&h.addr.qs, h.rec.clk))
-			}
-			ev["source"] = k.key
-			ev["any_queries"] = anyQ
-		}
-		ev["queries"] = q
-		ev["share_of_queries"] = round(share(q, total))
-		ev["peak_qps"] = round(pr)
-		f.Summary = fmt.Sprintf("Query flood from %s: %d queries (%.0f%% of all), up to %.0f per second.", k.key, q, 100*share(q, total), pr)
-	case KindReflection:
-		s, p, e = when(hs, func(h hit) *slots { return &h.addr.rbs })
-		var a addrStat
-		var pr float64
-		for _, h := range hs {
-			a.merge(h.addr, h.rec.clk, h.rec.clk)
-			pr = max(pr, rate(&h.addr.rbs, h.rec.clk))
-		}
-		ev["target"] = k.key
-		ev["responses"] = a.r
-		ev["response_bytes"] = a.rBytes
-		ev["queries"] = a.q
-		ev["query_bytes"] = a.qBytes
-		ev["amplification"] = round(share(a.rBytes, max(a.qBytes, 1)))
-		ev["any_or_large"] = a.big
-		ev["unmatched_responses"] = a.r - min(a.r, a.q)
-		ev["peak_bytes_per_second"] = round(pr)
-		f.Summary = fmt.Sprintf("Reflection/amplification towards %s: %d responses, %d bytes (%.1fx its %d query bytes), %d of them ANY or large.",
-			k.key, a.r, a.rBytes, share(a.rBytes, max(a.qBytes, 1)), a.qBytes, a.big)
-	case KindSYNFlood:
-		s, p, e = when(hs, func(h hit) *slots { return &h.addr.syns })
-		var a addrStat
-		var pr float64
-		var srcs uint64
-		for _, h := range hs {
-			a.merge(h.addr, h.rec.clk, h.rec.clk)
-			pr = max(pr, rate(&h.addr.syns, h.rec.clk))
-			srcs = max(srcs, h.rec.synSrcs)
-		}
-		ev["target"] = k.key
-		ev["syns"] = a.syn
-		ev["syn_acks"] = a.synAck
-		ev["peak_per_second"] = round(pr)
-		ev["syn_sources_in_bucket"] = srcs
-		f.Summary = fmt.Sprintf("TCP SYN flood towards %s: %d SYNs (up to %.0f/s), %d SYN-ACKs back.", k.key, a.syn, pr, a.synAck)
-	}
-	f.Start, f.Peak, f.End = report.Timestamp(s), report.Timestamp(p), report.Timestamp(e)
-	return f
 }

@@ -2,7 +2,6 @@ package findings
 
 import (
 	"github.com/visor-dns/visor/sketch"
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -28,36 +27,6 @@ func TestZone(t *testing.T) {
 				t.Errorf("zone(%q) = %q, want %q (pass %d)", tc.name, got, tc.zone, i)
 			}
 		}
-	}
-}
-
-// TestClockOrderFree: the slots of a set of times are the same whatever
-// the order and the split into merged states.
-func TestClockOrderFree(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	var ts []int64
-	for i := 0; i < 500; i++ {
-		ts = append(ts, 1_700_000_000e9+r.Int64N(300e9))
-	}
-	count := func(sts []int64) (clock, slots) {
-		var c clock
-		var s slots
-		for _, x := range sts {
-			n := c.fit(floorDiv(x, 1e9))
-			s.refold(c, n)
-			c = n
-			s[c.index(floorDiv(x, 1e9))]++
-		}
-		return c, s
-	}
-	c1, s1 := count(ts)
-	ca, sa := count(ts[:200])
-	cb, sb := count(ts[200:])
-	c2 := ca.join(cb)
-	sa.refold(ca, c2)
-	sa.addFrom(&sb, cb, c2)
-	if c1 != c2 || s1 != sa {
-		t.Fatalf("split and merged: clock %+v slots %v; whole: %+v %v", c2, sa, c1, s1)
 	}
 }
 

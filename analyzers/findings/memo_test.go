@@ -21,13 +21,14 @@ func TestMemoAddrSlots(t *testing.T) {
 			t.Errorf("%s and %s share memo cell %d", a, b, addrSlot(a, addrBits))
 			continue
 		}
-		s := NewState()
+		var p pool
+		w := p.window(0)
 		for range 3 {
-			s.addr(a)
-			s.addr(b)
+			w.addr(a)
+			w.addr(b)
 		}
 		for _, x := range []netip.Addr{a, b} {
-			if c := s.memo.addrs[addrSlot(x, addrBits)]; c == nil || c.addr != x || c.weight != 3 {
+			if c := w.memo.addrs[addrSlot(x, addrBits)]; c == nil || c.addr != x || c.weight != 3 {
 				t.Errorf("memo cell of %s holds %+v", x, c)
 			}
 		}

@@ -11,10 +11,10 @@ import (
 	"github.com/visor-dns/visor/sketch"
 )
 
-// Bounds of one shard's (or one merged bucket's) state. What they leave out
+// Bounds of one window's tables, in a shard or merged. What they leave out
 // is counted in Dropped.
 const (
-	maxZones    = 256 // zones; a full shard table takes no new zone, a merge keeps the busiest
+	maxZones    = 256 // zone cuts; a full shard table takes no new one, a merge keeps the busiest
 	maxAddrs    = 256 // addresses; the lightest makes room for a new one
 	maxPrefixes = 256 // /24 and /64 query sources; like zones
 	topAddrs    = 64  // tracked sources per zone (exact up to this many)
@@ -32,37 +32,20 @@ const (
 	typeANY   = 255
 )
 
-// State is one shard's (or a bucket's merged) evidence. It merges: a merged
-// state is the same whatever the number of shards, as long as no bound was
-// reached.
+// State is one shard's (or a bucket's merged) evidence: the detection
+// windows the bucket touched. It merges: a merged state is the same
+// whatever the number of shards, as long as no bound was reached.
 type State struct {
-	clk clock
+	wins []*window // in the order they were first seen
+	cur  *window
+	pool pool
 
-	// Whole-bucket counters.
-	queries, responses, nx, servfail, syn uint64
-	qs, nxs, sfs, syns                    slots
-
-	zones    map[string]*zoneStat
-	addrs    map[netip.Addr]*addrStat
-	prefixes map[netip.Prefix]*prefixStat
-	synSrcs  *sketch.Cardinality
-	// The entries of the tables before the last Reset, for reuse: a state
-	// is reset every bucket, and a run of many buckets would otherwise
-	// make its entries and their sketches again each time.
-	freeZones    []*zoneStat
-	freeAddrs    []*addrStat
-	freePrefixes []*prefixStat
-
-	// Dropped counts what the bounds left out.
-	Dropped Dropped
-
-	// slot's memo: the second starting at secLo (ns) falls in slot
-	// secIdx of clk; MaxInt64 when unset.
+	// at's memo: the second starting at secLo (ns) is second secIdx of
+	// cur; MaxInt64 when unset.
 	secLo  int64
 	secIdx int
 	cache  zoneCache // survives Reset: it belongs to the shard
-	memo   memo
-	shapes *[shapeMemo]nameShape // survives Reset, as cache
+	shapes *[shapeMemo]nameShape
 	keyb   [16]byte
 	cnt    [256]uint16 // entropy work space, all zero between calls
 }
@@ -73,8 +56,14 @@ type Dropped struct {
 	Zones, Addrs, Prefixes uint64
 }
 
-// zoneStat is a zone's evidence in a bucket: queries are counted for
-// names in the zone, responses by their question's name.
+func (d *Dropped) add(o Dropped) {
+	d.Zones += o.Zones
+	d.Addrs += o.Addrs
+	d.Prefixes += o.Prefixes
+}
+
+// zoneStat is a zone cut's evidence in a window: queries are counted for
+// names under the cut, responses by their question's name.
 type zoneStat struct {
 	zone                        string
 	q, r                        uint64
@@ -82,14 +71,15 @@ type zoneStat struct {
 	qBytes, rBytes              uint64
 	udp, tcp, v4, v6            uint64 // of queries
 	dataTypes                   uint64 // TXT, NULL, CNAME and MX queries
-	labelN                      uint64 // queries with labels under the zone
+	labelN                      uint64 // queries with labels under the cut
 	subLen, maxLabel, entropyMb uint64 // sums over those queries; entropy in millibits
 	names, srcs                 *sketch.Cardinality
+	sample                      nameSample
 	top                         addrTop
-	qs                          slots
+	qs                          series
 }
 
-// addrStat is one address's evidence in a bucket, as client, server or
+// addrStat is one address's evidence in a window, as client, server or
 // TCP endpoint.
 type addrStat struct {
 	addr                  netip.Addr
@@ -99,8 +89,9 @@ type addrStat struct {
 	qRecv                 uint64 // queries it received
 	rSent, nxSent, sfSent uint64 // responses it sent
 	syn, synAck, synSent  uint64 // SYNs it received, SYN-ACKs it sent, SYNs it sent
-	qs, rbs, syns         slots  // queries sent, response bytes received, SYNs received
-	// Shortcuts of a shard's state, as a query source: its prefix (which
+	ackIn                 uint64 // TCP segments with ACK (no SYN, no RST) it received
+	qs, rbs, syns         series // queries sent, response bytes received, SYNs received
+	// Shortcuts of a shard's window, as a query source: its prefix (which
 	// holds it in its source count already) and the last zone whose source
 	// count it entered. Merge clears them.
 	pfx      *prefixStat
@@ -112,100 +103,86 @@ type addrStat struct {
 type prefixStat struct {
 	p   netip.Prefix
 	q   uint64
-	qs  slots
+	qs  series
 	src *sketch.Cardinality
 }
 
 // NewState returns an empty state.
 func NewState() *State {
-	s := &State{}
+	s := &State{shapes: new([shapeMemo]nameShape)}
 	s.Reset()
 	return s
 }
 
 // Reset empties s for reuse (its zone cache stays).
 func (s *State) Reset() {
-	*s = State{secLo: math.MaxInt64, cache: s.cache, shapes: s.shapes, zones: s.zones, addrs: s.addrs, prefixes: s.prefixes, synSrcs: s.synSrcs,
-		freeZones: s.freeZones, freeAddrs: s.freeAddrs, freePrefixes: s.freePrefixes} // and an empty memo
-	for _, z := range s.zones {
-		s.freeZones = append(s.freeZones, z)
+	for _, w := range s.wins {
+		s.pool.release(w)
 	}
-	for _, a := range s.addrs {
-		s.freeAddrs = append(s.freeAddrs, a)
-	}
-	for _, p := range s.prefixes {
-		s.freePrefixes = append(s.freePrefixes, p)
-	}
-	if s.zones == nil {
-		s.shapes = new([shapeMemo]nameShape)
-		s.zones = make(map[string]*zoneStat, 16)
-		s.addrs = make(map[netip.Addr]*addrStat, 16)
-		s.prefixes = make(map[netip.Prefix]*prefixStat, 16)
-		s.synSrcs = sketch.NewCardinality()
-	}
-	clear(s.zones)
-	clear(s.addrs)
-	clear(s.prefixes)
-	s.synSrcs.Reset()
+	s.wins = s.wins[:0]
+	s.cur = nil
+	s.secLo = math.MaxInt64
 }
 
-// slot moves the clock to cover ts (refolding every series when it has to
-// widen) and returns ts's slot.
-func (s *State) slot(ts int64) int {
+// window returns s's window idx, making it when needed.
+func (s *State) window(idx int64) *window {
+	for i := len(s.wins) - 1; i >= 0; i-- {
+		if s.wins[i].idx == idx {
+			return s.wins[i]
+		}
+	}
+	w := s.pool.window(idx)
+	s.wins = append(s.wins, w)
+	return w
+}
+
+// at returns the window of ts and ts's second in it.
+func (s *State) at(ts int64) (*window, int) {
 	if ts >= s.secLo && ts-s.secLo < 1e9 { // the second of the last call
-		return s.secIdx
+		s.cur.seen(ts)
+		return s.cur, s.secIdx
 	}
 	sec := floorDiv(ts, 1e9)
-	n := s.clk.fit(sec)
-	if n != s.clk {
-		s.refold(n)
+	idx := floorDiv(sec, winSec)
+	w := s.cur
+	if w == nil || w.idx != idx {
+		w = s.window(idx)
+		s.cur = w
 	}
-	s.secLo, s.secIdx = sec*1e9, n.index(sec)
-	return s.secIdx
+	s.secLo, s.secIdx = sec*1e9, int(sec-idx*winSec)
+	w.seen(ts)
+	return w, s.secIdx
 }
 
-func (s *State) refold(n clock) {
-	s.secLo = math.MaxInt64 // the slot memo no longer holds
-	o := s.clk
-	for _, sl := range []*slots{&s.qs, &s.nxs, &s.sfs, &s.syns} {
-		sl.refold(o, n)
-	}
-	for _, z := range s.zones {
-		z.qs.refold(o, n)
-	}
-	for _, a := range s.addrs {
-		a.qs.refold(o, n)
-		a.rbs.refold(o, n)
-		a.syns.refold(o, n)
-	}
-	for _, p := range s.prefixes {
-		p.qs.refold(o, n)
-	}
-	s.clk = n
-}
-
-// ObserveFrame sees every packet: it counts TCP SYNs.
+// ObserveFrame sees every packet: it counts TCP SYNs, SYN-ACKs and the
+// segments that complete or use a handshake.
 func (s *State) ObserveFrame(f *visor.Frame, dir visor.Direction) {
 	if f.Proto != visor.TransportTCP || f.IPVersion == 0 || f.Fragment {
 		return
 	}
-	const synFlag, ackFlag = 0x02, 0x10
-	switch f.TCPFlags & (synFlag | ackFlag) {
+	const synFlag, rstFlag, ackFlag = 0x02, 0x04, 0x10
+	switch f.TCPFlags & (synFlag | rstFlag | ackFlag) {
 	case synFlag:
-		i := s.slot(f.TS)
-		s.syn++
-		s.syns[i]++
-		s.synSrcs.Insert(visor.AddrKey(f.Src, &s.keyb))
-		if a := s.addr(f.Dst); a != nil {
+		w, i := s.at(f.TS)
+		w.syn++
+		w.syns[i]++
+		w.synSrcs.Insert(visor.AddrKey(f.Src, &s.keyb))
+		if a := w.addr(f.Dst); a != nil {
 			a.syn++
 			a.syns[i]++
 		}
-		if a := s.addr(f.Src); a != nil {
+		if a := w.addr(f.Src); a != nil {
 			a.synSent++
 		}
 	case synFlag | ackFlag:
-		if a := s.addr(f.Src); a != nil {
+		w, _ := s.at(f.TS)
+		if a := w.addr(f.Src); a != nil {
 			a.synAck++
+		}
+	case ackFlag:
+		w, _ := s.at(f.TS)
+		if a := w.addr(f.Dst); a != nil {
+			a.ackIn++
 		}
 	}
 }
@@ -213,18 +190,19 @@ func (s *State) ObserveFrame(f *visor.Frame, dir visor.Direction) {
 // ObserveDNS sees every DNS message with its parsed view; qh is
 // sketch.Hash of its question's name.
 func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor.Direction) {
-	i := s.slot(m.TS)
+	w, i := s.at(m.TS)
 	wire := uint64(max(m.WireLen, 0))
 	var z *zoneStat
 	var name []byte
+	off := 0
 	if v.HasQuestion {
 		name = v.QName()
-		z = s.zoneOf(v)
+		z, off = s.zoneOf(w, v)
 	}
 	if !v.Response() {
-		s.queries++
-		s.qs[i]++
-		src := s.addr(m.Src)
+		w.queries++
+		w.qs[i]++
+		src := w.addr(m.Src)
 		if src != nil {
 			src.q++
 			src.qBytes += wire
@@ -233,26 +211,26 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 				src.anyQ++
 			}
 		}
-		if a := s.addr(m.Dst); a != nil {
+		if a := w.addr(m.Dst); a != nil {
 			a.qRecv++
 		}
-		s.prefixQuery(src, m.Src, i)
+		s.prefixQuery(w, src, m.Src, i)
 		if z != nil {
-			s.zoneQuery(z, src, m, v, name, qh, i)
+			s.zoneQuery(z, src, m, v, name, off, qh, i)
 		}
 		return
 	}
-	s.responses++
+	w.responses++
 	rc := v.Rcode()
 	switch rc {
 	case 2:
-		s.servfail++
-		s.sfs[i]++
+		w.servfail++
+		w.sfs[i]++
 	case 3:
-		s.nx++
-		s.nxs[i]++
+		w.nx++
+		w.nxs[i]++
 	}
-	if a := s.addr(m.Dst); a != nil {
+	if a := w.addr(m.Dst); a != nil {
 		a.r++
 		a.rBytes += wire
 		a.rbs[i] += uint32(min(wire, math.MaxUint32))
@@ -263,7 +241,7 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 			a.nxGot++
 		}
 	}
-	if a := s.addr(m.Src); a != nil {
+	if a := w.addr(m.Src); a != nil {
 		a.rSent++
 		switch rc {
 		case 2:
@@ -288,13 +266,13 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 
 // prefixQuery counts a query from a in its prefix; src is a's stat (nil
 // when the address table had no room).
-func (s *State) prefixQuery(src *addrStat, a netip.Addr, i int) {
+func (s *State) prefixQuery(w *window, src *addrStat, a netip.Addr, i int) {
 	var p *prefixStat
 	if src != nil {
 		p = src.pfx
 	}
 	if p == nil {
-		if p = s.prefix(a); p == nil {
+		if p = w.prefix(a); p == nil {
 			return
 		}
 		// A source enters its prefix's distinct count once.
@@ -307,7 +285,9 @@ func (s *State) prefixQuery(src *addrStat, a netip.Addr, i int) {
 	p.qs[i]++
 }
 
-func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decode.DNS, name []byte, qh uint64, i int) {
+// zoneQuery counts a query under zone cut z; name[:off-1] is the part of
+// the name under the cut (off 0: none).
+func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decode.DNS, name []byte, off int, qh uint64, i int) {
 	z.q++
 	z.qBytes += uint64(max(m.WireLen, 0))
 	z.qs[i]++
@@ -341,11 +321,11 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 	case typeTXT, typeNULL, typeCNAME, typeMX:
 		z.dataTypes++
 	}
-	if len(name) > len(z.zone)+1 && z.zone != "." {
-		sub := name[:len(name)-len(z.zone)-1]
+	if off > 1 {
+		sub := name[:off-1]
 		z.labelN++
 		z.subLen += uint64(len(sub))
-		// Label shape depends on the name alone (its zone is a function of
+		// Label shape depends on the name alone (its cut is a function of
 		// it): names that repeat take it from the memo.
 		c := &s.shapes[qh&(shapeMemo-1)]
 		if c.qh != qh || c.sub != len(sub) {
@@ -354,10 +334,11 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 		}
 		z.maxLabel += uint64(c.longest)
 		z.entropyMb += c.entropyMb
+		z.sample.insert(qh, m.TS, sub)
 	}
 }
 
-// shape measures the labels b (a name's part under its zone): the length
+// shape measures the labels b (a name's part under its cut): the length
 // of the longest, and the Shannon entropy of their bytes (dots left out)
 // in millibits a byte (an integer, so that sums do not depend on order).
 // One pass over b, then one over its distinct bytes.
@@ -405,170 +386,37 @@ func klog2k(k int) float64 {
 	return float64(k) * math.Log2(float64(k))
 }
 
-// zone returns the zone's entry, making it when there is room.
-// zoneOf returns the stat of name's zone, or nil when the table is full.
-// A name whose zone is its last two labels (most are) is looked up in the
-// memo by those labels first.
-func (s *State) zoneOf(v *decode.DNS) *zoneStat {
+// zoneOf returns the stat of the zone cut of the question's name (nil when
+// the table is full) and the offset in the name where the cut begins (0:
+// the name is the cut). A name of two or three labels whose last two are
+// its registrable zone (most are) is looked up in the memo by them.
+func (s *State) zoneOf(w *window, v *decode.DNS) (*zoneStat, int) {
 	name := v.QName()
 	suf := v.QNameSuffix(2)
 	if suf == nil {
-		return s.zone(s.cache.zone(name))
+		return w.zoneStr(s.cache.zone(name)), 0
 	}
-	if len(suf) < len(name) {
-		suf = suf[1:] // its leading dot
+	two := suf
+	if len(two) < len(name) {
+		two = two[1:] // its leading dot
 	}
-	c := &s.memo.zones[zoneSlot(suf)]
-	if *c != nil && (*c).zone == string(suf) {
-		return *c
+	var c **zoneStat
+	if len(suf) == len(name) || len(v.QNameSuffix(3)) == len(name) {
+		c = &w.memo.zones[zoneSlot(two)]
+		if *c != nil && (*c).zone == string(two) {
+			return *c, len(name) - len(two)
+		}
 	}
-	z := s.zone(s.cache.zone(name))
-	if z != nil && z.zone == string(suf) {
+	zn := s.cache.zone(name)
+	if len(name) <= len(zn) || zn == "." {
+		return w.zoneBytes(name), 0
+	}
+	off := cutOffset(name[:len(name)-len(zn)-1])
+	z := w.zoneBytes(name[off:])
+	if c != nil && z != nil && off > 0 && z.zone == string(two) {
 		*c = z
 	}
-	return z
-}
-
-func (s *State) zone(name string) *zoneStat {
-	if z := s.zones[name]; z != nil {
-		return z
-	}
-	if len(s.zones) >= maxZones {
-		s.Dropped.Zones++
-		return nil
-	}
-	z := s.newZone(name)
-	s.zones[name] = z
-	return z
-}
-
-// newZone, newAddr and newPrefix return an empty entry, reused when Reset
-// left one.
-func (s *State) newZone(name string) *zoneStat {
-	n := len(s.freeZones)
-	if n == 0 {
-		return &zoneStat{zone: name, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
-	}
-	z := s.freeZones[n-1]
-	s.freeZones = s.freeZones[:n-1]
-	*z = zoneStat{zone: name, names: z.names.Fresh(), srcs: z.srcs.Fresh()}
-	return z
-}
-
-func (s *State) newAddr(a netip.Addr, weight uint64) *addrStat {
-	n := len(s.freeAddrs)
-	if n == 0 {
-		return &addrStat{addr: a, weight: weight}
-	}
-	e := s.freeAddrs[n-1]
-	s.freeAddrs = s.freeAddrs[:n-1]
-	*e = addrStat{addr: a, weight: weight}
-	return e
-}
-
-func (s *State) newPrefix(k netip.Prefix) *prefixStat {
-	n := len(s.freePrefixes)
-	if n == 0 {
-		return &prefixStat{p: k, src: sketch.NewCardinality()}
-	}
-	p := s.freePrefixes[n-1]
-	s.freePrefixes = s.freePrefixes[:n-1]
-	*p = prefixStat{p: k, src: p.src.Fresh()}
-	return p
-}
-
-// addr returns a's entry; when the table is full the lightest entry makes
-// room (its counts are dropped and counted).
-func (s *State) addr(a netip.Addr) *addrStat {
-	// A message's client and server come back message after message.
-	l := &s.memo.last
-	if e := l[0]; e != nil && e.addr == a {
-		e.weight++
-		return e
-	}
-	if e := l[1]; e != nil && e.addr == a {
-		l[0], l[1] = e, l[0]
-		e.weight++
-		return e
-	}
-	e := s.addrSlot(a)
-	if e != nil {
-		l[0], l[1] = e, l[0]
-	}
-	return e
-}
-
-// addrSlot is addr past the two last addresses: through the memo's cells,
-// then the map.
-func (s *State) addrSlot(a netip.Addr) *addrStat {
-	c := &s.memo.addrs[addrSlot(a, addrBits)]
-	if *c != nil && (*c).addr == a {
-		(*c).weight++
-		return *c
-	}
-	if e := s.addrs[a]; e != nil {
-		e.weight++
-		*c = e
-		return e
-	}
-	if !a.IsValid() {
-		return nil
-	}
-	if len(s.addrs) >= maxAddrs {
-		var victim *addrStat
-		for _, e := range s.addrs {
-			if victim == nil || e.weight < victim.weight || e.weight == victim.weight && e.addr.Less(victim.addr) {
-				victim = e
-			}
-		}
-		s.Dropped.Addrs += victim.weight
-		delete(s.addrs, victim.addr)
-		if vc := &s.memo.addrs[addrSlot(victim.addr, addrBits)]; *vc == victim {
-			*vc = nil
-		}
-		*victim = addrStat{addr: a, weight: 1}
-		s.addrs[a] = victim
-		*c = victim
-		return victim
-	}
-	e := s.newAddr(a, 1)
-	s.addrs[a] = e
-	*c = e
-	return e
-}
-
-// prefixOf is the /24 of an IPv4 address or the /64 of an IPv6 one.
-func prefixOf(a netip.Addr) netip.Prefix {
-	bits := 64
-	if a.Is4() || a.Is4In6() {
-		a = a.Unmap()
-		bits = 24
-	}
-	p, _ := a.Prefix(bits)
-	return p
-}
-
-func (s *State) prefix(a netip.Addr) *prefixStat {
-	if !a.IsValid() {
-		return nil
-	}
-	k := prefixOf(a)
-	c := &s.memo.prefixes[addrSlot(k.Addr(), prefixBits)]
-	if *c != nil && (*c).p == k {
-		return *c
-	}
-	if p := s.prefixes[k]; p != nil {
-		*c = p
-		return p
-	}
-	if len(s.prefixes) >= maxPrefixes {
-		s.Dropped.Prefixes++
-		return nil
-	}
-	p := s.newPrefix(k)
-	s.prefixes[k] = p
-	*c = p
-	return p
+	return z, off
 }
 
 // Merge adds o into s. o is not modified.
@@ -576,101 +424,13 @@ func (s *State) Merge(o *State) {
 	if o == nil || o == s {
 		return
 	}
-	s.memo.clear()
-	if n := s.clk.join(o.clk); n != s.clk {
-		s.refold(n)
+	for _, ow := range o.wins {
+		s.window(ow.idx).merge(ow)
 	}
-	c, oc := s.clk, o.clk
-	s.queries += o.queries
-	s.responses += o.responses
-	s.nx += o.nx
-	s.servfail += o.servfail
-	s.syn += o.syn
-	s.qs.addFrom(&o.qs, oc, c)
-	s.nxs.addFrom(&o.nxs, oc, c)
-	s.sfs.addFrom(&o.sfs, oc, c)
-	s.syns.addFrom(&o.syns, oc, c)
-	s.synSrcs.Merge(o.synSrcs)
-	s.Dropped.Zones += o.Dropped.Zones
-	s.Dropped.Addrs += o.Dropped.Addrs
-	s.Dropped.Prefixes += o.Dropped.Prefixes
-
-	for k, oz := range o.zones {
-		z := s.zones[k]
-		if z == nil {
-			z = s.newZone(oz.zone)
-			s.zones[k] = z
-		}
-		z.merge(oz, oc, c)
-	}
-	if len(s.zones) > maxZones {
-		for _, z := range sortedZones(s.zones)[maxZones:] {
-			s.Dropped.Zones += z.q + z.r
-			delete(s.zones, z.zone)
-		}
-	}
-	for k, oa := range o.addrs {
-		a := s.addrs[k]
-		if a == nil {
-			a = s.newAddr(k, 0)
-			s.addrs[k] = a
-		}
-		a.merge(oa, oc, c)
-	}
-	if len(s.addrs) > maxAddrs {
-		as := sortedAddrs(s.addrs)
-		slices.SortStableFunc(as, func(a, b *addrStat) int { return cmp.Compare(b.weight, a.weight) })
-		for _, a := range as[maxAddrs:] {
-			s.Dropped.Addrs += a.weight
-			delete(s.addrs, a.addr)
-		}
-	}
-	for k, op := range o.prefixes {
-		p := s.prefixes[k]
-		if p == nil {
-			p = s.newPrefix(k)
-			s.prefixes[k] = p
-		}
-		p.q += op.q
-		p.qs.addFrom(&op.qs, oc, c)
-		p.src.Merge(op.src)
-	}
-	if len(s.prefixes) > maxPrefixes {
-		ps := make([]*prefixStat, 0, len(s.prefixes))
-		for _, p := range s.prefixes {
-			ps = append(ps, p)
-		}
-		slices.SortFunc(ps, func(a, b *prefixStat) int {
-			if r := cmp.Compare(b.q, a.q); r != 0 {
-				return r
-			}
-			return a.p.Addr().Compare(b.p.Addr())
-		})
-		for _, p := range ps[maxPrefixes:] {
-			s.Dropped.Prefixes += p.q
-			delete(s.prefixes, p.p)
-		}
-	}
-	for _, a := range s.addrs {
-		a.pfx, a.lastZone = nil, nil
-	}
+	s.secLo = math.MaxInt64
 }
 
-func sortedZones(m map[string]*zoneStat) []*zoneStat {
-	zs := make([]*zoneStat, 0, len(m))
-	for _, z := range m {
-		zs = append(zs, z)
-	}
-	slices.SortFunc(zs, func(a, b *zoneStat) int {
-		if r := cmp.Compare(b.q+b.r, a.q+a.r); r != 0 {
-			return r
-		}
-		return cmp.Compare(a.zone, b.zone)
-	})
-	return zs
-}
-
-func (z *zoneStat) merge(o *zoneStat, oc, c clock) {
+func (z *zoneStat) merge(o *zoneStat) {
 	z.q += o.q
 	z.r += o.r
 	z.nx += o.nx
@@ -689,11 +449,19 @@ func (z *zoneStat) merge(o *zoneStat, oc, c clock) {
 	z.entropyMb += o.entropyMb
 	z.names.Merge(o.names)
 	z.srcs.Merge(o.srcs)
+	z.sample.merge(&o.sample)
 	z.top.merge(&o.top)
-	z.qs.addFrom(&o.qs, oc, c)
+	z.qs.add(&o.qs)
 }
 
-func (a *addrStat) merge(o *addrStat, oc, c clock) {
+// clone returns a deep copy of z (the window's own is reused).
+func (z *zoneStat) clone() *zoneStat {
+	c := *z
+	c.names, c.srcs = z.names.Clone(), z.srcs.Clone()
+	return &c
+}
+
+func (a *addrStat) merge(o *addrStat) {
 	a.weight += o.weight
 	a.q += o.q
 	a.qBytes += o.qBytes
@@ -709,9 +477,10 @@ func (a *addrStat) merge(o *addrStat, oc, c clock) {
 	a.syn += o.syn
 	a.synAck += o.synAck
 	a.synSent += o.synSent
-	a.qs.addFrom(&o.qs, oc, c)
-	a.rbs.addFrom(&o.rbs, oc, c)
-	a.syns.addFrom(&o.syns, oc, c)
+	a.ackIn += o.ackIn
+	a.qs.add(&o.qs)
+	a.rbs.add(&o.rbs)
+	a.syns.add(&o.syns)
 }
 
 // addrTop is a small SpaceSaving of addresses: exact while it has seen at
@@ -777,4 +546,14 @@ func (t *addrTop) list(k int) []addrCount {
 	cs := slices.Clone(t.e[:t.n])
 	sortCounts(cs)
 	return cs[:min(k, len(cs))]
+}
+
+// count returns a's count, 0 when it is not tracked.
+func (t *addrTop) count(a netip.Addr) uint64 {
+	for _, e := range t.e[:t.n] {
+		if e.a == a {
+			return e.n
+		}
+	}
+	return 0
 }

@@ -7,70 +7,73 @@ import (
 	"strings"
 )
 
-// Thresholds are the detectors' settings. Counts are per bucket; rates are
-// per second, measured over the busiest slot of a bucket (a bucket is cut
-// into 64 slots of at least one second), so the defaults work with the
-// default one-minute bucket as well as with one-second buckets.
+// Thresholds are the detectors' settings. Counts are per detection window
+// (winSec = 10 seconds of capture time, whatever --bucket is); rates are
+// per second, at the window's busiest second.
 type Thresholds struct {
-	// random_subdomain, per zone and bucket: at least RSNames distinct
-	// names, at least RSUnique distinct names per query, and either a
-	// share of NXDOMAIN+SERVFAIL responses of at least RSFail or labels
-	// under the zone longer (RSLenDelta characters) or more random
-	// (RSEntropyDelta bits per character) than the capture's other zones.
-	RSNames        float64
-	RSUnique       float64
-	RSFail         float64
-	RSLenDelta     float64
-	RSEntropyDelta float64
+	// random_subdomain, per zone cut and window: at least RSNames distinct
+	// names, a share RSRandom of a sample of them machine-made and RSRandomDelta
+	// more than among the capture's other cuts, and either a share RSFail
+	// of NXDOMAIN+SERVFAIL answers or RSUnique distinct names per query.
+	// Over the whole capture (low and slow): RSSlowNames distinct names in
+	// the windows where machine-made names showed, with the same shares and
+	// a failure share of RSFail.
+	RSNames       float64
+	RSRandom      float64
+	RSRandomDelta float64
+	RSFail        float64
+	RSUnique      float64
+	RSSlowNames   float64
 	// nxdomain_flood: NXDOMAIN responses not explained by a random_subdomain
-	// finding, at least NXMin in the bucket, NXRate per second at the peak
-	// and a share NXShare of the bucket's responses.
+	// or tunnel finding, at least NXMin in the window, NXRate per second at
+	// the peak and a share NXShare of the window's responses.
 	NXMin, NXRate, NXShare float64
 	// servfail_storm: SERVFAIL responses, likewise.
 	SFMin, SFRate, SFShare float64
 	// query_flood: queries from one address, or one /24 or /64, at least
-	// FloodMin in the bucket and FloodRate per second at the peak.
+	// FloodMin in the window and FloodRate per second at the peak.
 	FloodMin, FloodRate float64
 	// reflection: responses towards one address of at least ReflBytes in
-	// the bucket and ReflRate bytes per second at the peak, at least
+	// the window and ReflRate bytes per second at the peak, at least
 	// ReflRatio times the bytes of the queries it sent, and a share
 	// ReflShare of ANY or large (>= 1024 bytes) UDP answers, or of
 	// responses beyond its queries (unmatched).
 	ReflBytes, ReflRate, ReflRatio, ReflShare float64
-	// dns_tunneling, per zone: at least TunQueries queries, names whose part
-	// under the zone is on average TunLen characters long with TunEntropy
-	// bits per character, and either a share TunTypes of TXT, NULL, CNAME
-	// and MX queries or a distinct-name share of at least 0.9.
+	// dns_tunneling, per zone cut: at least TunQueries queries, names whose
+	// part under the cut is on average TunLen characters long with
+	// TunEntropy bits per character, and either a share TunTypes of TXT,
+	// NULL, CNAME and MX queries or a distinct-name share of at least 0.9.
 	TunQueries, TunLen, TunEntropy, TunTypes float64
 	// tcp_syn_flood: SYNs (without ACK) towards one address, at least SYNMin
-	// in the bucket and SYNRate per second at the peak.
-	SYNMin, SYNRate float64
+	// in the window and SYNRate per second at the peak, of which at most a
+	// share SYNComplete could have completed (ACKs to the address).
+	SYNMin, SYNRate, SYNComplete float64
 }
 
 // DefaultThresholds are the documented defaults.
 func DefaultThresholds() Thresholds {
 	return Thresholds{
-		RSNames: 50, RSUnique: 0.4, RSFail: 0.5, RSLenDelta: 4, RSEntropyDelta: 1,
+		RSNames: 50, RSRandom: 0.5, RSRandomDelta: 0.3, RSFail: 0.5, RSUnique: 0.4, RSSlowNames: 200,
 		NXMin: 200, NXRate: 50, NXShare: 0.5,
 		SFMin: 50, SFRate: 10, SFShare: 0.2,
 		FloodMin: 1000, FloodRate: 1000,
 		ReflBytes: 200e3, ReflRate: 100e3, ReflRatio: 5, ReflShare: 0.5,
 		TunQueries: 50, TunLen: 30, TunEntropy: 3.5, TunTypes: 0.3,
-		SYNMin: 200, SYNRate: 100,
+		SYNMin: 200, SYNRate: 100, SYNComplete: 0.5,
 	}
 }
 
 // fields maps the --threshold names to the fields.
 func (t *Thresholds) fields() map[string]*float64 {
 	return map[string]*float64{
-		"rs-names": &t.RSNames, "rs-unique": &t.RSUnique, "rs-fail": &t.RSFail,
-		"rs-len-delta": &t.RSLenDelta, "rs-entropy-delta": &t.RSEntropyDelta,
+		"rs-names": &t.RSNames, "rs-random": &t.RSRandom, "rs-random-delta": &t.RSRandomDelta,
+		"rs-fail": &t.RSFail, "rs-unique": &t.RSUnique, "rs-slow-names": &t.RSSlowNames,
 		"nx-min": &t.NXMin, "nx-rate": &t.NXRate, "nx-share": &t.NXShare,
 		"sf-min": &t.SFMin, "sf-rate": &t.SFRate, "sf-share": &t.SFShare,
 		"flood-min": &t.FloodMin, "flood-rate": &t.FloodRate,
 		"refl-bytes": &t.ReflBytes, "refl-rate": &t.ReflRate, "refl-ratio": &t.ReflRatio, "refl-share": &t.ReflShare,
 		"tun-queries": &t.TunQueries, "tun-len": &t.TunLen, "tun-entropy": &t.TunEntropy, "tun-types": &t.TunTypes,
-		"syn-min": &t.SYNMin, "syn-rate": &t.SYNRate,
+		"syn-min": &t.SYNMin, "syn-rate": &t.SYNRate, "syn-complete": &t.SYNComplete,
 	}
 }
 

@@ -164,7 +164,7 @@ func TestAttacks(t *testing.T) {
 		{file: "attack-amplification.pcap", kind: "reflection", tgt: amp, mix: 6, attack: func() {
 			n.Dnsperf("-t", "2", "-f", "inet", "-a", amp, "-s", s4k, "-e", "-d", a.ampQ, "-l", "2", "-Q", "150")
 		}},
-		{file: "attack-tunnel.pcap", kind: "dns_tunneling", zone: "tunnel.example", mix: 7, attack: func() {
+		{file: "attack-tunnel.pcap", kind: "dns_tunneling", zone: "t.tunnel.example", mix: 7, attack: func() {
 			n.Dnsperf("-t", "2", "-f", "inet", "-a", tun, "-s", s4k, "-d", a.tunnel, "-n", "1", "-Q", "150")
 		}},
 		{file: "attack-syn-flood.pcap", kind: "tcp_syn_flood", tgt: s4k, mix: 6, attack: func() {

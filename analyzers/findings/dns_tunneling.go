@@ -1,0 +1,97 @@
+package findings
+
+import (
+	"fmt"
+
+	"github.com/visor-dns/visor/report"
+)
+
+// dns_tunneling: data carried in the names under a zone cut: long, random
+// names, mostly of the types that carry data back (TXT, NULL, CNAME, MX) or
+// never repeating. Judged under the cut (t.example.test), so ordinary
+// traffic in the parent zone does not dilute it. It replaces
+// random_subdomain for its cut.
+type tunneling struct{}
+
+// TunnelingEvidence is the evidence of a dns_tunneling finding.
+type TunnelingEvidence struct {
+	Common
+	Zone             string            `json:"zone"`
+	Queries          uint64            `json:"queries"`
+	Responses        uint64            `json:"responses"`
+	DistinctNames    uint64            `json:"distinct_names"`
+	DistinctPerQuery float64           `json:"distinct_per_query"`
+	NXDomain         uint64            `json:"nxdomain"`
+	Servfail         uint64            `json:"servfail"`
+	Sources          uint64            `json:"sources"`
+	TopSources       []report.TopItem  `json:"top_sources"`
+	Transport        map[string]uint64 `json:"transport"`
+	IPVersion        map[string]uint64 `json:"ip_version"`
+	LabelLenMean     float64           `json:"label_len_mean"`
+	LabelEntropyMean float64           `json:"label_entropy_mean"`
+	LongestLabelMean float64           `json:"longest_label_mean"`
+	DataTypeShare    float64           `json:"data_type_share"`
+	QueryBytes       uint64            `json:"query_bytes"`
+	ResponseBytes    uint64            `json:"response_bytes"`
+	PeakQPS          float64           `json:"peak_qps"`
+}
+
+func (e *TunnelingEvidence) selector(s *Selector) {
+	s.zones, s.Key = []string{e.Zone}, e.Zone
+}
+
+func (tunneling) kind() string { return KindTunneling }
+
+func (tunneling) judge(d *Detector, r *winRec, held func(string, float64)) {
+	t := &d.t
+	for _, z := range sortedZones(r.zones) {
+		if float64(z.q) >= t.TunQueries && z.meanLen() >= t.TunLen && z.meanEntropy() >= t.TunEntropy &&
+			(share(z.dataTypes, z.q) >= t.TunTypes || share(z.distinct(), z.q) >= 0.9) {
+			held(z.zone, z.meanLen()/max(t.TunLen, 1)*float64(z.q)/max(t.TunQueries, 1))
+			r.causes = append(r.causes, z)
+			r.nxExpl += z.nx
+			r.sfExpl += z.sf
+		}
+	}
+}
+
+func (tunneling) finding(d *Detector, ep *episode) *Finding {
+	start, peak, end, pq, _ := d.when(ep, func(r *winRec) *series {
+		if z := r.zones[ep.key]; z != nil {
+			return &z.qs
+		}
+		return nil
+	})
+	var z *zoneStat
+	for _, r := range ep.wins {
+		if x := r.zones[ep.key]; x != nil {
+			if z == nil {
+				z = x.clone()
+			} else {
+				z.merge(x)
+			}
+		}
+	}
+	srcs := z.srcs.Estimate()
+	ev := &TunnelingEvidence{
+		Common: Common{Windows: ep.nHeld}, Zone: z.zone, Queries: z.q, Responses: z.r, DistinctNames: z.distinct(),
+		DistinctPerQuery: round(share(z.distinct(), z.q)), NXDomain: z.nx, Servfail: z.sf, Sources: srcs,
+		TopSources: addrItems(z.top.list(listLen)),
+		Transport:  map[string]uint64{"udp": z.udp, "tcp": z.tcp}, IPVersion: map[string]uint64{"ipv4": z.v4, "ipv6": z.v6},
+		LabelLenMean: round(z.meanLen()), LabelEntropyMean: round(z.meanEntropy()),
+		LongestLabelMean: round(share(z.maxLabel, z.labelN)), DataTypeShare: round(share(z.dataTypes, z.q)),
+		QueryBytes: z.qBytes, ResponseBytes: z.rBytes, PeakQPS: pq,
+	}
+	f := &Finding{Kind: KindTunneling, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
+		Explains: explains(ep), Confidence: confidence(ep.score, ep.nHeld)}
+	f.Summary = fmt.Sprintf("Possible DNS tunnel through %s: %d queries with %.0f-character, %.1f-bit names carried %d bytes, from %d source(s).",
+		z.zone, z.q, z.meanLen(), z.meanEntropy(), z.qBytes+z.rBytes, srcs)
+	f.Why = fmt.Sprintf("%d queries under %s whose names carry %.0f characters on average at %.1f bits a character; %.0f%% of them TXT, NULL, CNAME or MX, %.2f distinct names per query.",
+		z.q, z.zone, z.meanLen(), z.meanEntropy(), 100*share(z.dataTypes, z.q), share(z.distinct(), z.q))
+	f.Next = []string{
+		"carve the zone's messages (--carve DIR) and decode a few names (base32, base64, hex)",
+		"find who operates " + z.zone + " (its NS records, its registration) and which host inside sends these queries",
+		"look at that host's other traffic around the same time",
+	}
+	return f
+}

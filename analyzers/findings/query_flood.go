@@ -1,0 +1,142 @@
+package findings
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/visor-dns/visor/sketch"
+)
+
+// query_flood: queries from one address, or else from one /24 (IPv4) or
+// /64 (IPv6) with several sources, many and at a high rate. Queries that
+// go mostly to a zone cut with a random_subdomain or tunnel finding in the
+// same window are that finding's (listed in its explains), not a flood of
+// their own.
+type queryFlood struct{}
+
+// QueryFloodEvidence is the evidence of a query_flood finding: Source for
+// one address, Prefix and Sources for a prefix.
+type QueryFloodEvidence struct {
+	Common
+	Source         string  `json:"source,omitempty"`
+	Prefix         string  `json:"prefix,omitempty"`
+	Sources        uint64  `json:"sources,omitempty"`
+	Queries        uint64  `json:"queries"`
+	ShareOfQueries float64 `json:"share_of_queries"`
+	PeakQPS        float64 `json:"peak_qps"`
+	AnyQueries     uint64  `json:"any_queries"`
+}
+
+func (e *QueryFloodEvidence) selector(s *Selector) {
+	if p, err := netip.ParsePrefix(e.Prefix); err == nil {
+		s.prefix, s.Key = p, e.Prefix
+		return
+	}
+	s.addr, _ = netip.ParseAddr(e.Source)
+	s.Key = e.Source
+}
+
+func (queryFlood) kind() string { return KindQueryFlood }
+
+// cause returns the zone cut with a finding in r that received at least
+// half of n queries counted by count, or nil.
+func cause(r *winRec, n uint64, count func(z *zoneStat) uint64) *zoneStat {
+	for _, z := range r.causes {
+		if 2*count(z) >= n {
+			return z
+		}
+	}
+	return nil
+}
+
+func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
+	t := &d.t
+	flooders := map[netip.Prefix]bool{}
+	addrs := make([]*addrStat, 0, len(r.addrs))
+	for _, a := range r.addrs {
+		addrs = append(addrs, a)
+	}
+	slices.SortFunc(addrs, func(a, b *addrStat) int { return a.addr.Compare(b.addr) })
+	for _, a := range addrs {
+		q := peakRate(&a.qs)
+		if float64(a.q) < t.FloodMin || q < t.FloodRate {
+			continue
+		}
+		flooders[prefixOf(a.addr)] = true
+		if z := cause(r, a.q, func(z *zoneStat) uint64 { return z.top.count(a.addr) }); z != nil {
+			r.explained = append(r.explained, explanation{zone: z.zone, kind: KindQueryFlood, key: a.addr.String(), count: a.q})
+			continue
+		}
+		held(a.addr.String(), q/max(t.FloodRate, 1))
+	}
+	ps := make([]*prefixStat, 0, len(r.prefixes))
+	for _, p := range r.prefixes {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b *prefixStat) int { return a.p.Addr().Compare(b.p.Addr()) })
+	for _, p := range ps {
+		q := peakRate(&p.qs)
+		if flooders[p.p] || float64(p.q) < t.FloodMin || q < t.FloodRate || p.src.Estimate() < 2 {
+			continue
+		}
+		if z := cause(r, p.q, func(z *zoneStat) uint64 {
+			var n uint64
+			for _, e := range z.top.e[:z.top.n] {
+				if p.p.Contains(e.a) {
+					n += e.n
+				}
+			}
+			return n
+		}); z != nil {
+			r.explained = append(r.explained, explanation{zone: z.zone, kind: KindQueryFlood, key: p.p.String(), count: p.q})
+			continue
+		}
+		held(p.p.String(), q/max(t.FloodRate, 1))
+	}
+}
+
+func (queryFlood) finding(d *Detector, ep *episode) *Finding {
+	ev := &QueryFloodEvidence{Common: Common{Windows: ep.nHeld}}
+	var total uint64
+	var start, peak, end int64
+	if p, err := netip.ParsePrefix(ep.key); err == nil {
+		srcs := sketch.NewCardinality()
+		start, peak, end, ev.PeakQPS, ev.Queries = d.when(ep, func(r *winRec) *series {
+			if x := r.prefixes[p]; x != nil {
+				srcs.Merge(x.src)
+				return &x.qs
+			}
+			return nil
+		})
+		ev.Prefix, ev.Sources = ep.key, srcs.Estimate()
+	} else {
+		a, _ := netip.ParseAddr(ep.key)
+		start, peak, end, ev.PeakQPS, ev.Queries = d.when(ep, func(r *winRec) *series {
+			if x := r.addrs[a]; x != nil {
+				return &x.qs
+			}
+			return nil
+		})
+		for _, r := range ep.wins {
+			if x := r.addrs[a]; x != nil {
+				ev.AnyQueries += x.anyQ
+			}
+		}
+		ev.Source = ep.key
+	}
+	for _, r := range ep.wins {
+		total += r.queries
+	}
+	ev.ShareOfQueries = round(share(ev.Queries, total))
+	f := &Finding{Kind: KindQueryFlood, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
+		Confidence: confidence(ep.score, ep.nHeld)}
+	f.Summary = fmt.Sprintf("Query flood from %s: %d queries (%.0f%% of all), up to %.0f per second.", ep.key, ev.Queries, 100*ev.ShareOfQueries, ev.PeakQPS)
+	f.Why = fmt.Sprintf("%s sent %d queries, %.0f%% of all, up to %.0f in one second; they do not go mostly to a zone under a random-subdomain attack.",
+		ep.key, ev.Queries, 100*ev.ShareOfQueries, ev.PeakQPS)
+	f.Next = []string{
+		"carve its traffic (--carve DIR): which names and types does it ask?",
+		"a load test, a misbehaving forwarder or an attack: check who runs " + ep.key,
+	}
+	return f
+}

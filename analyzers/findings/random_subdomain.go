@@ -1,0 +1,287 @@
+package findings
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/visor-dns/visor/report"
+	"github.com/visor-dns/visor/sketch"
+)
+
+// random_subdomain: names made up under a zone cut (water torture,
+// pseudo-random subdomain attack), judged on the population of the names
+// under the cut in a window, not on how often each repeats: enough
+// distinct names, most of them machine-made (more than in the capture's
+// other cuts), and failing or never repeating. Bots that share one list
+// of names are found as well as bots that each make their own. Over the
+// whole capture the same rule finds a low-and-slow attack that no window
+// shows (lowAndSlow).
+type randomSubdomain struct{}
+
+// RandomSubdomainEvidence is the evidence of a random_subdomain finding.
+type RandomSubdomainEvidence struct {
+	Common
+	Zone             string            `json:"zone"`
+	Queries          uint64            `json:"queries"`
+	Responses        uint64            `json:"responses"`
+	DistinctNames    uint64            `json:"distinct_names"`
+	DistinctPerQuery float64           `json:"distinct_per_query"`
+	NXDomain         uint64            `json:"nxdomain"`
+	Servfail         uint64            `json:"servfail"`
+	FailureShare     float64           `json:"failure_share"`
+	RandomShare      float64           `json:"random_share"`
+	BaselineRandom   float64           `json:"baseline_random_share"`
+	Sources          uint64            `json:"sources"`
+	TopSources       []report.TopItem  `json:"top_sources"`
+	Transport        map[string]uint64 `json:"transport"`
+	IPVersion        map[string]uint64 `json:"ip_version"`
+	LabelLenMean     float64           `json:"label_len_mean"`
+	LabelEntropyMean float64           `json:"label_entropy_mean"`
+	PeakQPS          float64           `json:"peak_qps"`
+	// Pace is "burst" (found in windows of winSec seconds) or
+	// "low_and_slow" (found only over the whole capture).
+	Pace string `json:"pace"`
+}
+
+func (e *RandomSubdomainEvidence) selector(s *Selector) {
+	s.zones, s.Key = []string{e.Zone}, e.Zone
+}
+
+func (randomSubdomain) kind() string { return KindRandomSubdomain }
+
+// randomShare returns the share of z's sampled distinct names that look
+// machine-made.
+func randomShare(sm *nameSample) float64 {
+	k, _, _ := sm.randoms()
+	return share(uint64(k), uint64(sm.n))
+}
+
+// isRandom is the rule over one zone cut's population.
+func (d *Detector) isRandom(zone string, distinct, q, r, failed uint64, sm *nameSample, minNames float64) bool {
+	t := &d.t
+	rs := randomShare(sm)
+	return float64(distinct) >= minNames && rs >= t.RSRandom && rs-d.baseline(zone) >= t.RSRandomDelta &&
+		(share(failed, r) >= t.RSFail || share(distinct, q) >= t.RSUnique)
+}
+
+func (randomSubdomain) judge(d *Detector, r *winRec, held func(string, float64)) {
+	for _, z := range sortedZones(r.zones) {
+		if slices.Contains(r.causes, z) {
+			continue // a tunnel
+		}
+		if d.isRandom(z.zone, z.distinct(), z.q, z.r, z.nx+z.sf, &z.sample, d.t.RSNames) {
+			held(z.zone, float64(z.distinct())/max(d.t.RSNames, 1))
+			r.causes = append(r.causes, z)
+			r.nxExpl += z.nx
+			r.sfExpl += z.sf
+		}
+	}
+}
+
+func (randomSubdomain) finding(d *Detector, ep *episode) *Finding {
+	start, peak, end, pq, _ := d.when(ep, func(r *winRec) *series {
+		if z := r.zones[ep.key]; z != nil {
+			return &z.qs
+		}
+		return nil
+	})
+	var z *zoneStat
+	for _, r := range ep.wins {
+		if x := r.zones[ep.key]; x != nil {
+			if z == nil {
+				z = x.clone()
+			} else {
+				z.merge(x)
+			}
+		}
+	}
+	ev := zoneEvidence(d, z)
+	ev.Windows, ev.PeakQPS, ev.Pace = ep.nHeld, pq, "burst"
+	f := &Finding{Kind: KindRandomSubdomain, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
+		Explains: explains(ep), Confidence: min(confidence(ep.score, ep.nHeld), d.sampleConfidence(z.zone, &z.sample))}
+	describeRandom(f, ev)
+	return f
+}
+
+func zoneEvidence(d *Detector, z *zoneStat) *RandomSubdomainEvidence {
+	return &RandomSubdomainEvidence{
+		Zone: z.zone, Queries: z.q, Responses: z.r, DistinctNames: z.distinct(),
+		DistinctPerQuery: round(share(z.distinct(), z.q)), NXDomain: z.nx, Servfail: z.sf,
+		FailureShare: round(share(z.nx+z.sf, z.r)), RandomShare: round(randomShare(&z.sample)),
+		BaselineRandom: round(d.baseline(z.zone)), Sources: z.srcs.Estimate(), TopSources: addrItems(z.top.list(listLen)),
+		Transport: map[string]uint64{"udp": z.udp, "tcp": z.tcp}, IPVersion: map[string]uint64{"ipv4": z.v4, "ipv6": z.v6},
+		LabelLenMean: round(z.meanLen()), LabelEntropyMean: round(z.meanEntropy()),
+	}
+}
+
+func describeRandom(f *Finding, ev *RandomSubdomainEvidence) {
+	pace := ""
+	if ev.Pace == "low_and_slow" {
+		pace = "Low-and-slow "
+	}
+	f.Summary = fmt.Sprintf("%sRandom-subdomain attack on %s: %d distinct names in %d queries from %d source(s), %.0f%% of answers NXDOMAIN or SERVFAIL.",
+		pace, ev.Zone, ev.DistinctNames, ev.Queries, ev.Sources, 100*ev.FailureShare)
+	f.Why = fmt.Sprintf("%d distinct names under %s, %.0f%% of a sample of them machine-made (%.0f%% in the capture's other zones), %.0f%% of answers failed, %.2f distinct names per query.",
+		ev.DistinctNames, ev.Zone, 100*ev.RandomShare, 100*ev.BaselineRandom, 100*ev.FailureShare, ev.DistinctPerQuery)
+	f.Next = []string{
+		"carve the zone's queries (--carve DIR) and look at the names and the sources asking them",
+		"check the resolvers' outbound queries and the authoritative servers of " + ev.Zone + " for load",
+		"rate-limit or filter queries for *." + ev.Zone + " at the resolvers while it lasts",
+	}
+}
+
+// explains lists the floods the episode's cause made unnecessary.
+func explains(ep *episode) []report.Explained {
+	var out []report.Explained
+	for _, r := range ep.wins {
+		for _, x := range r.explained {
+			if x.zone != ep.key {
+				continue
+			}
+			i := slices.IndexFunc(out, func(e report.Explained) bool { return e.Kind == x.kind && e.Key == x.key })
+			if i < 0 {
+				out = append(out, report.Explained{Kind: x.kind, Key: x.key})
+				i = len(out) - 1
+			}
+			out[i].Count += x.count
+		}
+	}
+	return out
+}
+
+// longStat follows a zone cut over the whole capture: its sample of
+// names (for the baseline), and over the windows where machine-made names
+// showed up, its counts (for low-and-slow attacks).
+type longStat struct {
+	zone                  string
+	sample                nameSample // every window
+	active                int        // windows with machine-made names
+	q, r, nx, sf          uint64     // over those windows
+	udp, tcp, v4, v6      uint64
+	labelN, subLen, entMb uint64
+	names, srcs           *sketch.Cardinality
+	actSample             nameSample
+	top                   addrTop
+	first, last           int64 // first sightings of its first and last machine-made names
+}
+
+// follow folds a window's zone cut into the capture-wide state.
+func (d *Detector) follow(w *window, z *zoneStat) {
+	l := d.long[z.zone]
+	if l == nil {
+		if len(d.long) >= maxLong {
+			d.dropped.Zones += z.q + z.r
+			return
+		}
+		l = &longStat{zone: z.zone, first: math.MaxInt64, last: math.MinInt64}
+		d.long[z.zone] = l
+	}
+	l.sample.merge(&z.sample)
+	k, first, last := z.sample.randoms()
+	if k < 2 || 2*k < z.sample.n {
+		return
+	}
+	if l.names == nil {
+		l.names, l.srcs = sketch.NewCardinality(), sketch.NewCardinality()
+	}
+	l.active++
+	l.q += z.q
+	l.r += z.r
+	l.nx += z.nx
+	l.sf += z.sf
+	l.udp += z.udp
+	l.tcp += z.tcp
+	l.v4 += z.v4
+	l.v6 += z.v6
+	l.labelN += z.labelN
+	l.subLen += z.subLen
+	l.entMb += z.entropyMb
+	l.names.Merge(z.names)
+	l.srcs.Merge(z.srcs)
+	l.actSample.merge(&z.sample)
+	l.top.merge(&z.top)
+	l.first = min(l.first, first)
+	l.last = max(l.last, last)
+}
+
+// baseline returns the share of machine-made names among the sampled
+// names of the capture's other zone cuts (0.1 when they have fewer than
+// 20 sampled names).
+func (d *Detector) baseline(zone string) float64 {
+	if !d.based {
+		d.baseK, d.baseN = 0, 0
+		for _, l := range d.long {
+			r, _, _ := l.sample.randoms()
+			d.baseK += r
+			d.baseN += l.sample.n
+		}
+		d.based = true
+	}
+	k, n := d.baseK, d.baseN
+	if l := d.long[zone]; l != nil {
+		r, _, _ := l.sample.randoms()
+		k -= r
+		n -= l.sample.n
+	}
+	if n < 20 {
+		return 0.1
+	}
+	return float64(k) / float64(n)
+}
+
+// sampleConfidence is 1 minus the chance that a zone cut whose names are
+// as machine-made as the other cuts' would show as many machine-made names
+// in its sample (a binomial tail).
+func (d *Detector) sampleConfidence(zone string, sm *nameSample) float64 {
+	k, _, _ := sm.randoms()
+	p := min(max(d.baseline(zone), 0.05), 0.95)
+	tail := 0.0
+	for i := k; i <= sm.n; i++ {
+		tail += binom(sm.n, i) * math.Pow(p, float64(i)) * math.Pow(1-p, float64(sm.n-i))
+	}
+	return round2(min(max(1-tail, 0), 0.99))
+}
+
+func binom(n, k int) float64 {
+	r := 1.0
+	for i := 1; i <= k; i++ {
+		r = r * float64(n-k+i) / float64(i)
+	}
+	return r
+}
+
+// lowAndSlow returns a random_subdomain finding for each zone cut whose
+// machine-made names, over the capture, pass the rule with RSSlowNames
+// distinct names though no window did; done names the cuts that have a
+// finding already.
+func (d *Detector) lowAndSlow(done map[string]bool) []*Finding {
+	var out []*Finding
+	var zones []string
+	for z := range d.long {
+		zones = append(zones, z)
+	}
+	slices.Sort(zones)
+	for _, zn := range zones {
+		l := d.long[zn]
+		if done[zn] || l.names == nil {
+			continue
+		}
+		dn := l.names.Estimate()
+		if l.active < 2 || !d.isRandom(zn, dn, l.q, l.r, l.nx+l.sf, &l.actSample, d.t.RSSlowNames) ||
+			share(l.nx+l.sf, l.r) < d.t.RSFail {
+			continue
+		}
+		z := &zoneStat{zone: zn, q: l.q, r: l.r, nx: l.nx, sf: l.sf, udp: l.udp, tcp: l.tcp, v4: l.v4, v6: l.v6,
+			labelN: l.labelN, subLen: l.subLen, entropyMb: l.entMb, names: l.names, srcs: l.srcs, sample: l.actSample, top: l.top}
+		ev := zoneEvidence(d, z)
+		ev.Windows, ev.Pace = l.active, "low_and_slow"
+		score := float64(dn) / max(d.t.RSSlowNames, 1)
+		start, end := max(l.first, d.first), min(l.last, d.last)
+		f := &Finding{Kind: KindRandomSubdomain, Severity: "medium", Start: start, Peak: start, End: max(end, start), Evidence: ev,
+			Confidence: min(confidence(score, 1), d.sampleConfidence(zn, &l.actSample))}
+		describeRandom(f, ev)
+		out = append(out, f)
+	}
+	return out
+}
