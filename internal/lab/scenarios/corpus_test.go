@@ -443,6 +443,24 @@ func corpusScenarios() []corpusScenario {
 					return 3000, strings.TrimSpace(out)
 				})
 			}},
+		{name: "syn-flood-spoofed", mix: 8,
+			desc: "SYN flood from 4 spoofed sources (198.51.100.181-184: no host has them, so knotd's SYN-ACKs wait on ARP and never leave): 4 hping3 at 250 SYNs/s each for 3 s to knotd's port 53",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				var srcs []string
+				for i := 181; i <= 184; i++ {
+					srcs = append(srcs, fmt.Sprintf("198.51.100.%d", i))
+				}
+				r.expect(lab.Expected{Kind: "tcp_syn_flood", Target: s4k}, func(p *lab.Pkt) bool { return p.SYN && !p.ACK && p.Dst.String() == s4k })
+				r.run("attack", "hping3", []string{"-S", "-p", "53", "-a", "198.51.100.18[1-4]", "-i", "u4000", "-c", "750", "-q", s4k}, srcs, []string{s4k}, func() (uint64, string) {
+					var wg sync.WaitGroup
+					for _, a := range srcs {
+						wg.Add(1)
+						go func() { defer wg.Done(); c.n.Hping3("-S", "-p", "53", "-a", a, "-i", "u4000", "-c", "750", "-q", s4k) }()
+					}
+					wg.Wait()
+					return 3000, "4 hping3 at once, one a spoofed source"
+				})
+			}},
 		{name: "tcp-load-dnsperf", mix: 9,
 			desc: "a legitimate DNS-over-TCP load from one client (198.51.100.30) to knotd: 8 rounds of dnsperf -m tcp, each opening 100 connections and sending the mix's 100 queries once (800 handshakes in about 5 s, every one completed)",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
