@@ -40,16 +40,18 @@ type Side struct {
 	// Kind is "capture", "summary" or "report".
 	Kind   string
 	Report *report.Report
+	// Top is the --top the report's lists were cut at: a list shorter than
+	// Top holds every name its sketch tracked, so a name it lacks had a
+	// count of 0; a full list bounds a name it lacks by its last estimate.
+	// 0 when unknown (a JSON report): Top is then the longest list's
+	// length, which it is at least, so that a shorter list is complete.
+	Top int
 }
 
 // Options tune Compute.
 type Options struct {
-	// Top is the --top the reports' lists were cut at: a list shorter than
-	// Top holds every name its sketch tracked, so a name it lacks had a
-	// count of 0; a full list bounds a name it lacks by its last estimate.
-	Top int
 	// Limit is how many names each list's appeared, vanished and changed
-	// keep (the largest changes); 0 keeps Top.
+	// keep (the largest changes); 0 keeps 10.
 	Limit int
 }
 
@@ -69,12 +71,14 @@ type Diff struct {
 
 // SideInfo describes one side of the diff.
 type SideInfo struct {
-	Label         string            `json:"label"`
-	Kind          string            `json:"kind"`
-	Inputs        []report.Input    `json:"inputs"`
-	Seconds       float64           `json:"seconds"` // capture time from the first packet to the last
-	BucketSeconds float64           `json:"bucket_seconds"`
-	Integrity     map[string]uint64 `json:"integrity"`
+	Label         string         `json:"label"`
+	Kind          string         `json:"kind"`
+	Inputs        []report.Input `json:"inputs"`
+	Seconds       float64        `json:"seconds"` // capture time from the first packet to the last
+	BucketSeconds float64        `json:"bucket_seconds"`
+	// Top is the length the side's top lists were cut at (given or inferred).
+	Top       int               `json:"top"`
+	Integrity map[string]uint64 `json:"integrity"`
 }
 
 // Counter is an exact count on both sides. Ratio is After/Before (absent
@@ -171,19 +175,17 @@ type FindingRef struct {
 
 // Compute compares before and after's whole-run summaries and findings.
 func Compute(before, after Side, o Options) *Diff {
-	if o.Top < 1 {
-		o.Top = 10
-	}
 	if o.Limit < 1 {
-		o.Limit = o.Top
+		o.Limit = 10
 	}
 	b, a := before.Report, after.Report
 	d := &Diff{Schema: Schema, Tool: a.Tool, Before: sideInfo(before), After: sideInfo(after)}
+	d.Before.Top, d.After.Top = sideTop(before), sideTop(after)
 	d.counters(&b.Summary, &a.Summary)
 	d.Rcodes = shares(b.Summary.DNS.Rcodes, a.Summary.DNS.Rcodes)
 	d.Qtypes = shares(b.Summary.DNS.Qtypes, a.Summary.DNS.Qtypes)
 	d.estimates(&b.Summary, &a.Summary)
-	d.tops(&b.Summary, &a.Summary, o)
+	d.tops(&b.Summary, &a.Summary, d.Before.Top, d.After.Top, o.Limit)
 	d.Findings = findings(b.Findings, a.Findings)
 	return d
 }
@@ -410,14 +412,27 @@ var topLists = []topList{
 	{"net.top.dst_ips", func(s *report.Section) []report.TopItem { return s.Net.Top.DstIPs }},
 }
 
-func (d *Diff) tops(b, a *report.Section, o Options) {
+// sideTop is s.Top, or when unknown the longest list's length (--top was
+// at least that).
+func sideTop(s Side) int {
+	if s.Top > 0 {
+		return s.Top
+	}
+	n := 0
+	for _, l := range topLists {
+		n = max(n, len(l.get(&s.Report.Summary)))
+	}
+	return n
+}
+
+func (d *Diff) tops(b, a *report.Section, bTop, aTop, limit int) {
 	d.Tops = []TopDiff{}
 	for _, l := range topLists {
 		bl, al := l.get(b), l.get(a)
 		if len(bl) == 0 && len(al) == 0 {
 			continue
 		}
-		d.Tops = append(d.Tops, compareTop(l.name, bl, al, o))
+		d.Tops = append(d.Tops, compareTop(l.name, bl, al, bTop, aTop, limit))
 	}
 }
 
@@ -444,9 +459,9 @@ func listed(it report.TopItem) Bounds {
 	return Bounds{Listed: true, Low: low, High: it.Estimate}
 }
 
-func compareTop(name string, bl, al []report.TopItem, o Options) TopDiff {
+func compareTop(name string, bl, al []report.TopItem, bTop, aTop, limit int) TopDiff {
 	td := TopDiff{List: name, Appeared: []NameChange{}, Vanished: []NameChange{}, Changed: []NameChange{}}
-	bHigh, aHigh := unlistedHigh(bl, o.Top), unlistedHigh(al, o.Top)
+	bHigh, aHigh := unlistedHigh(bl, bTop), unlistedHigh(al, aTop)
 	bm := make(map[string]report.TopItem, len(bl))
 	for _, it := range bl {
 		bm[it.Name] = it
@@ -500,9 +515,9 @@ func compareTop(name string, bl, al []report.TopItem, o Options) TopDiff {
 	}
 	for _, l := range []*[]NameChange{&td.Appeared, &td.Vanished, &td.Changed} {
 		slices.SortFunc(*l, byChange)
-		if len(*l) > o.Limit {
-			td.More += len(*l) - o.Limit
-			*l = (*l)[:o.Limit]
+		if len(*l) > limit {
+			td.More += len(*l) - limit
+			*l = (*l)[:limit]
 		}
 	}
 	return td

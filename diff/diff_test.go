@@ -94,7 +94,7 @@ func pairs(t *testing.T) []pair {
 		for i := range rep.Inputs {
 			rep.Inputs[i].Path = label // the temporary directory is not in the goldens
 		}
-		return Side{Label: label, Kind: "capture", Report: rep}
+		return Side{Label: label, Kind: "capture", Report: rep, Top: 10}
 	}
 	eth := "../testdata/lab-eth.pcap"
 	return []pair{
@@ -130,7 +130,7 @@ func golden(t *testing.T, name string, got []byte) {
 func TestGolden(t *testing.T) {
 	for _, p := range pairs(t) {
 		t.Run(p.name, func(t *testing.T) {
-			d := Compute(p.before, p.after, Options{Top: 10})
+			d := Compute(p.before, p.after, Options{})
 			var js, tab, md bytes.Buffer
 			if err := WriteJSON(&js, d); err != nil {
 				t.Fatal(err)
@@ -164,7 +164,7 @@ func TestGolden(t *testing.T) {
 // no estimate changed, no name moved, every finding on both sides.
 func TestShiftedIsNoChange(t *testing.T) {
 	p := pairs(t)[1]
-	d := Compute(p.before, p.after, Options{Top: 10})
+	d := Compute(p.before, p.after, Options{})
 	if len(d.Counters) < 10 {
 		t.Fatalf("only %d counters", len(d.Counters))
 	}
@@ -200,7 +200,7 @@ func TestShiftedIsNoChange(t *testing.T) {
 // its IPv6 clients vanish from the client list.
 func TestFilteredLosesIPv6(t *testing.T) {
 	p := pairs(t)[2]
-	d := Compute(p.before, p.after, Options{Top: 10})
+	d := Compute(p.before, p.after, Options{})
 	by := map[string]Counter{}
 	for _, c := range d.Counters {
 		by[c.Name] = c
@@ -240,7 +240,7 @@ func TestFilteredLosesIPv6(t *testing.T) {
 // among the names that appeared.
 func TestAttackAppears(t *testing.T) {
 	p := pairs(t)[0]
-	d := Compute(p.before, p.after, Options{Top: 10})
+	d := Compute(p.before, p.after, Options{})
 	var found bool
 	for _, f := range d.Findings.OnlyAfter {
 		if f.Kind == "random_subdomain" && f.Subject == "victim.example" {
@@ -295,7 +295,7 @@ func TestCompareTop(t *testing.T) {
 	eq := func(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			td := compareTop("x", tt.before, tt.after, Options{Top: tt.top, Limit: 10})
+			td := compareTop("x", tt.before, tt.after, tt.top, tt.top, 10)
 			if !eq(names(td.Appeared), tt.appeared) || !eq(names(td.Vanished), tt.vanished) ||
 				!eq(names(td.Changed), tt.changed) || td.WithinError != tt.within {
 				t.Errorf("appeared %v vanished %v changed %v within %d; want %v %v %v %d",

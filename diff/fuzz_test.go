@@ -27,7 +27,7 @@ func FuzzCompute(f *testing.F) {
 		if json.Unmarshal(a, &ra) != nil || json.Unmarshal(b, &rb) != nil {
 			return
 		}
-		d := Compute(Side{Label: "a", Kind: "report", Report: &ra}, Side{Label: "b", Kind: "report", Report: &rb}, Options{Top: 3})
+		d := Compute(Side{Label: "a", Kind: "report", Report: &ra}, Side{Label: "b", Kind: "report", Report: &rb}, Options{Limit: 3})
 		var js bytes.Buffer
 		if err := WriteJSON(&js, d); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/visor-dns/visor/report"
+	"github.com/visor-dns/visor/summary"
 )
 
 // What Load read, by the bytes it found.
@@ -19,32 +20,55 @@ const (
 	KindReport  = "report"  // a JSON report (visor.report/v1), read back
 )
 
+// Loaded is one side of a comparison as Load read it.
+type Loaded struct {
+	Report *report.Report
+	Kind   string // KindCapture, KindSummary or KindReport
+	// Top is the length the report's top lists were cut at (--top), or 0
+	// when the side does not say (a JSON report).
+	Top int
+}
+
 // Load returns the report of one side of a comparison (visor diff's BEFORE
-// and AFTER, check's --baseline): a JSON report as it was written, or the
-// analysis of path with cfg (path replacing cfg.Inputs) when it holds
-// captures. What it was is told by the bytes, not the name; kind says
-// which. The caller closes the report.
-func Load(ctx context.Context, cfg *Config, path string, stdin io.Reader, stderr io.Writer) (rep *report.Report, kind string, err error) {
-	kind, err = sniffSide(path)
+// and AFTER, check's --baseline): a summary file turned into its report, a
+// JSON report as it was written, or the analysis of path with cfg (path
+// replacing cfg.Inputs) when it holds captures. What it is is told by the
+// bytes, not the name. The caller closes the report.
+func Load(ctx context.Context, cfg *Config, path string, stdin io.Reader, stderr io.Writer) (*Loaded, error) {
+	kind, err := sniffSide(path)
 	if err != nil {
-		return nil, "", &InputError{err}
+		return nil, &InputError{err}
 	}
 	switch kind {
 	case KindReport:
-		rep, err = readJSONReport(path)
+		rep, err := readJSONReport(path)
 		if err != nil {
-			return nil, "", &InputError{err}
+			return nil, &InputError{err}
 		}
-		return rep, kind, nil
+		return &Loaded{Report: rep, Kind: kind}, nil
+	case KindSummary:
+		s, err := ReadSummary(path)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		defer s.Close()
+		rep, err := cfg.SummaryReport(s)
+		if err != nil {
+			return nil, &InputError{fmt.Errorf("%s: %w", path, err)}
+		}
+		return &Loaded{Report: rep, Kind: kind, Top: int(s.Header.Params.Top)}, nil
 	}
 	c := *cfg
 	c.Inputs = []string{path}
-	rep, err = Analyze(ctx, &c, stdin, stderr)
-	return rep, KindCapture, err
+	rep, err := Analyze(ctx, &c, stdin, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{Report: rep, Kind: KindCapture, Top: cfg.Top}, nil
 }
 
-// sniffSide tells a JSON report from captures by its first bytes; stdin
-// and directories are captures.
+// sniffSide tells a summary (its magic) and a JSON report from captures
+// by their first bytes; stdin and directories are captures.
 func sniffSide(path string) (string, error) {
 	if path == "-" {
 		return KindCapture, nil
@@ -62,6 +86,9 @@ func sniffSide(path string) (string, error) {
 	}
 	defer f.Close()
 	head, _ := bufio.NewReader(f).Peek(64)
+	if bytes.HasPrefix(head, []byte(summary.Magic)) {
+		return KindSummary, nil
+	}
 	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		return KindReport, nil
 	}

@@ -109,15 +109,15 @@ func runCheck(ctx context.Context, opts *checkOptions, as []assert.Assertion, st
 	var base *report.Report
 	if opts.baseline != "" {
 		// First: a wrong baseline must not cost a long analysis.
-		b, _, err := engine.Load(ctx, &opts.cfg, opts.baseline, stdin, stderr)
+		l, err := engine.Load(ctx, &opts.cfg, opts.baseline, stdin, stderr)
 		if err != nil {
 			if in := interruptOf(ctx); in != nil {
 				return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: no result", in)}
 			}
 			return &exitError{code: exitUsage, err: fmt.Errorf("visor: --baseline: %w", err)}
 		}
-		defer b.Close()
-		base = b
+		base = l.Report
+		defer base.Close()
 	}
 	rep, err := analyse(ctx, &opts.analysisOptions, stdin, stderr)
 	if err != nil {

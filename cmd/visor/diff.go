@@ -30,7 +30,6 @@ func newDiffCommand(stdout, stderr io.Writer) *cobra.Command {
 			"ratios and rates; rcode and qtype shares; cardinality and quantile estimates, changed\n" +
 			"only beyond the sketches' error; the names, zones and clients of the top lists that\n" +
 			"appeared, vanished or changed beyond their error bounds; findings on one side only.\n" +
-			"--top must be the --top the reports were made with (it says which lists are complete).\n" +
 			"Details and the JSON schema: docs/diff.md.\n\n" + exitMessage,
 		Example: "  visor diff before.pcap after.pcap\n" +
 			"  visor diff --format markdown -o diff.md monday.vsum tuesday.vsum\n" +
@@ -51,7 +50,7 @@ func newDiffCommand(stdout, stderr io.Writer) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&opts.diffFormat, "format", "table", "output format: table, json or markdown")
 	fs.StringVarP(&opts.output, "output", "o", "", "write the diff to FILE instead of stdout")
-	fs.IntVar(&opts.top, "top", 10, "length of every top-N list (of the captures analysed, and of the reports compared)")
+	fs.IntVar(&opts.top, "top", 10, "length of every top-N list of the captures analysed, and of each list of changes")
 	fs.DurationVar(&opts.bucket, "bucket", time.Minute, "width of a time bucket, in capture time (whole seconds)")
 	fs.StringSliceVar(&opts.hostSpec, "host-spec", nil, "CIDR[,CIDR...] of the observed host(s): packets to them are in, from them out")
 	fs.StringSliceVar(&opts.dnsPorts, "dns-port", []string{"53", "5353", "5355"}, "ports carrying DNS")
@@ -81,17 +80,17 @@ func (o *diffOptions) validate(args []string) error {
 func runDiff(ctx context.Context, opts *diffOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var sides [2]diff.Side
 	for i, path := range args {
-		rep, kind, err := engine.Load(ctx, &opts.cfg, path, stdin, stderr)
+		l, err := engine.Load(ctx, &opts.cfg, path, stdin, stderr)
 		if err != nil {
 			if in := interruptOf(ctx); in != nil {
 				return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: no diff", in)}
 			}
 			return &exitError{code: exitUsage, err: prefixed(err)}
 		}
-		defer rep.Close() // its spilled buckets
-		sides[i] = diff.Side{Label: path, Kind: kind, Report: rep}
+		defer l.Report.Close() // its spilled buckets
+		sides[i] = diff.Side{Label: path, Kind: l.Kind, Report: l.Report, Top: l.Top}
 	}
-	d := diff.Compute(sides[0], sides[1], diff.Options{Top: opts.top})
+	d := diff.Compute(sides[0], sides[1], diff.Options{Limit: opts.top})
 	write := func(w io.Writer) error {
 		switch opts.diffFormat {
 		case "json":

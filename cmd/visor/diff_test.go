@@ -1,14 +1,79 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/visor-dns/visor/diff"
+	"github.com/visor-dns/visor/engine"
 )
+
+// writeSummary analyses capture into a summary file in a temporary
+// directory, with the analysis flags' defaults, and returns its path.
+func writeSummary(t *testing.T, capture string) string {
+	t.Helper()
+	cfg := &engine.Config{Inputs: []string{capture}, Top: 10, Bucket: time.Minute, DNSPorts: []uint16{53, 5353, 5355},
+		XactTimeout: 5 * time.Second, Slow: 500 * time.Millisecond, Progress: "never", Version: "test"}
+	s, err := engine.AnalyzeSummary(context.Background(), cfg, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	path := filepath.Join(t.TempDir(), filepath.Base(capture)+".vsum")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := s.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A summary side is read as a summary (its magic), and a capture against
+// its own summary changes nothing.
+func TestDiffSummary(t *testing.T) {
+	sum := writeSummary(t, labEth)
+	r := runVisor("diff", "--format", "json", labEth, sum)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if err := diff.Validate([]byte(r.stdout)); err != nil {
+		t.Fatal(err)
+	}
+	var d diff.Diff
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.After.Kind != "summary" || d.After.Top != 10 || len(d.Counters) == 0 {
+		t.Fatalf("after: kind %q, top %d, %d counters", d.After.Kind, d.After.Top, len(d.Counters))
+	}
+	for _, c := range d.Counters {
+		if c.Delta != 0 {
+			t.Errorf("%s: %d -> %d", c.Name, c.Before, c.After)
+		}
+	}
+	for _, e := range d.Estimates {
+		if e.Changed {
+			t.Errorf("%s: %v -> %v", e.Name, e.Before, e.After)
+		}
+	}
+	for _, td := range d.Tops {
+		if len(td.Appeared)+len(td.Vanished)+len(td.Changed) != 0 {
+			t.Errorf("%s changed: %+v", td.List, td)
+		}
+	}
+	if len(d.Findings.Both) == 0 || len(d.Findings.OnlyAfter)+len(d.Findings.OnlyBefore) != 0 {
+		t.Errorf("findings %+v", d.Findings)
+	}
+}
 
 // visor diff on a capture and on the JSON report of the same capture
 // finds nothing changed; the JSON validates against the diff's schema.
