@@ -82,6 +82,9 @@ const (
 	TransportDoT uint8 = 200
 	TransportDoH uint8 = 201
 	TransportDoQ uint8 = 202
+	// DNSCrypt over UDP and over TCP, known only from dnstap.
+	TransportDNSCryptUDP uint8 = 203
+	TransportDNSCryptTCP uint8 = 204
 )
 
 // Frame is a decoded packet: the network and transport facts the net

@@ -19,6 +19,7 @@ import (
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/encdns"
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
 	"github.com/visor-dns/visor/capture"
@@ -53,6 +54,10 @@ type Options struct {
 	Progress func(packets uint64)
 	// Thresholds of the findings detectors (--threshold); nil: defaults.
 	Thresholds *findings.Thresholds
+	// DoHSNI (--doh-sni) lists the TLS server names that make a connection
+	// to port 443 DNS over HTTPS; "default" stands for encdns.DefaultDoH,
+	// and nil means it alone.
+	DoHSNI []string
 	// GeoCity and GeoASN (--geoip-city, --geoip-asn), when set, add the
 	// geo and asn tops; nil means no geo work at all.
 	GeoCity, GeoASN *geo.DB
@@ -109,6 +114,8 @@ type Analysis struct {
 	accFree []states            // the merger's emptied bucket states, for the next buckets
 	sumNet  *net.State
 	sumDNS  *dns.State
+	sumEnc  *encdns.State
+	other   otherPorts // DNS-like UDP on ports that are not DNS ports (encdns_hook.go)
 	tcp     decode.TCPStats
 	dnsSt   dns.Stats
 	detect  *findings.Detector
@@ -142,6 +149,7 @@ func New(opts Options) *Analysis {
 	a.buckets = report.NewBucketStore()
 	a.geo = geo.NewLookup(opts.GeoCity, opts.GeoASN)
 	a.sumNet, a.sumDNS = net.NewGeoState(a.geo), dns.NewGeoState(a.geo)
+	a.sumEnc = encdns.NewState()
 	for _, p := range opts.DNSPorts {
 		a.ports[p/64] |= 1 << (p % 64)
 	}
@@ -276,6 +284,9 @@ func (a *Analysis) Observe(p *visor.Packet) {
 	if f.Truncated {
 		a.trunc++
 	}
+	if st == decode.OK && f.Proto == visor.TransportUDP && !f.Fragment {
+		a.lookDNS(f)
+	}
 	dir := a.direction(f)
 	it := a.dispatch(f, dir)
 	it.number, it.input = p.Number, int32(p.Input)
@@ -299,7 +310,7 @@ func (a *Analysis) observeTap(p *visor.Packet) {
 		f.Src, f.Dst, f.SrcPort, f.DstPort = f.Dst, f.Src, f.DstPort, f.SrcPort
 	}
 	switch t.Transport {
-	case visor.TransportUDP, visor.TransportDoQ:
+	case visor.TransportUDP, visor.TransportDoQ, visor.TransportDNSCryptUDP:
 		f.Proto = visor.TransportUDP
 	default:
 		f.Proto = visor.TransportTCP
@@ -459,11 +470,13 @@ func (a *Analysis) merge() {
 					Start: report.Timestamp(p.bucket), End: report.Timestamp(acc.end),
 					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
 				}
+				acc.st.enc.Fill(&b.Section, a.opts.Top)
 				a.detect.AddBucket(p.bucket, acc.end, acc.st.find, &b.Section)
 				a.summaryStates(p.bucket, acc.end, acc.st)
 				a.buckets.Append(&b)
 				a.sumNet.Merge(acc.st.net)
 				a.sumDNS.Merge(acc.st.dns)
+				a.sumEnc.Merge(acc.st.enc)
 				a.publish(b)
 			}
 			acc.st.reset()
@@ -508,7 +521,7 @@ func (a *Analysis) Finish() *report.Report {
 		close(s.in)
 	}
 	a.running.Wait() // their states are garbage when Finish returns
-	return &report.Report{
+	r := &report.Report{
 		Schema:        report.Schema,
 		Integrity:     a.integrity(),
 		BucketSeconds: float64(a.opts.Bucket) / 1e9,
@@ -516,6 +529,8 @@ func (a *Analysis) Finish() *report.Report {
 		Stored:        a.buckets,
 		Findings:      a.detect.Findings(),
 	}
+	a.sumEnc.Fill(&r.Summary, a.opts.Top)
+	return r
 }
 
 // integrity lists every non-zero count of what was not fully analysed.
@@ -554,6 +569,10 @@ func (a *Analysis) integrity() map[string]uint64 {
 	put("dns_responses_unmatched", s.ResponsesUnmatched)
 	put("dns_queries_unanswered_at_end", s.OpenAtEnd)
 	put("dns_open_queries_evicted", s.OpenEvicted)
+	put(integrityOtherPorts, a.other.packets)
+	for _, s := range a.shards {
+		put("encrypted_dns_sessions_unfollowed", s.enc.Stats.FlowsDropped)
+	}
 	fd := a.detect.Dropped()
 	put("findings_zones_dropped", fd.Zones)
 	put("findings_addrs_dropped", fd.Addrs)

@@ -3,6 +3,7 @@ package analyzers
 import (
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/encdns"
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
 	"github.com/visor-dns/visor/decode"
@@ -19,6 +20,7 @@ type shard struct {
 	out     chan<- part
 	ports   *[1024]uint64
 	streams *decode.Streams
+	enc     *encdns.Analyzer
 	dnsA    *dns.Analyzer
 	st      states
 	spare   chan states // emptied states coming back from the merger
@@ -35,25 +37,28 @@ type states struct {
 	net  *net.State
 	dns  *dns.State
 	find *findings.State
+	enc  *encdns.State
 }
 
 // newStates makes empty analyzer states: the one place that knows which
 // analyzers a bucket has (and the options they take). lk is the geo lookup
 // of the goroutine that fills them (nil without databases).
 func (a *Analysis) newStates(lk *geo.Lookup) states {
-	return states{net: net.NewGeoState(lk), dns: dns.NewGeoState(lk), find: findings.NewState()}
+	return states{net: net.NewGeoState(lk), dns: dns.NewGeoState(lk), find: findings.NewState(), enc: encdns.NewState()}
 }
 
 func (st states) merge(o states) {
 	st.net.Merge(o.net)
 	st.dns.Merge(o.dns)
 	st.find.Merge(o.find)
+	st.enc.Merge(o.enc)
 }
 
 func (st states) reset() {
 	st.net.Reset()
 	st.dns.Reset()
 	st.find.Reset()
+	st.enc.Reset()
 }
 
 // shardStates bounds the states a shard makes: one filling, one or two with
@@ -84,6 +89,7 @@ func newShard(id int, a *Analysis, out chan<- part) *shard {
 	s.streams.MaxBuffered = max(decode.DefaultMaxBuffered/n, 1<<20)
 	s.dnsA.MaxOpen = max(dns.DefaultMaxOpen/n, 1)
 	s.emit = s.emitTCP
+	s.enc = a.newEncAnalyzer()
 	s.dnsA.Carry = a.newCarry()
 	if a.opts.Transactions != nil {
 		s.rec = a.opts.Transactions
@@ -144,6 +150,9 @@ func (s *shard) observe(it *item) {
 	} else if f.WireLen >= 0 { // -1 marks a reassembled datagram, counted as its pieces
 		s.st.net.Observe(f, it.dir)
 		s.st.find.ObserveFrame(f, it.dir)
+		if !it.tap {
+			s.enc.Observe(f, s.st.enc)
+		}
 	}
 	s.dnsA.Expire(f.TS, s.st.dns)
 	if it.tap {

@@ -37,6 +37,7 @@ func (a *Analysis) publish(b report.Bucket) {
 		return
 	}
 	sum := report.Section{Net: a.sumNet.Report(a.opts.Top), DNS: a.sumDNS.Report(a.opts.Top)}
+	a.sumEnc.Fill(&sum, a.opts.Top)
 	a.snap.mu.Lock()
 	a.snap.buckets = append(a.snap.buckets, b)
 	a.snap.summary = sum

@@ -251,8 +251,8 @@ var transports = [...]uint8{
 	2: visor.TransportTCP, // TCP
 	3: visor.TransportDoT, // DOT
 	4: visor.TransportDoH, // DOH
-	5: visor.TransportUDP, // DNSCryptUDP
-	6: visor.TransportTCP, // DNSCryptTCP
+	5: visor.TransportDNSCryptUDP,
+	6: visor.TransportDNSCryptTCP,
 	7: visor.TransportDoQ, // DOQ
 }
 

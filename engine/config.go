@@ -42,6 +42,7 @@ type Config struct {
 	GeoCity       string   // MaxMind City database path, or ""
 	GeoASN        string   // MaxMind ASN database path, or ""
 	Progress      string   // auto, always or never
+	DoHSNI        []string // TLS server names of DNS over HTTPS on 443 ("default": the built-in list; nil: it alone)
 	CarveDir      string   // write each finding's packets here, or ""
 	Version       string   // visor's version, for the report
 	// Jobs is how many inputs are analysed at once (-j; 0: one per CPU).
@@ -146,6 +147,7 @@ func (c *Config) AnalyzerOptions() analyzers.Options {
 		XactTimeout:   int64(c.XactTimeout),
 		Slow:          int64(c.Slow),
 		Filter:        c.filter,
+		DoHSNI:        c.DoHSNI,
 		QNameInclude:  c.include,
 		QNameExclude:  c.exclude,
 		Shards:        c.Shards,

@@ -103,6 +103,7 @@ func normalizedSection(s Section) Section {
 		x.LatencyUS = finiteQuantiles(x.LatencyUS)
 	}
 	normalizedDepth(d)
+	normalizedEncrypted(&s) // encdns.go
 	return s
 }
 

@@ -91,6 +91,8 @@ type Input struct {
 type Section struct {
 	Net Net `json:"net"`
 	DNS DNS `json:"dns"`
+	// Encrypted is DNS over TLS, HTTPS and QUIC seen in packets (encdns.go).
+	Encrypted EncryptedDNS `json:"encrypted_dns"`
 }
 
 // Bucket is one time bucket of capture time, [Start, End).
@@ -176,9 +178,14 @@ type DNS struct {
 	DoT         uint64            `json:"dot,omitempty"`
 	DoH         uint64            `json:"doh,omitempty"`
 	DoQ         uint64            `json:"doq,omitempty"`
+	DNSCrypt    uint64            `json:"dnscrypt,omitempty"`
 	Cardinality DNSCardinality    `json:"cardinality"`
 	Top         DNSTop            `json:"top"`
 	Xacts       Xacts             `json:"xacts"`
+	// Transport counts queries by transport: udp and tcp in clear, dot,
+	// doh, doq and dnscrypt from dnstap, or estimated from encrypted
+	// sessions in packets (report/encdns.go names the keys).
+	Transport map[string]uint64 `json:"transport"`
 	// Opcodes (over queries), sizes, EDNS detail and truncation: report/depth.go.
 	Opcodes    map[string]uint64 `json:"opcodes"`
 	Sizes      DNSSizes          `json:"sizes"`

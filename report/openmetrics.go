@@ -67,8 +67,6 @@ func ParseLabels(args []string) ([]Label, error) {
 			return nil, fmt.Errorf("label %q is not k=v", a)
 		case !labelName.MatchString(k) || strings.HasPrefix(k, "__"):
 			return nil, fmt.Errorf("label %q: %q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", a, k)
-		case slices.Contains(findingLabels, k):
-			return nil, fmt.Errorf("label %q: visor's findings series use the label %q already", a, k)
 		case slices.Contains(seriesLabels, k):
 			return nil, fmt.Errorf("label %q: visor's series use the label %q already", a, k)
 		}
@@ -110,7 +108,6 @@ func Families(r *Report, extra []Label, top int) ([]Family, error) {
 		}
 		fams = append(fams, f)
 	}
-	fams = append(fams, runFamilies(r, extra)...)
 	return fams, nil
 }
 
@@ -309,12 +306,13 @@ func (b *builder) build() {
 		for _, t := range []struct {
 			n uint64
 			v string
-		}{{s.DNS.DoT, "dot"}, {s.DNS.DoH, "doh"}, {s.DNS.DoQ, "doq"}} {
+		}{{s.DNS.DoT, "dot"}, {s.DNS.DoH, "doh"}, {s.DNS.DoQ, "doq"}, {s.DNS.DNSCrypt, "dnscrypt"}} {
 			if t.n > 0 {
 				add(float64(t.n), t.v)
 			}
 		}
 	})
+	b.encryptedFamilies() // openmetrics_encdns.go
 	b.counter("visor_dns_ip_messages_total", "DNS messages by IP version.", []string{"ip_version"}, func(s *Section, add addFunc) {
 		add(float64(s.DNS.IPv4), "4")
 		add(float64(s.DNS.IPv6), "6")
@@ -622,11 +620,6 @@ func WriteOpenMetricsEdited(w io.Writer, r *Report, extra []Label, top, maxSerie
 			if err := flush(); err != nil {
 				return err
 			}
-		}
-	}
-	for _, f := range runFamilies(r, extra) {
-		if err := writeFamily(bw, &f); err != nil {
-			return err
 		}
 	}
 	if _, err := expfmt.FinalizeOpenMetrics(bw); err != nil {

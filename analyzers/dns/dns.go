@@ -126,6 +126,7 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 		st.UDP++
 		st.DoQ++
 	}
+	st.countTransport(m, !v.Response()) // queries by transport, DNSCrypt (transport.go)
 	if m.IPVersion == 6 {
 		st.IPv6++
 	} else {

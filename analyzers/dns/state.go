@@ -52,6 +52,9 @@ type State struct {
 	// (the transaction timeout closes queries within a few buckets) and
 	// would leave out at most that response's name from one bucket's count.
 	epoch uint16
+
+	DNSCrypt  uint64     // DNSCrypt messages, from dnstap
+	transport transports // queries by transport (transport.go)
 }
 
 var epochs atomic.Uint32
@@ -93,6 +96,8 @@ func (s *State) Merge(o *State) {
 	s.DoT += o.DoT
 	s.DoH += o.DoH
 	s.DoQ += o.DoQ
+	s.DNSCrypt += o.DNSCrypt
+	s.transport.merge(&o.transport)
 	for i, n := range o.rcodes {
 		s.rcodes[i] += n
 	}
@@ -180,6 +185,7 @@ func (s *State) Report(top int) report.DNS {
 		},
 		Xacts: report.Xacts{Total: s.xactTotal, TimedOut: s.xactTimedOut},
 	}
+	r.DNSCrypt, r.Transport = s.DNSCrypt, s.transport.report()
 	for rc, n := range s.rcodes {
 		if n > 0 {
 			r.Rcodes[RcodeName(rc)] = n

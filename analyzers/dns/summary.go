@@ -77,6 +77,7 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		})
 	}
 	b = sketch.AppendMessage(b, fieldDepth, s.depth.appendDepth)
+	b = s.appendTransport(b) // transport_summary.go
 	for i, t := range []*sketch.TopK{s.ecs.prefix, s.ecs.loc, s.ecs.autonomy} {
 		if t == nil {
 			continue
@@ -138,6 +139,8 @@ func (s *State) UnmarshalBinary(b []byte) error {
 			}
 		case num == fieldDepth:
 			err = n.depth.parseDepth(val)
+		case num == fieldTransport:
+			err = n.parseTransport(val)
 		case num == fieldQNames:
 			err = n.qnames.UnmarshalBinary(val)
 		case num >= fieldTops && int(num) < fieldTops+len(tops):

@@ -39,6 +39,7 @@ type analysisOptions struct {
 	geoCity       string
 	geoASN        string
 	topSeries     int
+	dohSNI        []string
 	ascii         bool
 	cfg           engine.Config
 	stderr        io.Writer // for warnings of the flag-level steps (e.g. --top-series)
@@ -50,7 +51,8 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.format, "format", "table", "output format: table, json, openmetrics, html (one self-contained page) or markdown")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to FILE instead of stdout")
 	fs.StringSliceVar(&o.hostSpec, "host-spec", nil, "CIDR[,CIDR...] of the observed host(s): packets to them are in, from them out")
-	fs.StringSliceVar(&o.dnsPorts, "dns-port", []string{"53", "5353", "5355"}, "ports carrying DNS")
+	fs.StringSliceVar(&o.dnsPorts, "dns-port", []string{"53", "5353", "5355"}, "UDP and TCP ports carrying DNS (UDP traffic that looks like DNS on another port is reported once, with its port)")
+	fs.StringSliceVar(&o.dohSNI, "doh-sni", []string{"default"}, "TLS server names (SNI) that make TLS to port 443 DNS over HTTPS, and their subdomains (repeatable; default: the built-in list of public DoH services, none: no DoH)")
 	fs.StringVar(&o.bpf, "bpf", "", "pcap-filter expression applied to every packet")
 	fs.StringSliceVar(&o.suffixes, "qname-suffix", nil, "analyse only DNS messages whose name ends in one of these suffixes")
 	fs.StringVar(&o.qnameRegex, "qname-regex", "", "analyse only DNS messages whose name matches this RE2 expression (lowercase, no trailing dot)")
@@ -148,6 +150,8 @@ func (o *analysisOptions) validate(args []string) error {
 		}
 		return usageError("%v", err)
 	}
+	o.cfg.DoHSNI = o.dohSNI
+
 	// Opened once here so that a wrong database fails before any input.
 	g, err := o.cfg.OpenGeo()
 	if err != nil {
