@@ -268,6 +268,15 @@ func newCorpusLab(t *testing.T) *corpusLab {
 	return c
 }
 
+// sub is a directory of its own for a scenario's files.
+func (c *corpusLab) sub(t *testing.T, name string) string {
+	d := filepath.Join(c.dir, "files-"+name)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func (c *corpusLab) write(t *testing.T, name string, lines []string) string {
 	p := filepath.Join(c.dir, name)
 	lab.WriteLines(t, p, lines)
@@ -377,7 +386,7 @@ func corpusScenarios() []corpusScenario {
 		{name: "random-unique", mix: 9,
 			desc: "random-subdomain flood with unique names: 40 sources, each asking 50 names (8-16 random [a-z0-9] under victim.example, no name asked twice) at 10 q/s through unbound, inside the ordinary mix",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				files, _ := lab.RandomNames(t, c.dir, 20261130, "victim.example", cpBots*50, cpBots*50, 50, 50)
+				files, _ := lab.RandomNames(t, c.sub(t, "random-unique"), 20261130, "victim.example", cpBots*50, cpBots*50, 50, 50)
 				var runs [][]string
 				for i, f := range files {
 					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", bots(cpBots)[i], "-s", s4u, "-d", f, "-n", "1", "-Q", "10"})
@@ -403,6 +412,22 @@ func corpusScenarios() []corpusScenario {
 				}
 				r.expect(lab.Expected{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(32)...))
 				c.dnsperfAll(r, "attack", runs, fmt.Sprintf("one shared list of %d names, replayed by every source", len(q)))
+			}},
+		{name: "random-subzone", mix: 9,
+			desc: "random-subdomain flood one level down: 20 sources, each asking 40 unique random names under img.shop.example (a name without children: NXDOMAIN) at 10 q/s through unbound, while shop.example carries 300 q/s of ordinary names from 198.51.100.40",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				files, _ := lab.RandomNames(t, c.sub(t, "random-subzone"), 20261202, "img.shop.example", 800, 800, 40, 1)
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() { defer wg.Done(); c.busy(t, r, "shop.example", 6) }()
+				time.Sleep(time.Second)
+				var runs [][]string
+				for i, f := range files {
+					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", bots(20)[i], "-s", s4u, "-d", f, "-n", "1", "-Q", "10"})
+				}
+				r.expect(lab.Expected{Kind: "random_subdomain", Zone: "img.shop.example"}, lab.FromAny(bots(20)...))
+				c.dnsperfAll(r, "attack", runs, "800 unique random names under img.shop.example, 40 a source")
+				wg.Wait()
 			}},
 		{name: "nxdomain-repeated", mix: 8,
 			desc: "NXDOMAIN flood of 6 repeated names (gone1..6.flood.example) at 500 q/s for 4 s from one source, straight to knotd",
@@ -610,7 +635,7 @@ func buildLowAndSlow(t *testing.T, c *corpusLab, r *recorder) string {
 	capt.Stop(t)
 
 	atk := filepath.Join(c.dir, "slow-attack.pcap")
-	files, _ := lab.RandomNames(t, c.dir, 20261201, "slow.example", 1800, 1800, 1800, 1)
+	files, _ := lab.RandomNames(t, c.sub(t, "low-and-slow"), 20261201, "slow.example", 1800, 1800, 1800, 1)
 	capt = c.n.Tcpdump(c.n.Cli, atk, "-i", c.n.CliIf)
 	args := []string{"-t", "2", "-f", "inet", "-a", cpSlow, "-s", s4u, "-d", files[0], "-n", "1", "-Q", "120"}
 	sent := c.n.Dnsperf(args...).Sent
