@@ -5,7 +5,7 @@
 # with --bucket 1s, 10s, 1m and 5m, prints the scorecard and writes it into
 # docs/findings-scorecard.md. Exits non-zero when a row misses.
 #
-#   scripts/findings-scorecard.sh                  make the corpus (about 3.5 min) and score it
+#   scripts/findings-scorecard.sh                  make the corpus (about 4 min) and score it
 #   scripts/findings-scorecard.sh --keep DIR       ... and keep it: DIR/NAME/{capture.pcap,truth.json}
 #   scripts/findings-scorecard.sh --corpus DIR     score a kept corpus (no root, seconds)
 #   scripts/findings-scorecard.sh --only RE        make only the scenarios matching RE

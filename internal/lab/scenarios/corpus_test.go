@@ -62,6 +62,9 @@ type corpusLab struct {
 	out   string // VISOR_CORPUS_OUT
 	// client is a tunnel's client, stopped after the capture
 	client *lab.Proc
+	// longBG is the long scenarios' background piece, and its launches
+	longBG         string
+	longBGLaunched []lab.Launch
 }
 
 type corpusScenario struct {
@@ -553,7 +556,9 @@ func corpusScenarios() []corpusScenario {
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				c.crawler(t, r, 2)
 			}},
-		{name: "low-and-slow", build: buildLowAndSlow,
+		{name: "ordinary-long-crawler", build: buildLong(false),
+			desc: "benign and slow: 3 new real-looking host names a second across 120 zones (1800 in 10 minutes, from the crawler-like 198.51.100.20 through unbound, all NOERROR) inside 200 ordinary queries a second, in an 11-minute capture assembled from real pieces (see built)"},
+		{name: "low-and-slow", build: buildLong(true),
 			desc: "low and slow: 3 random names a second under slow.example (1800 in 10 minutes, from 198.51.100.88 through unbound, all NXDOMAIN) inside 200 ordinary queries a second, in an 11-minute capture assembled from real pieces (see built)"},
 	}
 }
@@ -617,62 +622,83 @@ func (c *corpusLab) crawler(t *testing.T, r *recorder, seed uint64) {
 		"3000 distinct real-looking names across 120 zones, each once")
 }
 
-// buildLowAndSlow makes the low-and-slow capture from two real pieces:
-// 10 s of the ordinary mix alone (tiled 66 times: 660 s, as editcap -t and
-// mergecap -a would), and the 1800 random names sent at 120 q/s (15 s)
-// alone, their times stretched 40 times (3 q/s over 600 s) and placed 30 s
-// into the background; the two are merged in time order.
-func buildLowAndSlow(t *testing.T, c *corpusLab, r *recorder) string {
-	const (
-		piece   = 10 * time.Second
-		copies  = 66
-		stretch = 40
-		offset  = 30 * time.Second
-	)
-	bg := filepath.Join(c.dir, "slow-bg.pcap")
-	capt := c.n.Tcpdump(c.n.Cli, bg, "-i", c.n.CliIf)
-	c.background(t, r, int(piece/time.Second)+1)()
-	capt.Stop(t)
+// buildLong returns the builder of an 11-minute capture made from two real
+// pieces: 10 s of the ordinary mix alone (captured once, shared by both
+// long scenarios), tiled 66 times (660 s, as editcap -t and mergecap -a
+// would); and 1800 names sent at 120 q/s (15 s) alone, their times
+// stretched 40 times (3 q/s over 600 s) and placed 30 s in; the two merged
+// in time order. attack: random names under slow.example (low and slow);
+// else real-looking names across the crawler's zones (benign, as slow).
+func buildLong(attack bool) func(t *testing.T, c *corpusLab, r *recorder) string {
+	return func(t *testing.T, c *corpusLab, r *recorder) string {
+		const (
+			piece   = 10 * time.Second
+			copies  = 66
+			stretch = 40
+			offset  = 30 * time.Second
+		)
+		if c.longBG == "" {
+			bg := filepath.Join(c.dir, "long-bg.pcap")
+			capt := c.n.Tcpdump(c.n.Cli, bg, "-i", c.n.CliIf)
+			bgr := &recorder{}
+			c.background(t, bgr, int(piece/time.Second)+1)()
+			capt.Stop(t)
+			c.longBG, c.longBGLaunched = bg, bgr.truth.Launched
+		}
+		// the background's launches stand as they ran (the first piece)
+		r.truth.Launched = append(r.truth.Launched, c.longBGLaunched...)
 
-	atk := filepath.Join(c.dir, "slow-attack.pcap")
-	files, _ := lab.RandomNames(t, c.sub(t, "low-and-slow"), 20261201, "slow.example", 1800, 1800, 1800, 1)
-	capt = c.n.Tcpdump(c.n.Cli, atk, "-i", c.n.CliIf)
-	args := []string{"-t", "2", "-f", "inet", "-a", cpSlow, "-s", s4u, "-d", files[0], "-n", "1", "-Q", "120"}
-	sent := c.n.Dnsperf(args...).Sent
-	time.Sleep(1500 * time.Millisecond)
-	capt.Stop(t)
+		name, src, zone, note := "long-crawl", cpCrawler, "", "1800 real-looking names across 120 zones, each once"
+		var file string
+		if attack {
+			name, src, zone, note = "long-slow", cpSlow, "slow.example", "1800 random names under slow.example"
+			files, _ := lab.RandomNames(t, c.sub(t, name), 20261201, zone, 1800, 1800, 1800, 1)
+			file = files[0]
+		} else {
+			file = c.write(t, "long-crawl.txt", crawlNames(c.crawl, 3, 1800))
+		}
+		piecePath := filepath.Join(c.dir, name+".pcap")
+		capt := c.n.Tcpdump(c.n.Cli, piecePath, "-i", c.n.CliIf)
+		args := []string{"-t", "2", "-f", "inet", "-a", src, "-s", s4u, "-d", file, "-n", "1", "-Q", "120"}
+		sent := c.n.Dnsperf(args...).Sent
+		time.Sleep(1500 * time.Millisecond)
+		capt.Stop(t)
 
-	bgFirst, _, _, err := lab.Span(bg)
-	if err != nil {
-		t.Fatal(err)
+		bgFirst, _, _, err := lab.Span(c.longBG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pFirst, pLast, _, err := lab.Span(piecePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tiled := filepath.Join(c.dir, "long-bg-tiled.pcap")
+		if err := lab.Tile(c.longBG, tiled, copies, piece); err != nil {
+			t.Fatal(err)
+		}
+		at := bgFirst.Add(offset)
+		stretched := filepath.Join(c.dir, name+"-stretched.pcap")
+		if err := lab.Retime(piecePath, stretched, func(x time.Time) time.Time { return at.Add(x.Sub(pFirst) * stretch) }); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(c.dir, name+"-built.pcap")
+		if err := lab.Merge(out, tiled, stretched); err != nil {
+			t.Fatal(err)
+		}
+		role := "background"
+		if attack {
+			role = "attack"
+			r.pend = append(r.pend, pending{lab.Expected{Kind: "random_subdomain", Zone: zone}, time.Time{}, lab.FromAny(src)})
+		}
+		args[9] = filepath.Base(args[9])
+		r.truth.Launched = append(r.truth.Launched, lab.Launch{Role: role, Tool: "dnsperf", Args: args, Sources: []string{src}, Servers: []string{s4u},
+			Start: lab.TimeString(at), End: lab.TimeString(at.Add(pLast.Sub(pFirst) * stretch)), Sent: sent,
+			Note: note + ", sent at 120 q/s and stretched 40 times: 3 a second"})
+		r.truth.Built = fmt.Sprintf("two real captures: 10 s of the ordinary mix alone (from %s), repeated %d times back to back (copy k shifted by k*10 s); "+
+			"the queries of %s (%s) sent at 120 q/s alone, their times stretched %d times (the responses' delays too) and placed %s after the first packet; "+
+			"merged in time order (lab.Tile, lab.Retime, lab.Merge)", lab.TimeString(bgFirst), copies, src, note, stretch, offset)
+		return out
 	}
-	atkFirst, atkLast, _, err := lab.Span(atk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tiled := filepath.Join(c.dir, "slow-bg-tiled.pcap")
-	if err := lab.Tile(bg, tiled, copies, piece); err != nil {
-		t.Fatal(err)
-	}
-	at := bgFirst.Add(offset)
-	stretched := filepath.Join(c.dir, "slow-attack-stretched.pcap")
-	if err := lab.Retime(atk, stretched, func(x time.Time) time.Time { return at.Add(x.Sub(atkFirst) * stretch) }); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(c.dir, "low-and-slow.pcap")
-	if err := lab.Merge(out, tiled, stretched); err != nil {
-		t.Fatal(err)
-	}
-	// the background's launches stand as they ran (the first piece); the
-	// attack's as placed in the capture
-	r.truth.Launched = append(r.truth.Launched, lab.Launch{Role: "attack", Tool: "dnsperf", Args: args, Sources: []string{cpSlow}, Servers: []string{s4u},
-		Start: lab.TimeString(at), End: lab.TimeString(at.Add(atkLast.Sub(atkFirst) * stretch)), Sent: sent,
-		Note: "1800 random names under slow.example, sent at 120 q/s and stretched 40 times: 3 a second"})
-	r.truth.Built = fmt.Sprintf("two real captures: 10 s of the ordinary mix alone (from %s), repeated %d times back to back (copy k shifted by k*10 s); "+
-		"the low-and-slow client's 1800 queries sent at 120 q/s alone, their times stretched %d times (the responses' delays too) and placed %s after the first packet; "+
-		"merged in time order (lab.Tile, lab.Retime, lab.Merge)", lab.TimeString(bgFirst), copies, stretch, offset)
-	r.pend = append(r.pend, pending{lab.Expected{Kind: "random_subdomain", Zone: "slow.example"}, time.Time{}, lab.FromAny(cpSlow)})
-	return out
 }
 
 // dnsperfAll runs dnsperf runs at once and records them as one launch.
