@@ -86,6 +86,7 @@ func Carve(ctx context.Context, cfg *Config, rep *report.Report, stderr io.Write
 	for _, p := range cfg.DNSPorts {
 		ports[p] = true
 	}
+	anon := newCarveAnon(cfg, ports) // nil without --anonymize
 	var (
 		p   visor.Packet
 		fr  visor.Frame
@@ -111,6 +112,9 @@ func Carve(ctx context.Context, cfg *Config, rep *report.Report, stderr io.Write
 		if cfg.filter != nil && !cfg.filter.Match(&fr) {
 			continue
 		}
+		if anon != nil && !anon.packet(&p, &fr) {
+			continue // not rewritable: left out (anon.dropped)
+		}
 		isDNS := dnsView(&fr, ports, &msg)
 		for _, s := range sels {
 			if p.TS < s.From || p.TS > s.To || !s.Match(&fr, isDNS, &msg) {
@@ -120,6 +124,9 @@ func Carve(ctx context.Context, cfg *Config, rep *report.Report, stderr io.Write
 				return fmt.Errorf("cannot carve %s: %w", s.path, err)
 			}
 		}
+	}
+	if anon != nil && anon.dropped > 0 {
+		fmt.Fprintf(stderr, "visor: carving: %d packets left out: their addresses could not all be anonymized\n", anon.dropped)
 	}
 	for i, s := range sels {
 		if s.f == nil {

@@ -72,6 +72,9 @@ func (o *diffOptions) validate(args []string) error {
 	default:
 		return usageError("--format must be table, json or markdown, not %q", o.diffFormat)
 	}
+	if args[0] == "-" && args[1] == "-" {
+		return usageError("diff reads at most one side from stdin (-)")
+	}
 	// The analysis settings diff does not take keep their defaults.
 	o.format, o.topSeries = "table", 1000
 	return o.analysisOptions.validate(args)

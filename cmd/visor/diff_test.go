@@ -157,6 +157,7 @@ func TestDiffUsage(t *testing.T) {
 		{[]string{"--format", "openmetrics", labEth, labEth}, "table, json or markdown"},
 		{[]string{labEth, filepath.Join(t.TempDir(), "missing.pcap")}, "missing.pcap"},
 		{[]string{labEth, "../../testdata/lab-eth.pcap.truth.json"}, "not a visor JSON report"},
+		{[]string{"-", "-"}, "at most one side from stdin"},
 	} {
 		r := runVisor(append([]string{"diff"}, tt.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, tt.says) {

@@ -156,14 +156,17 @@ const sampleValue = "EXAMPLE"
 // dataLabels says what a label's values are where they come from the data;
 // TestDocsMetricsLabelsDescribed fails when a family uses one not listed here.
 var dataLabels = map[string]string{
-	"rcode":   "a response code name as miekg/dns spells it (`NOERROR`, `NXDOMAIN`, `SERVFAIL`, ...; `RCODE<n>` when it has none)",
-	"qtype":   "a query type name (`A`, `AAAA`, `HTTPS`, ...; `TYPE<n>` when it has none)",
-	"qname":   "a query name, lowercased, bytes outside printable ASCII as `\\DDD`; for qname2/qname3 the last two/three labels with a leading dot",
-	"address": "an IPv4 or IPv6 address",
-	"client":  "the IPv4 or IPv6 address a query came from",
-	"geo":     "a location `continent/country/subdivision/city` (parts the database lacks left out), or `Unknown`",
-	"asn":     "an AS `number/organisation`, or `Unknown`",
-	"ecs":     "an EDNS Client Subnet source prefix (`198.51.100.0/24`)",
+	"rcode":    "a response code name as miekg/dns spells it (`NOERROR`, `NXDOMAIN`, `SERVFAIL`, ...; `RCODE<n>` when it has none)",
+	"qtype":    "a query type name (`A`, `AAAA`, `HTTPS`, ...; `TYPE<n>` when it has none)",
+	"qname":    "a query name, lowercased, bytes outside printable ASCII as `\\DDD`; for qname2/qname3 the last two/three labels with a leading dot",
+	"address":  "an IPv4 or IPv6 address",
+	"client":   "the IPv4 or IPv6 address a query came from",
+	"geo":      "a location `continent/country/subdivision/city` (parts the database lacks left out), or `Unknown`",
+	"asn":      "an AS `number/organisation`, or `Unknown`",
+	"ecs":      "an EDNS Client Subnet source prefix (`198.51.100.0/24`)",
+	"kind":     "a finding's kind (`random_subdomain`, `nxdomain_flood`, ...: [findings.md](findings.md))",
+	"severity": "a finding's severity (`low`, `medium`, `high`)",
+	"target":   "what a finding is about: its zone (`victim.example`) or address; empty when neither",
 }
 
 // sampleReport is a report with one bucket in which every count, rate and
@@ -173,6 +176,9 @@ func sampleReport() *report.Report {
 	r := &report.Report{Schema: report.Schema, BucketSeconds: 60, Buckets: make([]report.Bucket, 1)}
 	fill(reflect.ValueOf(&r.Buckets[0]).Elem(), "")
 	fill(reflect.ValueOf(&r.Summary).Elem(), "")
+	// One finding, so that its series (visor_finding_active) is listed.
+	r.Findings = []report.Finding{{Kind: sampleValue, Severity: sampleValue, Start: r.Buckets[0].Start, Peak: r.Buckets[0].Start,
+		End: r.Buckets[0].End, Evidence: map[string]any{"zone": sampleValue}}}
 	return r
 }
 

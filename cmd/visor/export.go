@@ -50,6 +50,7 @@ func newExportCommand(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringSliceVar(&opts.suffixes, "qname-suffix", nil, "export only DNS messages whose name ends in one of these suffixes")
 	fs.StringVar(&opts.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always or never")
 	fs.DurationVar(&opts.timeout, "xact-timeout", 5*time.Second, "a query unanswered this long (capture time) is written without a response")
+	opts.addAnonymizeFlags(fs)
 	return cmd
 }
 

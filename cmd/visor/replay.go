@@ -195,6 +195,9 @@ func writeOpenMetrics(w io.Writer, opts *analysisOptions, rep *report.Report) er
 		folded = append(folded, replay.CapSeries(fams, opts.topSeries)...)
 		*f = fams[0]
 	})
+	if opts.stderr != nil && err == nil {
+		printGrafanaRange(opts.stderr, opts, rep)
+	}
 	if opts.stderr != nil {
 		for _, f := range folded {
 			fmt.Fprintf(opts.stderr, "visor: --top-series %d: %s: %d %s values beyond the %d largest summed into %s=%q\n",
@@ -202,6 +205,38 @@ func writeOpenMetrics(w io.Writer, opts *analysisOptions, rep *report.Report) er
 		}
 	}
 	return err
+}
+
+// printGrafanaRange says the capture's time range as a Grafana dashboard
+// URL's query (from and to in Unix ms, the bucket, the capture label when
+// --label gives one): an old capture is not in Grafana's default last 24
+// hours, and the dashboard's step must be the bucket.
+func printGrafanaRange(w io.Writer, opts *analysisOptions, rep *report.Report) {
+	from, to := report.GrafanaRange(rep)
+	if from == 0 || w == nil {
+		return
+	}
+	q := fmt.Sprintf("from=%d&to=%d&var-bucket=%s", from, to, grafanaDuration(opts.bucket))
+	labels, _ := report.ParseLabels(opts.labels)
+	for _, l := range labels {
+		if l.Name == "capture" {
+			q += "&var-capture=" + url.QueryEscape(l.Value)
+		}
+	}
+	fmt.Fprintf(w, "visor: grafana: ?%s (the capture's time range, %s to %s: add it to the dashboard's URL)\n",
+		q, report.FormatMillis(from), report.FormatMillis(to))
+}
+
+// grafanaDuration writes d as Grafana's intervals do: 90s, 5m, 2h.
+func grafanaDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	switch {
+	case s > 0 && s%3600 == 0:
+		return fmt.Sprintf("%dh", s/3600)
+	case s > 0 && s%60 == 0:
+		return fmt.Sprintf("%dm", s/60)
+	}
+	return fmt.Sprintf("%ds", s)
 }
 
 func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -227,6 +262,7 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 	if opts.dryRun {
 		fmt.Fprintf(stdout, "visor: replay: dry run: %d series, %d samples, %d requests of at most %d samples, %s; nothing sent\n",
 			len(plan.Series), plan.Samples, len(plan.Batches), opts.batchSamples, span)
+		printGrafanaRange(stderr, &opts.analysisOptions, rep)
 		return strictResult(&opts.analysisOptions, rep)
 	}
 	client, err := replay.NewHTTPClient(opts.auth, opts.timeout)
@@ -270,6 +306,7 @@ func runReplay(ctx context.Context, opts *replayOptions, stdin io.Reader, stdout
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s; FAILED", summary)}
 	}
 	fmt.Fprintln(stderr, summary)
+	printGrafanaRange(stderr, &opts.analysisOptions, rep)
 	if err := interruptResult(ctx); err != nil {
 		return err
 	}
