@@ -67,6 +67,8 @@ func ParseLabels(args []string) ([]Label, error) {
 			return nil, fmt.Errorf("label %q is not k=v", a)
 		case !labelName.MatchString(k) || strings.HasPrefix(k, "__"):
 			return nil, fmt.Errorf("label %q: %q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", a, k)
+		case slices.Contains(findingLabels, k):
+			return nil, fmt.Errorf("label %q: visor's findings series use the label %q already", a, k)
 		case slices.Contains(seriesLabels, k):
 			return nil, fmt.Errorf("label %q: visor's series use the label %q already", a, k)
 		}
@@ -108,6 +110,7 @@ func Families(r *Report, extra []Label, top int) ([]Family, error) {
 		}
 		fams = append(fams, f)
 	}
+	fams = append(fams, runFamilies(r, extra)...)
 	return fams, nil
 }
 
@@ -620,6 +623,11 @@ func WriteOpenMetricsEdited(w io.Writer, r *Report, extra []Label, top, maxSerie
 			if err := flush(); err != nil {
 				return err
 			}
+		}
+	}
+	for _, f := range runFamilies(r, extra) {
+		if err := writeFamily(bw, &f); err != nil {
+			return err
 		}
 	}
 	if _, err := expfmt.FinalizeOpenMetrics(bw); err != nil {
