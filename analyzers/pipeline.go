@@ -22,6 +22,7 @@ import (
 	"github.com/visor-dns/visor/analyzers/encdns"
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
+	"github.com/visor-dns/visor/anonymize"
 	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/decode"
 	"github.com/visor-dns/visor/filter"
@@ -71,6 +72,10 @@ type Options struct {
 	// it hears them in one order whatever the machine, and counts no net
 	// or findings state.
 	Transactions TransactionHook
+	// Anonymize, when set, replaces every address by its pseudonym right
+	// after decoding and --bpf, before anything is counted (anonymize.go);
+	// HostSpec is mapped the same way. The run uses a Clone of it.
+	Anonymize *anonymize.Anonymizer
 }
 
 // Reader yields packets in capture-time order (capture.Merge does).
@@ -127,6 +132,8 @@ type Analysis struct {
 
 	// Truncated responses a later bucket's TCP query may retry (merger).
 	retry dns.RetryCarry
+
+	anon *anonymize.Anonymizer // Options.Anonymize's clone, or nil
 }
 
 // New prepares an analysis and starts its shards and merger.
@@ -143,9 +150,19 @@ func New(opts Options) *Analysis {
 	if opts.Transactions != nil {
 		opts.Shards = 1
 	}
+	var anon *anonymize.Anonymizer
+	if opts.Anonymize != nil {
+		anon = opts.Anonymize.Clone()
+		hosts := make([]netip.Prefix, len(opts.HostSpec))
+		for i, p := range opts.HostSpec {
+			hosts[i] = anon.Prefix(p)
+		}
+		opts.HostSpec = hosts
+	}
 	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
 		links: map[uint16]uint64{}, ppsFree: make(chan *sketch.Quantiles, 4),
 		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector(opts.Thresholds)}
+	a.anon = anon
 	a.buckets = report.NewBucketStore()
 	a.geo = geo.NewLookup(opts.GeoCity, opts.GeoASN)
 	a.sumNet, a.sumDNS = net.NewGeoState(a.geo), dns.NewGeoState(a.geo)
@@ -268,6 +285,9 @@ func (a *Analysis) Observe(p *visor.Packet) {
 		a.filtered++
 		return
 	}
+	if a.anon != nil && f.IPVersion != 0 {
+		a.anonymize(f)
+	}
 	if f.IPVersion == 0 {
 		f.Src, f.Dst = netip.Addr{}, netip.Addr{} // an ARP packet's, for the filter only
 	}
@@ -293,6 +313,9 @@ func (a *Analysis) Observe(p *visor.Packet) {
 	if st == decode.OK && f.Fragment && a.defrag.Add(f) && f.Payload != nil {
 		// The whole datagram goes on for its transport; the net analyzer
 		// has counted its pieces already.
+		if a.anon != nil {
+			a.anonymizeDNS(f) // its addresses are pseudonyms already; its DNS is whole now
+		}
 		it := a.dispatch(f, dir)
 		it.f.WireLen = -1
 		it.number, it.input = p.Number, int32(p.Input)
@@ -318,6 +341,9 @@ func (a *Analysis) observeTap(p *visor.Packet) {
 	if a.opts.Filter != nil && !a.opts.Filter.Match(f) {
 		a.filtered++
 		return
+	}
+	if a.anon != nil {
+		a.anonymizeTap(f)
 	}
 	a.tick(p.TS)
 	it := a.dispatch(f, t.Dir)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/analyzers/findings"
+	"github.com/visor-dns/visor/anonymize"
 	"github.com/visor-dns/visor/filter"
 	"github.com/visor-dns/visor/geo"
 	"github.com/visor-dns/visor/report"
@@ -55,10 +56,15 @@ type Config struct {
 	Labels  []string
 	SplitBy string
 
+	// Anonymize (a key file) and AnonymizePrefix ("24/48") replace every
+	// address by a pseudonym before anything is counted (docs/anonymize.md).
+	Anonymize, AnonymizePrefix string
+
 	filter     *filter.Filter
 	include    *regexp.Regexp
 	exclude    *regexp.Regexp
 	thresholds *findings.Thresholds
+	anon       *anonymize.Anonymizer
 	valid      bool
 }
 
@@ -67,6 +73,7 @@ var (
 	ErrBPF        = errors.New("bad filter expression")
 	ErrThreshold  = errors.New("bad findings threshold")
 	ErrQNameRegex = errors.New("bad name pattern")
+	ErrAnonymize  = errors.New("cannot anonymize")
 )
 
 // Validate checks the values and compiles what they need (the filter, the
@@ -107,6 +114,14 @@ func (c *Config) Validate() error {
 			}
 			*p.re = re
 		}
+	}
+	c.anon = nil
+	if c.Anonymize != "" || c.AnonymizePrefix != "" {
+		a, err := newAnonymizer(c.Anonymize, c.AnonymizePrefix)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrAnonymize, err)
+		}
+		c.anon = a
 	}
 	c.thresholds = nil
 	if len(c.Thresholds) > 0 {
@@ -152,6 +167,7 @@ func (c *Config) AnalyzerOptions() analyzers.Options {
 		QNameExclude:  c.exclude,
 		Shards:        c.Shards,
 		Thresholds:    c.thresholds,
+		Anonymize:     c.anon,
 	}
 }
 

@@ -36,6 +36,8 @@ type analysisOptions struct {
 	shards        int
 	thresholdArgs []string
 	carveDir      string
+	anonKey       string
+	anonPrefix    string
 	geoCity       string
 	geoASN        string
 	topSeries     int
@@ -69,6 +71,7 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ascii, "ascii", false, "table: ASCII only (no sparklines, arrows or ≈ ±); the default when the locale is not UTF-8")
 	fs.IntVar(&o.topSeries, "top-series", 1000, "OpenMetrics and replay: label values kept per family labelled from the traffic (top lists, rcode, qtype) over the run; the rest are summed into one "+replay.Other+" series (0: keep all)")
 	fs.StringVar(&o.geoASN, "geoip-asn", "", "MaxMind ASN database (.mmdb): adds asn tops of remote addresses and ECS prefixes")
+	o.addAnonymizeFlags(fs)
 }
 
 func (o *analysisOptions) addCarveFlag(fs *pflag.FlagSet) {
@@ -137,12 +140,15 @@ func (o *analysisOptions) validate(args []string) error {
 		QNameSuffixes: o.suffixes, QNameRegex: o.qnameRegex, QNameExclude: o.qnameExclude, BPF: o.bpf, XactTimeout: o.timeout, Slow: o.slow, Shards: o.shards,
 		Thresholds: o.thresholdArgs, GeoCity: o.geoCity, GeoASN: o.geoASN, Progress: o.progress,
 		CarveDir: o.carveDir, Version: version}
+	o.cfg.Anonymize, o.cfg.AnonymizePrefix = o.anonKey, o.anonPrefix
 	if err := o.cfg.Validate(); err != nil {
 		switch {
 		case errors.Is(err, engine.ErrBPF):
 			return usageError("--bpf: %v", errors.Unwrap(err))
 		case errors.Is(err, engine.ErrQNameRegex):
 			return usageError("--qname-regex/--qname-exclude: %v", err)
+		case errors.Is(err, engine.ErrAnonymize):
+			return usageError("--anonymize/--anonymize-prefix: %v", errors.Unwrap(err))
 		case errors.Is(err, engine.ErrThreshold):
 			return usageError("--threshold: %v", err)
 		case o.carveDir != "":
