@@ -38,6 +38,7 @@ iodined iodine
 dns2tcpd dns2tcp
 hping3 hping3
 dnsdist dnsdist
+iptables iptables
 dnscap dnscap
 chromium chromium
 sem parallel
