@@ -49,7 +49,7 @@ func (a *Analysis) lookDNS(f *visor.Frame) {
 	if n, ok := o.ports[port]; ok || len(o.ports) < maxOtherPorts {
 		o.ports[port] = n + 1
 		if n == 0 && a.opts.Warn != nil {
-			a.opts.Warn(fmt.Sprintf("UDP port %d carries what looks like DNS, but it is not a DNS port: its packets are not analysed as DNS (counted in integrity.%s)", port, integrityOtherPorts))
+			a.opts.Warn(fmt.Sprintf("visor: UDP port %d carries what looks like DNS, but it is not a DNS port: its packets are not analysed as DNS (counted in integrity.%s)", port, integrityOtherPorts))
 		}
 	}
 }
