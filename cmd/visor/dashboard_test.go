@@ -9,49 +9,86 @@ import (
 )
 
 // TestDashboardNamesOnlyVisorSeries checks that every expression of the
-// Grafana dashboard names series (and grouping labels) that visor emits.
+// Grafana dashboard (panels and annotations) names series (and grouping
+// labels) that visor emits, and that every time-series panel steps by the
+// bucket. scripts/replay-test.sh runs the queries against Prometheus
+// (scripts/dashboard-check.py).
 func TestDashboardNamesOnlyVisorSeries(t *testing.T) {
 	b, err := os.ReadFile("../../dashboards/visor-dns.json")
 	if err != nil {
 		t.Fatal(err)
 	}
+	type target struct {
+		Expr string `json:"expr"`
+	}
 	var dash struct {
 		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
+			Title    string   `json:"title"`
+			Type     string   `json:"type"`
+			Interval string   `json:"interval"`
+			Targets  []target `json:"targets"`
 		} `json:"panels"`
+		Annotations struct {
+			List []struct {
+				Name string `json:"name"`
+				Expr string `json:"expr"`
+				Step string `json:"step"`
+			} `json:"list"`
+		} `json:"annotations"`
 	}
 	if err := json.Unmarshal(b, &dash); err != nil {
 		t.Fatalf("dashboard JSON: %v", err)
 	}
-	r := runVisor("analyze", "--format", "openmetrics", "--label", "capture=lab", "../../testdata/lab-eth.pcap")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	// Series name -> the label names it carries.
+	// Series name -> the label names it carries, over a capture with a
+	// finding (visor_finding_active) and one with SERVFAIL answers (and slow
+	// ones with --slow 1ms).
 	labels := map[string]map[string]bool{}
 	sample := regexp.MustCompile(`^(visor_[a-z0-9_]+)(\{([^}]*)\})? `)
 	labelName := regexp.MustCompile(`([a-z_]+)="`)
-	for _, line := range strings.Split(r.stdout, "\n") {
-		m := sample.FindStringSubmatch(line)
-		if m == nil {
-			continue
+	for _, capture := range []string{"attack-random-subdomain.pcap", "lab-eth.pcap"} {
+		r := runVisor("analyze", "--format", "openmetrics", "--bucket", "1s", "--slow", "1ms", "--label", "capture=lab", "../../testdata/"+capture)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if labels[m[1]] == nil {
-			labels[m[1]] = map[string]bool{}
-		}
-		for _, l := range labelName.FindAllStringSubmatch(m[3], -1) {
-			labels[m[1]][l[1]] = true
+		for _, line := range strings.Split(r.stdout, "\n") {
+			m := sample.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			if labels[m[1]] == nil {
+				labels[m[1]] = map[string]bool{}
+			}
+			for _, l := range labelName.FindAllStringSubmatch(m[3], -1) {
+				labels[m[1]][l[1]] = true
+			}
 		}
 	}
 	metric := regexp.MustCompile(`visor_[a-z0-9_]+`)
 	by := regexp.MustCompile(`by \(([^)]*)\)`)
 	exprs := 0
+	for _, a := range dash.Annotations.List {
+		if a.Expr == "" {
+			continue
+		}
+		if a.Step != "$bucket" {
+			t.Errorf("annotation %q steps by %q, not $bucket", a.Name, a.Step)
+		}
+		dash.Panels = append(dash.Panels, struct {
+			Title    string   `json:"title"`
+			Type     string   `json:"type"`
+			Interval string   `json:"interval"`
+			Targets  []target `json:"targets"`
+		}{Title: "annotation " + a.Name, Targets: []target{{a.Expr}}})
+	}
 	for _, p := range dash.Panels {
+		if p.Type == "timeseries" && p.Interval != "$bucket" {
+			t.Errorf("panel %q: minimum interval %q, want $bucket (a step of the bucket keeps increase() exact)", p.Title, p.Interval)
+		}
 		for _, tg := range p.Targets {
 			exprs++
+			if strings.Contains(tg.Expr, "$__rate_interval") {
+				t.Errorf("panel %q: %q: $__rate_interval is not a bucket: use $__interval", p.Title, tg.Expr)
+			}
 			names := metric.FindAllString(tg.Expr, -1)
 			if len(names) == 0 {
 				t.Errorf("panel %q: %q names no visor series", p.Title, tg.Expr)
