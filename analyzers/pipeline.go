@@ -85,7 +85,8 @@ type Reader interface {
 
 // readerPart is the reader's share of a closed bucket.
 type readerPart struct {
-	pps *sketch.Quantiles
+	pps  *sketch.Quantiles
+	edge net.RateEdge // with Options.Summary: the bucket's first and last seconds (rate.go)
 }
 
 // Analysis is one run: the reader's state, the shards and the merger.
@@ -164,6 +165,7 @@ func New(opts Options) *Analysis {
 		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector(opts.Thresholds)}
 	a.anon = anon
 	a.buckets = report.NewBucketStore()
+	a.rate.edges = opts.Summary != nil
 	a.geo = geo.NewLookup(opts.GeoCity, opts.GeoASN)
 	a.sumNet, a.sumDNS = net.NewGeoState(a.geo), dns.NewGeoState(a.geo)
 	a.sumEnc = encdns.NewState()
@@ -437,7 +439,7 @@ func (a *Analysis) closeBucket(m mark) {
 		s.in <- mb
 	}
 	a.rate.flush()
-	a.parts <- part{shard: -1, bucket: a.bucket, end: end, final: m == markFinish, reader: &readerPart{pps: a.rate.q}}
+	a.parts <- part{shard: -1, bucket: a.bucket, end: end, final: m == markFinish, reader: &readerPart{pps: a.rate.q, edge: a.rate.takeEdge()}}
 	select {
 	case a.rate.q = <-a.ppsFree:
 	default:
@@ -471,6 +473,7 @@ func (a *Analysis) merge() {
 		acc.n++
 		if p.reader != nil {
 			acc.st.net.MergeRates(p.reader.pps)
+			acc.st.net.AddRateEdge(p.reader.edge)
 			p.reader.pps.Reset()
 			select {
 			case a.ppsFree <- p.reader.pps:

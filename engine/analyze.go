@@ -39,6 +39,17 @@ func Analyze(ctx context.Context, cfg *Config, stdin io.Reader, stderr io.Writer
 			return nil, err
 		}
 	}
+	if ok, err := cfg.summaryInputs(); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		s, err := cfg.readInputSummaries(stderr)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		return cfg.SummaryReport(s)
+	}
 	if cfg.apart() {
 		s, err := AnalyzeSummary(ctx, cfg, stdin, stderr)
 		if err != nil {

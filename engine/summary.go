@@ -53,6 +53,56 @@ func ReadSummaries(paths []string) (*summary.Summary, []string, error) {
 	return m, warns, nil
 }
 
+// IsSummary tells whether path is a summary file, by its magic.
+func IsSummary(path string) bool {
+	if path == "-" {
+		return false
+	}
+	// Only a regular file: opening a FIFO would wait for its writer.
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(summary.Magic))
+	_, err = io.ReadFull(f, b)
+	return err == nil && string(b) == summary.Magic
+}
+
+// summaryInputs tells whether cfg's inputs are summary files (all of
+// them; a mix of summaries and captures is refused).
+func (c *Config) summaryInputs() (bool, error) {
+	n := 0
+	for _, in := range c.Inputs {
+		if IsSummary(in) {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return false, nil
+	case n < len(c.Inputs):
+		return false, &InputError{errors.New("the inputs mix summaries and captures: give summaries alone (visor merge) or analyse the captures into summaries first")}
+	}
+	return true, nil
+}
+
+// readInputSummaries merges cfg's inputs, which are summaries, saying the
+// merge's warnings on stderr.
+func (c *Config) readInputSummaries(stderr io.Writer) (*summary.Summary, error) {
+	s, warns, err := ReadSummaries(c.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warns {
+		fmt.Fprintf(stderr, "visor: %s\n", w)
+	}
+	return s, nil
+}
+
 // SummaryReport renders a summary as a report whose tool is this visor.
 func (c *Config) SummaryReport(s *summary.Summary) (*report.Report, error) {
 	rep, err := s.Report()
@@ -110,6 +160,12 @@ func AnalyzeSummary(ctx context.Context, cfg *Config, stdin io.Reader, stderr io
 	}
 	if _, err := cfg.header(); err != nil {
 		return nil, err
+	}
+	if ok, err := cfg.summaryInputs(); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return cfg.readInputSummaries(stderr)
 	}
 	paths, skipped, err := capture.ExpandReport(cfg.Inputs)
 	if err != nil {

@@ -139,6 +139,7 @@ func (s *Summary) Report() (*report.Report, error) {
 			rep.Close()
 			return nil, err
 		}
+		b.Net.SettleRates()
 		if j := joins[b.Start]; j != nil {
 			for _, x := range j.xacts {
 				b.DNS.AddTransaction(x[0], x[1], p.SlowNS)

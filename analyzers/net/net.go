@@ -31,6 +31,9 @@ type State struct {
 	// conversation alternates two addresses, and an address met again
 	// since Reset is in its distinct count already.
 	srcMemo, dstMemo sketch.AddrHashes
+	// The rate edges of the runs merged into a bucket, until SettleRates
+	// (summary.go); empty unless the run writes a summary.
+	edges []RateEdge
 }
 
 // NewState returns an empty state.
@@ -146,6 +149,7 @@ func (s *State) Merge(o *State) {
 	s.topSrc.Merge(o.topSrc)
 	s.topDst.Merge(o.topDst)
 	s.pps.Merge(o.pps)
+	s.edges = append(s.edges, o.edges...)
 	// A state read back from a summary may have geo tops the other lacks.
 	if o.topGeo != nil {
 		if s.topGeo == nil {
@@ -169,7 +173,7 @@ func (s *State) Reset() {
 	ts.Reset()
 	td.Reset()
 	pps.Reset()
-	*s = State{src: src, dst: dst, topSrc: ts, topDst: td, pps: pps, geo: s.geo, topGeo: s.topGeo, topASN: s.topASN}
+	*s = State{src: src, dst: dst, topSrc: ts, topDst: td, pps: pps, geo: s.geo, topGeo: s.topGeo, topASN: s.topASN, edges: s.edges[:0]}
 	if s.topGeo != nil {
 		s.topGeo.Reset()
 	}

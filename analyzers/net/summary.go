@@ -1,7 +1,9 @@
 package net
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -13,6 +15,14 @@ import (
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	for i, v := range s.counters() {
 		b = sketch.AppendUint(b, protowire.Number(i+1), *v)
+	}
+	for _, e := range s.edges {
+		b = sketch.AppendMessage(b, fieldEdges, func(b []byte) []byte {
+			b = sketch.AppendUint(b, 1, uint64(e.FirstSec))
+			b = sketch.AppendUint(b, 2, e.FirstCount)
+			b = sketch.AppendUint(b, 3, uint64(e.LastSec))
+			return sketch.AppendUint(b, 4, e.LastCount)
+		})
 	}
 	var err error
 	for _, f := range s.sketches() {
@@ -49,6 +59,32 @@ func (s *State) UnmarshalBinary(b []byte) error {
 			*cs[num-1] = v
 			return nil
 		}
+		if num == fieldEdges && typ == protowire.BytesType {
+			if len(n.edges) >= maxEdges {
+				return fmt.Errorf("%w: more than %d rate edges", sketch.ErrCorrupt, maxEdges)
+			}
+			var e RateEdge
+			err := sketch.Fields(val, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+				if typ == protowire.VarintType {
+					switch num {
+					case 1:
+						e.FirstSec = int64(v)
+					case 2:
+						e.FirstCount = v
+					case 3:
+						e.LastSec = int64(v)
+					case 4:
+						e.LastCount = v
+					}
+				}
+				return nil
+			})
+			if e.LastSec < e.FirstSec {
+				return fmt.Errorf("%w: rate edge ends before it starts", sketch.ErrCorrupt)
+			}
+			n.edges = append(n.edges, e)
+			return err
+		}
 		for _, f := range fs {
 			if f.num != num || typ != protowire.BytesType {
 				continue
@@ -78,6 +114,12 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
+// fieldEdges is the Net message's rate edges; maxEdges bounds them.
+const (
+	fieldEdges = 20
+	maxEdges   = 1 << 20
+)
+
 func (s *State) counters() []*uint64 {
 	return []*uint64{&s.Packets, &s.Bytes, &s.IPv4, &s.IPv6, &s.NonIP, &s.UDP, &s.TCP, &s.OtherL4,
 		&s.Fragments, &s.In, &s.Out, &s.Unknown}
@@ -105,4 +147,74 @@ func (s *State) Clone() *State {
 	c := NewState()
 	c.Merge(s)
 	return c
+}
+
+// RateEdge is one run's first and last second of packets in a bucket,
+// with their counts, kept out of the rate quantiles by a run that writes a
+// summary: another piece of the same capture may hold the rest of those
+// seconds, or the seconds between (SettleRates).
+type RateEdge struct {
+	FirstSec, LastSec     int64
+	FirstCount, LastCount uint64
+}
+
+// AddRateEdge keeps a run's rate edges for SettleRates (none when e's
+// counts are 0).
+func (s *State) AddRateEdge(e RateEdge) {
+	if e.FirstCount > 0 {
+		s.edges = append(s.edges, e)
+	}
+}
+
+// SettleRates adds the kept rate edges of the runs merged into s (one
+// bucket) to the rate quantiles as one run over their concatenated
+// captures would have: the counts of a second two runs share added up,
+// the empty seconds between two runs added as zeros. Runs that overlap in
+// time (not pieces of one capture) add their edges as they are.
+func (s *State) SettleRates() {
+	es := s.edges
+	if len(es) == 0 {
+		return
+	}
+	slices.SortFunc(es, func(a, b RateEdge) int {
+		if c := cmp.Compare(a.FirstSec, b.FirstSec); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.LastSec, b.LastSec)
+	})
+	pend, n := es[0].LastSec, es[0].LastCount
+	if es[0].LastSec != es[0].FirstSec {
+		s.pps.Add(float64(es[0].FirstCount))
+	}
+	for _, e := range es[1:] {
+		single := e.FirstSec == e.LastSec
+		switch {
+		case e.FirstSec == pend:
+			if single {
+				n += e.FirstCount
+				continue
+			}
+			s.pps.Add(float64(n + e.FirstCount))
+		case e.FirstSec > pend:
+			s.pps.Add(float64(n))
+			if gap := e.FirstSec - pend - 1; gap > 0 {
+				s.pps.AddN(0, uint64(gap))
+			}
+			if single {
+				pend, n = e.FirstSec, e.FirstCount
+				continue
+			}
+			s.pps.Add(float64(e.FirstCount))
+		default: // overlapping runs
+			s.pps.Add(float64(n))
+			if single {
+				pend, n = e.FirstSec, e.FirstCount
+				continue
+			}
+			s.pps.Add(float64(e.FirstCount))
+		}
+		pend, n = e.LastSec, e.LastCount
+	}
+	s.pps.Add(float64(n))
+	s.edges = s.edges[:0]
 }

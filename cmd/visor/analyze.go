@@ -61,6 +61,9 @@ func interruptResult(ctx context.Context) error {
 }
 
 func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	if opts.format == "summary" {
+		return runSummary(ctx, opts, stdin, stdout, stderr) // merge.go
+	}
 	rep, err := analyse(ctx, opts, stdin, stderr)
 	if err != nil {
 		return err

@@ -108,7 +108,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyzeCommand(stdout, stderr), newReplayCommand(stdout, stderr), newCheckCommand(stdout, stderr),
-		newLiveCommand(stdout, stderr), newExportCommand(stdout, stderr), newDiffCommand(stdout, stderr), newVersionCommand(stdout), newWriteDocumentationCommand())
+		newLiveCommand(stdout, stderr), newExportCommand(stdout, stderr), newDiffCommand(stdout, stderr), newMergeCommand(stdout, stderr), newVersionCommand(stdout), newWriteDocumentationCommand())
 	withConventions(root)
 	return root
 }

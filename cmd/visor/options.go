@@ -43,6 +43,8 @@ type analysisOptions struct {
 	topSeries     int
 	dohSNI        []string
 	ascii         bool
+	jobs          int
+	splitBy       string
 	cfg           engine.Config
 	stderr        io.Writer // for warnings of the flag-level steps (e.g. --top-series)
 }
@@ -71,6 +73,8 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ascii, "ascii", false, "table: ASCII only (no sparklines, arrows or ≈ ±); the default when the locale is not UTF-8")
 	fs.IntVar(&o.topSeries, "top-series", 1000, "OpenMetrics and replay: label values kept per family labelled from the traffic (top lists, rcode, qtype) over the run; the rest are summed into one "+replay.Other+" series (0: keep all)")
 	fs.StringVar(&o.geoASN, "geoip-asn", "", "MaxMind ASN database (.mmdb): adds asn tops of remote addresses and ECS prefixes")
+	fs.IntVarP(&o.jobs, "jobs", "j", 0, "inputs analysed at once, each apart, then merged (0: one per CPU; 1: the inputs read as one capture)")
+	fs.StringVar(&o.splitBy, "split-by", "", "also report each input (input) or each --label set (label) apart, beside the whole")
 	o.addAnonymizeFlags(fs)
 }
 
@@ -91,9 +95,17 @@ func (o *analysisOptions) validate(args []string) error {
 		return usageError("--bucket must be a whole number of seconds, not %s", o.bucket)
 	}
 	switch o.format {
-	case "table", "json", "openmetrics", "html", "markdown":
+	case "table", "json", "openmetrics", "html", "markdown", "summary":
 	default:
-		return usageError("--format must be table, json, openmetrics, html or markdown, not %q", o.format)
+		return usageError("--format must be table, json, openmetrics, html, markdown or summary, not %q", o.format)
+	}
+	switch o.splitBy {
+	case "", "input", "label":
+	default:
+		return usageError("--split-by must be input or label, not %q", o.splitBy)
+	}
+	if o.jobs < 0 {
+		return usageError("-j must be 0 (one per CPU) or more, not %d", o.jobs)
 	}
 	switch o.progress {
 	case "auto", "always", "never":
@@ -141,6 +153,7 @@ func (o *analysisOptions) validate(args []string) error {
 		Thresholds: o.thresholdArgs, GeoCity: o.geoCity, GeoASN: o.geoASN, Progress: o.progress,
 		CarveDir: o.carveDir, Version: version}
 	o.cfg.Anonymize, o.cfg.AnonymizePrefix = o.anonKey, o.anonPrefix
+	o.cfg.Jobs, o.cfg.Labels, o.cfg.SplitBy = o.jobs, o.labels, o.splitBy
 	if err := o.cfg.Validate(); err != nil {
 		switch {
 		case errors.Is(err, engine.ErrBPF):
