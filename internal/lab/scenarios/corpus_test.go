@@ -148,8 +148,10 @@ func TestFindingsCorpus(t *testing.T) {
 	if l := os.Getenv("VISOR_BIN_LABEL"); l != "" {
 		which = l
 	} else if which == "" {
-		commit, _ := exec.Command("git", "describe", "--always", "--dirty").Output()
-		which = "built from the tree at " + strings.TrimSpace(string(commit))
+		which = "built from the tree"
+		if commit, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+			which += " at " + strings.TrimSpace(string(commit))
+		}
 	}
 	card := fmt.Sprintf("Scored %s UTC with visor %s: %d scenarios, corpus %s, scored at %d bucket sizes in %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04"), which, len(dirs), made,
