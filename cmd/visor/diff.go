@@ -62,6 +62,7 @@ func newDiffCommand(stdout, stderr io.Writer) *cobra.Command {
 	fs.DurationVar(&opts.slow, "slow", 500*time.Millisecond, "a transaction at least this slow enters the slow list")
 	fs.StringArrayVar(&opts.thresholdArgs, "threshold", nil, "NAME=VALUE overrides a findings threshold (repeatable; names in docs/findings.md)")
 	fs.StringVar(&opts.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always or never")
+	opts.addAnonymizeFlags(fs) // of the sides that are captures
 	fs.BoolVar(&opts.ascii, "ascii", false, "table: ASCII only (x, -> and <= for ×, → and ≤); the default when the locale is not UTF-8")
 	return cmd
 }
