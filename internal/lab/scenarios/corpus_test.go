@@ -123,7 +123,7 @@ func (r *recorder) expect(e lab.Expected, match func(*lab.Pkt) bool) {
 }
 
 func TestFindingsCorpus(t *testing.T) {
-	var dirs []string
+	var dirs, notMade []string
 	made := "scored from " + os.Getenv("VISOR_CORPUS_IN")
 	if in := os.Getenv("VISOR_CORPUS_IN"); in != "" {
 		m, _ := filepath.Glob(filepath.Join(in, "*", "truth.json"))
@@ -135,7 +135,7 @@ func TestFindingsCorpus(t *testing.T) {
 		}
 	} else {
 		t0 := time.Now()
-		dirs = makeCorpus(t)
+		dirs, notMade = makeCorpus(t)
 		made = fmt.Sprintf("made in %s", time.Since(t0).Round(time.Second))
 	}
 	sort.Strings(dirs)
@@ -155,7 +155,11 @@ func TestFindingsCorpus(t *testing.T) {
 	}
 	card := fmt.Sprintf("Scored %s UTC with visor %s: %d scenarios, corpus %s, scored at %d bucket sizes in %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04"), which, len(dirs), made,
-		len(lab.ScoreBuckets), time.Since(t0).Round(100*time.Millisecond)) + lab.Scorecard(rows)
+		len(lab.ScoreBuckets), time.Since(t0).Round(100*time.Millisecond))
+	if len(notMade) > 0 {
+		card += "Not made: " + strings.Join(notMade, ", ") + ".\n\n"
+	}
+	card += lab.Scorecard(rows)
 	fmt.Printf("\n%s\n", card)
 	if f := os.Getenv("VISOR_SCORECARD"); f != "" {
 		if err := lab.WriteScorecard(f, card); err != nil {
@@ -211,28 +215,36 @@ func scoreScenario(t *testing.T, dir string) []lab.Row {
 }
 
 // makeCorpus makes every scenario and returns their directories.
-func makeCorpus(t *testing.T) []string {
+// makeCorpus makes every scenario and returns their directories, and the
+// scenarios not made, each with why.
+func makeCorpus(t *testing.T) (dirs, notMade []string) {
 	c := newCorpusLab(t)
 	var only *regexp.Regexp
 	if s := os.Getenv("VISOR_CORPUS_ONLY"); s != "" {
 		only = regexp.MustCompile(s)
 	}
-	var dirs []string
 	for _, sc := range corpusScenarios() {
 		if only != nil && !only.MatchString(sc.name) {
 			continue
 		}
-		ok := t.Run("make/"+sc.name, func(t *testing.T) {
+		var skipped bool
+		made := false
+		t.Run("make/"+sc.name, func(t *testing.T) {
+			defer func() { skipped = t.Skipped() }()
 			t0 := time.Now()
 			d := c.make(t, sc)
 			t.Logf("%s made in %s", sc.name, time.Since(t0).Round(time.Millisecond))
-			dirs = append(dirs, d)
+			dirs, made = append(dirs, d), true
 		})
-		if !ok {
+		switch {
+		case skipped:
+			notMade = append(notMade, sc.name+" (skipped: a program is missing, see the log)")
+		case !made:
+			notMade = append(notMade, sc.name+" (failed, see the log)")
 			t.Errorf("scenario %s was not made: its rows are missing from the scorecard", sc.name)
 		}
 	}
-	return dirs
+	return dirs, notMade
 }
 
 func newCorpusLab(t *testing.T) *corpusLab {
