@@ -95,6 +95,7 @@ func runDiff(ctx context.Context, opts *diffOptions, args []string, stdin io.Rea
 		sides[i] = diff.Side{Label: path, Kind: l.Kind, Report: l.Report, Top: l.Top}
 	}
 	d := diff.Compute(sides[0], sides[1], diff.Options{Limit: opts.top})
+	d.Tool = report.Tool{Name: "visor", Version: version} // this visor, whatever made a JSON side
 	write := func(w io.Writer) error {
 		switch opts.diffFormat {
 		case "json":
