@@ -40,6 +40,14 @@ func (e *TunnelingEvidence) selector(s *Selector) {
 	s.zones, s.Key = []string{e.Zone}, e.Zone
 }
 
+func init() { register(tunneling{}) }
+
+func (tunneling) order() int         { return 10 }
+func (tunneling) evidence() evidence { return &TunnelingEvidence{} }
+func (tunneling) present(r *winRec, key string) bool {
+	return r.zones[key] != nil
+}
+
 func (tunneling) kind() string { return KindTunneling }
 
 func (tunneling) judge(d *Detector, r *winRec, held func(string, float64)) {

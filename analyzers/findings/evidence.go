@@ -53,21 +53,8 @@ func (f *Finding) Report() report.Finding {
 
 // newEvidence returns an empty evidence struct of kind.
 func newEvidence(kind string) (evidence, error) {
-	switch kind {
-	case KindRandomSubdomain:
-		return &RandomSubdomainEvidence{}, nil
-	case KindTunneling:
-		return &TunnelingEvidence{}, nil
-	case KindNXDomainFlood:
-		return &NXDomainFloodEvidence{}, nil
-	case KindServfailStorm:
-		return &ServfailStormEvidence{}, nil
-	case KindQueryFlood:
-		return &QueryFloodEvidence{}, nil
-	case KindReflection:
-		return &ReflectionEvidence{}, nil
-	case KindSYNFlood:
-		return &SYNFloodEvidence{}, nil
+	if det := detectorOf(kind); det != nil {
+		return det.evidence(), nil
 	}
 	return nil, fmt.Errorf("unknown finding kind %q", kind)
 }

@@ -34,18 +34,33 @@ const (
 	KindSYNFlood        = "tcp_syn_flood"
 )
 
-// detectors in the order they judge a window: a zone's tunnel before its
-// random subdomains, and those before the floods they explain.
-var detectors = []detector{tunneling{}, randomSubdomain{}, nxdomainFlood{}, servfailStorm{}, queryFlood{}, reflection{}, synFlood{}}
+// detectors are the registered detectors, in the order they judge a
+// window (order): a zone's tunnel before its random subdomains, and those
+// before the floods they explain. Each detector's file registers it.
+var detectors []detector
 
-// detector is one kind of finding.
+func register(d detector) {
+	detectors = append(detectors, d)
+	slices.SortStableFunc(detectors, func(a, b detector) int { return cmp.Compare(a.order(), b.order()) })
+}
+
+// detector is one kind of finding. Adding one is its file (this interface,
+// its typed evidence, register in an init) and its test, plus its
+// thresholds in Thresholds and thresholdMeanings.
 type detector interface {
 	kind() string
+	// order places it among the detectors judging a window.
+	order() int
 	// judge calls held for each key whose rule holds in window r, with
 	// the rule's main measure over its threshold.
 	judge(d *Detector, r *winRec, held func(key string, score float64))
+	// present says whether window r keeps what key needs (a finding's
+	// first and last windows may come near the thresholds only).
+	present(r *winRec, key string) bool
 	// finding makes the finding of an episode.
 	finding(d *Detector, ep *episode) *Finding
+	// evidence returns an empty evidence struct, to read a finding back.
+	evidence() evidence
 }
 
 // listLen is the length of the lists in a finding's evidence.
@@ -448,26 +463,6 @@ func detectorOf(kind string) detector {
 	return nil
 }
 
-// present says whether window r holds key for detectors of kind.
-func present(kind, key string, r *winRec) bool {
-	switch kind {
-	case KindRandomSubdomain, KindTunneling:
-		return r.zones[key] != nil
-	case KindNXDomainFlood:
-		return r.nx > 0
-	case KindServfailStorm:
-		return r.sf > 0
-	case KindQueryFlood:
-		if p, err := netip.ParsePrefix(key); err == nil {
-			return r.prefixes[p] != nil
-		}
-		fallthrough
-	default:
-		a, _ := netip.ParseAddr(key)
-		return r.addrs[a] != nil
-	}
-}
-
 // maxLead is how many windows before its first held window a finding may
 // begin (an attack that starts late in a window may not reach the
 // thresholds there).
@@ -479,13 +474,13 @@ func (d *Detector) episode(k episodeKey, hs []hit, byIdx map[int64]*winRec, det 
 	lo := first
 	for i := int64(1); i <= maxLead; i++ {
 		r := byIdx[first-i]
-		if r == nil || !present(k.kind, k.key, r) {
+		if r == nil || !det.present(r, k.key) {
 			break
 		}
 		lo = first - i
 	}
 	hi := last
-	if r := byIdx[last+1]; r != nil && present(k.kind, k.key, r) {
+	if r := byIdx[last+1]; r != nil && det.present(r, k.key) {
 		hi = last + 1
 	}
 	held := map[int64]float64{}
@@ -498,7 +493,7 @@ func (d *Detector) episode(k episodeKey, hs []hit, byIdx map[int64]*winRec, det 
 			continue
 		}
 		_, ok := held[i]
-		if !ok && !present(k.kind, k.key, r) {
+		if !ok && !det.present(r, k.key) {
 			continue
 		}
 		ep.wins = append(ep.wins, r)

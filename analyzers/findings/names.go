@@ -166,6 +166,7 @@ type sampled struct {
 	h      uint64
 	first  int64 // capture time (ns) the name was first seen
 	random bool  // its first label looks machine-made
+	failed bool  // an answer for it was NXDOMAIN or SERVFAIL
 }
 
 // insert adds the name of hash h, seen at ts, whose part under its cut is
@@ -174,15 +175,7 @@ func (s *nameSample) insert(h uint64, ts int64, sub []byte) {
 	if s.n == sampleK && h >= s.e[sampleK-1].h {
 		return
 	}
-	i, found := slices.BinarySearchFunc(s.e[:s.n], h, func(e sampled, h uint64) int {
-		switch {
-		case e.h < h:
-			return -1
-		case e.h > h:
-			return 1
-		}
-		return 0
-	})
+	i, found := s.find(h)
 	if found {
 		s.e[i].first = min(s.e[i].first, ts)
 		return
@@ -196,6 +189,39 @@ func (s *nameSample) insert(h uint64, ts int64, sub []byte) {
 	}
 	copy(s.e[i+1:s.n], s.e[i:s.n-1])
 	s.e[i] = sampled{h: h, first: ts, random: randomLooking(first)}
+}
+
+func (s *nameSample) find(h uint64) (int, bool) {
+	return slices.BinarySearchFunc(s.e[:s.n], h, func(e sampled, h uint64) int {
+		switch {
+		case e.h < h:
+			return -1
+		case e.h > h:
+			return 1
+		}
+		return 0
+	})
+}
+
+// fail marks the name of hash h, if sampled, as failed.
+func (s *nameSample) fail(h uint64) {
+	if s.n == 0 || h > s.e[s.n-1].h {
+		return
+	}
+	if i, found := s.find(h); found {
+		s.e[i].failed = true
+	}
+}
+
+// failShare is the share of the sampled names that failed.
+func (s *nameSample) failShare() float64 {
+	k := 0
+	for _, e := range s.e[:s.n] {
+		if e.failed {
+			k++
+		}
+	}
+	return share(uint64(k), uint64(s.n))
 }
 
 // merge adds o's names into s.
@@ -216,6 +242,7 @@ func (s *nameSample) merge(o *nameSample) {
 		default:
 			out[n] = s.e[i]
 			out[n].first = min(s.e[i].first, o.e[j].first)
+			out[n].failed = s.e[i].failed || o.e[j].failed
 			i++
 			j++
 		}

@@ -41,6 +41,14 @@ func topNames(items []report.TopItem) ([]string, string) {
 	return zs, zs[0]
 }
 
+func init() { register(nxdomainFlood{}) }
+
+func (nxdomainFlood) order() int         { return 30 }
+func (nxdomainFlood) evidence() evidence { return &NXDomainFloodEvidence{} }
+func (nxdomainFlood) present(r *winRec, key string) bool {
+	return r.nx > 0
+}
+
 func (nxdomainFlood) kind() string { return KindNXDomainFlood }
 
 // rcodeRule is the rule of nxdomain_flood and servfail_storm over one

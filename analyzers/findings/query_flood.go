@@ -37,6 +37,18 @@ func (e *QueryFloodEvidence) selector(s *Selector) {
 	s.Key = e.Source
 }
 
+func init() { register(queryFlood{}) }
+
+func (queryFlood) order() int         { return 50 }
+func (queryFlood) evidence() evidence { return &QueryFloodEvidence{} }
+func (queryFlood) present(r *winRec, key string) bool {
+	if p, err := netip.ParsePrefix(key); err == nil {
+		return r.prefixes[p] != nil
+	}
+	a, err := netip.ParseAddr(key)
+	return err == nil && r.addrs[a] != nil
+}
+
 func (queryFlood) kind() string { return KindQueryFlood }
 
 // cause returns the zone cut with a finding in r that received at least

@@ -22,14 +22,17 @@ type randomSubdomain struct{}
 // RandomSubdomainEvidence is the evidence of a random_subdomain finding.
 type RandomSubdomainEvidence struct {
 	Common
-	Zone             string            `json:"zone"`
-	Queries          uint64            `json:"queries"`
-	Responses        uint64            `json:"responses"`
-	DistinctNames    uint64            `json:"distinct_names"`
-	DistinctPerQuery float64           `json:"distinct_per_query"`
-	NXDomain         uint64            `json:"nxdomain"`
-	Servfail         uint64            `json:"servfail"`
-	FailureShare     float64           `json:"failure_share"`
+	Zone             string  `json:"zone"`
+	Queries          uint64  `json:"queries"`
+	Responses        uint64  `json:"responses"`
+	DistinctNames    uint64  `json:"distinct_names"`
+	DistinctPerQuery float64 `json:"distinct_per_query"`
+	NXDomain         uint64  `json:"nxdomain"`
+	Servfail         uint64  `json:"servfail"`
+	FailureShare     float64 `json:"failure_share"`
+	// FailedNameShare is the share of a sample of the distinct names
+	// whose answer failed.
+	FailedNameShare  float64           `json:"failed_name_share"`
 	RandomShare      float64           `json:"random_share"`
 	BaselineRandom   float64           `json:"baseline_random_share"`
 	Sources          uint64            `json:"sources"`
@@ -48,6 +51,14 @@ func (e *RandomSubdomainEvidence) selector(s *Selector) {
 	s.zones, s.Key = []string{e.Zone}, e.Zone
 }
 
+func init() { register(randomSubdomain{}) }
+
+func (randomSubdomain) order() int         { return 20 }
+func (randomSubdomain) evidence() evidence { return &RandomSubdomainEvidence{} }
+func (randomSubdomain) present(r *winRec, key string) bool {
+	return r.zones[key] != nil
+}
+
 func (randomSubdomain) kind() string { return KindRandomSubdomain }
 
 // randomShare returns the share of z's sampled distinct names that look
@@ -62,7 +73,14 @@ func (d *Detector) isRandom(zone string, distinct, q, r, failed uint64, sm *name
 	t := &d.t
 	rs := randomShare(sm)
 	return float64(distinct) >= minNames && rs >= t.RSRandom && rs-d.baseline(zone) >= t.RSRandomDelta &&
-		(share(failed, r) >= t.RSFail || share(distinct, q) >= t.RSUnique)
+		(failShare(failed, r, sm) >= t.RSFail || share(distinct, q) >= t.RSUnique)
+}
+
+// failShare is the larger of the share of failed answers and the share of
+// the sampled distinct names that failed: ordinary names asked often under
+// the same cut do not hide failing random ones.
+func failShare(failed, r uint64, sm *nameSample) float64 {
+	return max(share(failed, r), sm.failShare())
 }
 
 func (randomSubdomain) judge(d *Detector, r *winRec, held func(string, float64)) {
@@ -108,7 +126,7 @@ func zoneEvidence(d *Detector, z *zoneStat) *RandomSubdomainEvidence {
 	return &RandomSubdomainEvidence{
 		Zone: z.zone, Queries: z.q, Responses: z.r, DistinctNames: z.distinct(),
 		DistinctPerQuery: round(share(z.distinct(), z.q)), NXDomain: z.nx, Servfail: z.sf,
-		FailureShare: round(share(z.nx+z.sf, z.r)), RandomShare: round(randomShare(&z.sample)),
+		FailureShare: round(share(z.nx+z.sf, z.r)), FailedNameShare: round(z.sample.failShare()), RandomShare: round(randomShare(&z.sample)),
 		BaselineRandom: round(d.baseline(z.zone)), Sources: z.srcs.Estimate(), TopSources: addrItems(z.top.list(listLen)),
 		Transport: map[string]uint64{"udp": z.udp, "tcp": z.tcp}, IPVersion: map[string]uint64{"ipv4": z.v4, "ipv6": z.v6},
 		LabelLenMean: round(z.meanLen()), LabelEntropyMean: round(z.meanEntropy()),
@@ -122,8 +140,8 @@ func describeRandom(f *Finding, ev *RandomSubdomainEvidence) {
 	}
 	f.Summary = fmt.Sprintf("%sRandom-subdomain attack on %s: %d distinct names in %d queries from %d source(s), %.0f%% of answers NXDOMAIN or SERVFAIL.",
 		pace, ev.Zone, ev.DistinctNames, ev.Queries, ev.Sources, 100*ev.FailureShare)
-	f.Why = fmt.Sprintf("%d distinct names under %s, %.0f%% of a sample of them machine-made (%.0f%% in the capture's other zones), %.0f%% of answers failed, %.2f distinct names per query.",
-		ev.DistinctNames, ev.Zone, 100*ev.RandomShare, 100*ev.BaselineRandom, 100*ev.FailureShare, ev.DistinctPerQuery)
+	f.Why = fmt.Sprintf("%d distinct names under %s, %.0f%% of a sample of them machine-made (%.0f%% in the capture's other zones) and %.0f%% of them failing; %.0f%% of all answers failed, %.2f distinct names per query.",
+		ev.DistinctNames, ev.Zone, 100*ev.RandomShare, 100*ev.BaselineRandom, 100*ev.FailedNameShare, 100*ev.FailureShare, ev.DistinctPerQuery)
 	f.Next = []string{
 		"carve the zone's queries (--carve DIR) and look at the names and the sources asking them",
 		"check the resolvers' outbound queries and the authoritative servers of " + ev.Zone + " for load",
@@ -269,7 +287,7 @@ func (d *Detector) lowAndSlow(done map[string]bool) []*Finding {
 		}
 		dn := l.names.Estimate()
 		if l.active < 2 || !d.isRandom(zn, dn, l.q, l.r, l.nx+l.sf, &l.actSample, d.t.RSSlowNames) ||
-			share(l.nx+l.sf, l.r) < d.t.RSFail {
+			failShare(l.nx+l.sf, l.r, &l.actSample) < d.t.RSFail {
 			continue
 		}
 		z := &zoneStat{zone: zn, q: l.q, r: l.r, nx: l.nx, sf: l.sf, udp: l.udp, tcp: l.tcp, v4: l.v4, v6: l.v6,

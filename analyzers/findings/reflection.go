@@ -30,6 +30,15 @@ func (e *ReflectionEvidence) selector(s *Selector) {
 	s.Key = e.Target
 }
 
+func init() { register(reflection{}) }
+
+func (reflection) order() int         { return 60 }
+func (reflection) evidence() evidence { return &ReflectionEvidence{} }
+func (reflection) present(r *winRec, key string) bool {
+	a, err := netip.ParseAddr(key)
+	return err == nil && r.addrs[a] != nil
+}
+
 func (reflection) kind() string { return KindReflection }
 
 func (reflection) judge(d *Detector, r *winRec, held func(string, float64)) {

@@ -30,6 +30,14 @@ func (e *ServfailStormEvidence) selector(s *Selector) {
 	s.zones, s.Key = topNames(e.Zones)
 }
 
+func init() { register(servfailStorm{}) }
+
+func (servfailStorm) order() int         { return 40 }
+func (servfailStorm) evidence() evidence { return &ServfailStormEvidence{} }
+func (servfailStorm) present(r *winRec, key string) bool {
+	return r.sf > 0
+}
+
 func (servfailStorm) kind() string { return KindServfailStorm }
 
 func (servfailStorm) judge(d *Detector, r *winRec, held func(string, float64)) {

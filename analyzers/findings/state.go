@@ -256,8 +256,10 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 		switch rc {
 		case 2:
 			z.sf++
+			z.sample.fail(qh)
 		case 3:
 			z.nx++
+			z.sample.fail(qh)
 		case 5:
 			z.refused++
 		}

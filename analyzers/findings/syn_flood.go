@@ -32,6 +32,15 @@ func (e *SYNFloodEvidence) selector(s *Selector) {
 	s.synOnly, s.Key = true, e.Target
 }
 
+func init() { register(synFlood{}) }
+
+func (synFlood) order() int         { return 70 }
+func (synFlood) evidence() evidence { return &SYNFloodEvidence{} }
+func (synFlood) present(r *winRec, key string) bool {
+	a, err := netip.ParseAddr(key)
+	return err == nil && r.addrs[a] != nil
+}
+
 func (synFlood) kind() string { return KindSYNFlood }
 
 // completed is the share of a's SYNs that ACKs to it (no SYN, no RST)
