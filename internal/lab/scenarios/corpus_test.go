@@ -37,6 +37,7 @@ const (
 	cpTunnel   = "198.51.100.193"   // iodined's tunnel address
 	cpTunNet   = cpTunnel + "/27"   // the tunnel's network (client side: .194-.222)
 	cpCrawler  = "198.51.100.20"    // the crawler-like client
+	cpMail     = "198.51.100.21"    // the mail server
 	cpTCPLoad  = "198.51.100.30"    // the DNS-over-TCP load client
 	cpBusy     = "198.51.100.40"    // heavy ordinary traffic of a tunnel's parent zone
 	cpNX       = "198.51.100.50"    // the NXDOMAIN flooder
@@ -250,7 +251,7 @@ func makeCorpus(t *testing.T) (dirs, notMade []string) {
 func newCorpusLab(t *testing.T) *corpusLab {
 	lab.Require(t, "ip", "knotd", "unbound", "dnsperf", "kdig", "tcpdump", "ethtool")
 	cli := []string{c4 + "/24"}
-	for _, a := range []string{cpCrawler, cpTCPLoad, cpBusy, cpNX, cpSF, cpSYN, cpRefl, cpSlow} {
+	for _, a := range []string{cpCrawler, cpMail, cpTCPLoad, cpBusy, cpNX, cpSF, cpSYN, cpRefl, cpSlow} {
 		cli = append(cli, a+"/32")
 	}
 	for i := 0; i < cpBots; i++ {
@@ -569,6 +570,18 @@ func corpusScenarios() []corpusScenario {
 			desc: "a resolver's upstream side: what unbound asks knotd (lo of the server namespace) while a crawler-like client resolves 3000 other real-looking host names across 120 zones at 300 q/s and the ordinary mix runs",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				c.crawler(t, r, 2)
+			}},
+		{name: "ordinary-mail-server", mix: 10,
+			desc: "a mail server's lookups (198.51.100.21): for each of the crawler's 120 zones MX, SPF (TXT), _dmarc TXT and DKIM keys (TXT, ~300 bytes, two selectors), and its A and AAAA: 840 queries at 150 q/s through unbound: TXT-heavy, large answers to its own queries",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				var q []string
+				for i, z := range c.crawl {
+					q = append(q, z+" MX", z+" TXT", "_dmarc."+z+" TXT", fmt.Sprintf("%s._domainkey.%s TXT", []string{"selector1", "s2048", "google", "k1", "mail"}[i%5], z),
+						fmt.Sprintf("s%d._domainkey.%s TXT", 2020+i%6, z), "mail."+z+" A", "mail."+z+" AAAA")
+				}
+				f := c.write(t, "mail.txt", q)
+				c.dnsperfAll(r, "background", [][]string{{"-t", "2", "-f", "inet", "-a", cpMail, "-s", s4u, "-d", f, "-n", "1", "-Q", "150"}},
+					"a mail server checking senders' MX, SPF, DMARC and DKIM")
 			}},
 		{name: "ordinary-long-crawler", build: buildLong(false),
 			desc: "benign and slow: 3 new real-looking host names a second across 120 zones (1800 in 10 minutes, from the crawler-like 198.51.100.20 through unbound, all NOERROR) inside 200 ordinary queries a second, in an 11-minute capture assembled from real pieces (see built)"},
