@@ -187,23 +187,15 @@ func (h *htmlWriter) checks() {
 	if len(cs) == 0 {
 		return
 	}
-	passed := 0
-	for _, c := range cs {
-		if c.Passed {
-			passed++
-		}
-	}
+	passed := h.s.checksPassed()
 	h.p("<section id=\"checks\">\n<h2>Assertions (%d of %d passed)</h2>\n<table>\n<thead><tr><th>result</th><th>assertion</th><th>detail</th></tr></thead>\n<tbody>\n", passed, len(cs))
-	for _, c := range cs {
+	for i := range cs {
+		c := &cs[i]
 		res, cls := "PASS", "pass"
 		if !c.Passed {
 			res, cls = "FAIL", "fail"
 		}
-		name := c.Name
-		if c.Expr != "" && c.Expr != c.Name {
-			name += ": " + c.Expr
-		}
-		h.p("<tr class=\"%s\"><td>%s</td><td><code>%s</code></td><td>%s</td></tr>\n", cls, res, esc(name), esc(c.Detail))
+		h.p("<tr class=\"%s\"><td>%s</td><td><code>%s</code></td><td>%s</td></tr>\n", cls, res, esc(c.title()), esc(c.Detail))
 	}
 	h.p("</tbody>\n</table>\n</section>\n")
 }
@@ -542,9 +534,9 @@ func (h *htmlWriter) tops() {
 			h.p("<tr><td colspan=\"3\">none</td></tr>\n")
 		}
 		for i, it := range t.Items {
-			c := count(it.Estimate)
+			c := topCount(it)
 			if it.Error > 0 {
-				c = "<span class=\"est\" title=\"estimate\">≈" + c + " ±" + count(it.Error) + "</span>"
+				c = "<span class=\"est\" title=\"estimate\">" + c + "</span>"
 			}
 			h.p("<tr><td class=\"n\">%d</td><td class=\"name\">%s</td><td class=\"n\">%s</td></tr>\n", i+1, esc(quoteEmpty(it.Name)), c)
 		}
@@ -554,30 +546,14 @@ func (h *htmlWriter) tops() {
 }
 
 func (h *htmlWriter) inputs() {
-	r := h.s.r
 	h.p("<section id=\"inputs\">\n<h2>Inputs</h2>\n<table>\n<thead><tr><th>path</th><th>format</th><th>packets</th><th>bytes</th><th>first</th><th>last</th><th>link types</th><th>sha256</th></tr></thead>\n<tbody>\n")
-	if len(r.Inputs) == 0 {
+	ins := h.s.inputs()
+	if len(ins) == 0 {
 		h.p("<tr><td colspan=\"8\">none</td></tr>\n")
 	}
-	for _, in := range r.Inputs {
-		f, l := int64(in.FirstTS), int64(in.LastTS)
-		var links []string
-		for _, k := range sortedKeys(in.LinkTypes) {
-			links = append(links, k+" "+count(in.LinkTypes[k]))
-		}
-		ft, lt := "-", "-"
-		if f != 0 {
-			ft = time.Unix(0, f).UTC().Format("2006-01-02 15:04:05.000000")
-		}
-		if l != 0 {
-			lt = time.Unix(0, l).UTC().Format("2006-01-02 15:04:05.000000")
-		}
-		format := orDash(in.Format)
-		if in.Identity != "" || in.Version != "" {
-			format += " (" + strings.TrimSpace(in.Identity+" "+in.Version) + ")"
-		}
+	for _, in := range ins {
 		h.p("<tr><td class=\"name\">%s</td><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"hash\">%s</td></tr>\n",
-			esc(in.Path), esc(format), count(in.Packets), esc(spaced(bytesIEC(in.Bytes))), ft, lt, esc(strings.Join(links, ", ")), esc(in.SHA256))
+			esc(in.Path), esc(in.Format), in.Packets, esc(in.Bytes), in.First, in.Last, esc(in.Links), esc(in.SHA256))
 	}
 	h.p("</tbody>\n</table>\n</section>\n")
 }

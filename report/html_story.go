@@ -406,3 +406,58 @@ func commandLine(args []string) string {
 func (s *story) breakdowns() (rcodes, qtypes []TopItem) {
 	return countItems(s.r.Summary.DNS.Rcodes), countItems(s.r.Summary.DNS.Qtypes)
 }
+
+// storyInput is one input as both reports list it, in words.
+type storyInput struct {
+	Path, Format, Packets, Bytes, First, Last, Links, SHA256 string
+}
+
+func (s *story) inputs() []storyInput {
+	out := make([]storyInput, 0, len(s.r.Inputs))
+	for _, in := range s.r.Inputs {
+		var links []string
+		for _, k := range sortedKeys(in.LinkTypes) {
+			links = append(links, k+" "+count(in.LinkTypes[k]))
+		}
+		at := func(ns int64) string {
+			if ns == 0 {
+				return "-"
+			}
+			return time.Unix(0, ns).UTC().Format("2006-01-02 15:04:05.000000")
+		}
+		format := orDash(in.Format)
+		if in.Identity != "" || in.Version != "" {
+			format += " (" + strings.TrimSpace(in.Identity+" "+in.Version) + ")"
+		}
+		out = append(out, storyInput{Path: in.Path, Format: format, Packets: count(in.Packets), Bytes: spaced(bytesIEC(in.Bytes)),
+			First: at(int64(in.FirstTS)), Last: at(int64(in.LastTS)), Links: strings.Join(links, ", "), SHA256: orDash(in.SHA256)})
+	}
+	return out
+}
+
+// checksPassed counts the assertions that held.
+func (s *story) checksPassed() int {
+	n := 0
+	for _, c := range s.o.Checks {
+		if c.Passed {
+			n++
+		}
+	}
+	return n
+}
+
+// title is the assertion as written: "name: expr", or the expression.
+func (c *CheckLine) title() string {
+	if c.Expr != "" && c.Expr != c.Name {
+		return c.Name + ": " + c.Expr
+	}
+	return c.Name
+}
+
+// topCount is a top entry's count: exact, or "≈N ±E" for an estimate.
+func topCount(it TopItem) string {
+	if it.Error > 0 {
+		return "≈" + count(it.Estimate) + " ±" + count(it.Error)
+	}
+	return count(it.Estimate)
+}

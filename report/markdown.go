@@ -136,23 +136,15 @@ func (m *mdWriter) checks() {
 	if len(cs) == 0 {
 		return
 	}
-	passed := 0
-	for _, c := range cs {
-		if c.Passed {
-			passed++
-		}
-	}
+	passed := m.s.checksPassed()
 	m.p("\n## Assertions (%d of %d passed)\n\n| result | assertion | detail |\n|---|---|---|\n", passed, len(cs))
-	for _, c := range cs {
+	for i := range cs {
+		c := &cs[i]
 		res := "✅ PASS"
 		if !c.Passed {
 			res = "❌ FAIL"
 		}
-		name := c.Name
-		if c.Expr != "" && c.Expr != c.Name {
-			name += ": " + c.Expr
-		}
-		m.p("| %s | %s | %s |\n", res, mdCell(name), mdEsc(c.Detail))
+		m.p("| %s | %s | %s |\n", res, mdCell(c.title()), mdEsc(c.Detail))
 	}
 }
 
@@ -259,35 +251,19 @@ func (m *mdWriter) tops() {
 			m.p("| | none | |\n")
 		}
 		for i, it := range t.Items {
-			c := count(it.Estimate)
-			if it.Error > 0 {
-				c = "≈" + c + " ±" + count(it.Error)
-			}
-			m.p("| %d | %s | %s |\n", i+1, mdCell(quoteEmpty(it.Name)), c)
+			m.p("| %d | %s | %s |\n", i+1, mdCell(quoteEmpty(it.Name)), topCount(it))
 		}
 	}
 }
 
 func (m *mdWriter) inputs() {
-	r := m.s.r
 	m.p("\n## Inputs\n\n| path | format | packets | bytes | first | last | link types | sha256 |\n|---|---|---:|---:|---|---|---|---|\n")
-	for _, in := range r.Inputs {
-		f, l := int64(in.FirstTS), int64(in.LastTS)
-		var links []string
-		for _, k := range sortedKeys(in.LinkTypes) {
-			links = append(links, k+" "+count(in.LinkTypes[k]))
-		}
-		ft, lt := "-", "-"
-		if f != 0 {
-			ft = time.Unix(0, f).UTC().Format("2006-01-02 15:04:05.000000")
-		}
-		if l != 0 {
-			lt = time.Unix(0, l).UTC().Format("2006-01-02 15:04:05.000000")
-		}
-		m.p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(in.Path), mdEsc(orDash(in.Format)), count(in.Packets), spaced(bytesIEC(in.Bytes)),
-			ft, lt, mdEsc(strings.Join(links, ", ")), mdCell(orDash(in.SHA256)))
+	ins := m.s.inputs()
+	for _, in := range ins {
+		m.p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(in.Path), mdEsc(in.Format), in.Packets, in.Bytes,
+			in.First, in.Last, mdEsc(in.Links), mdCell(in.SHA256))
 	}
-	if len(r.Inputs) == 0 {
+	if len(ins) == 0 {
 		m.p("| none | | | | | | | |\n")
 	}
 }
