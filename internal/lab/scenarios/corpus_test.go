@@ -76,11 +76,11 @@ type corpusScenario struct {
 	// upstream: capture unbound's upstream side (lo in the server
 	// namespace) instead of the client's veth.
 	upstream bool
-	// setup runs before the capture starts (a tunnel already up) and
+	// setup runs before the capture starts (a tunnel's server) and
 	// returns what ends it after the capture.
 	setup func(t *testing.T, c *corpusLab, r *recorder) func()
 	run   func(t *testing.T, c *corpusLab, r *recorder)
-	// build makes the capture itself (the low-and-slow scenario).
+	// build makes the capture itself (the long scenarios).
 	build func(t *testing.T, c *corpusLab, r *recorder) string
 }
 
@@ -123,9 +123,12 @@ func (r *recorder) expect(e lab.Expected, match func(*lab.Pkt) bool) {
 	r.mu.Unlock()
 }
 
+// TestFindingsCorpus makes the findings corpus (or reads a kept one),
+// analyses every capture with each of lab.ScoreBuckets, prints the
+// scorecard and fails for every row that misses (lab.Score, lab.Consistent).
 func TestFindingsCorpus(t *testing.T) {
 	var dirs, notMade []string
-	made := "scored from " + os.Getenv("VISOR_CORPUS_IN")
+	made := "kept in " + os.Getenv("VISOR_CORPUS_IN")
 	if in := os.Getenv("VISOR_CORPUS_IN"); in != "" {
 		m, _ := filepath.Glob(filepath.Join(in, "*", "truth.json"))
 		for _, f := range m {
@@ -195,6 +198,9 @@ func scoreScenario(t *testing.T, dir string) []lab.Row {
 			defer wg.Done()
 			var fs []lab.Found
 			out, err := exec.Command(bin, "analyze", "--format", "json", "--bucket", b.String(), filepath.Join(dir, c.Capture)).Output()
+			if e, ok := err.(*exec.ExitError); ok {
+				err = fmt.Errorf("%w: %s", err, e.Stderr)
+			}
 			if err == nil {
 				if validate {
 					err = report.Validate(out)
@@ -215,7 +221,6 @@ func scoreScenario(t *testing.T, dir string) []lab.Row {
 	return rows
 }
 
-// makeCorpus makes every scenario and returns their directories.
 // makeCorpus makes every scenario and returns their directories, and the
 // scenarios not made, each with why.
 func makeCorpus(t *testing.T) (dirs, notMade []string) {
