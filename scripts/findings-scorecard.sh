@@ -45,5 +45,6 @@ if [ "$rc" != 0 ]; then
 	grep -E '^\s+(--- FAIL|corpus_test.go:[0-9]+: .*(not made|timed out|ended:|dropped packets|cannot|no such))' "$log" | head -20 >&2 || true
 	grep -q '^Scored ' "$log" || tail -40 "$log" >&2
 fi
+grep -q '^Scored ' "$log" || doc=
 echo "findings-scorecard: $((SECONDS - start)) s, exit $rc${doc:+, written to $doc}" >&2
 exit "$rc"
