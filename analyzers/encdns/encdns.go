@@ -212,7 +212,10 @@ func keyOf(f *visor.Frame, fromClient, udp bool) flowKey {
 
 func (a *Analyzer) tcp(f *visor.Frame, fromClient bool, st *State) {
 	k := keyOf(f, fromClient, false)
-	fl := a.flows[k]
+	var fl *flow
+	if len(a.flows) > 0 { // HTTPS without DoH costs no lookup
+		fl = a.flows[k]
+	}
 	if fromClient && len(f.Payload) > 5 && f.Payload[0] == tlsHandshake {
 		if sni, hello := ClientHelloSNI(f.Payload); hello {
 			kind, ok := DoT, k.sport == PortDoT
