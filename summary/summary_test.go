@@ -1,0 +1,178 @@
+package summary
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/net"
+	"github.com/visor-dns/visor/report"
+)
+
+// sample is a small summary: two buckets with counters and sketches.
+func sample(t testing.TB) []byte {
+	h := Header{Visor: "test", Params: DefaultParams(60e9, 10, 5e9, 5e8), Labels: []Label{{"server", "ns1"}}}
+	var b bytes.Buffer
+	w, err := NewWriter(&b, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(0); i < 2; i++ {
+		bk := &Bucket{Start: i * 60e9, End: (i + 1) * 60e9, Net: net.NewState(), DNS: dns.NewState()}
+		bk.Net.Packets, bk.DNS.Queries = 10+uint64(i), 5
+		if err := w.Bucket(bk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := Trailer{Inputs: []report.Input{{Path: "a.pcap", SHA256: "ab", Packets: 21}}, Integrity: map[string]uint64{"x": 1},
+		Open: []dns.Edge{{TS: 5, ClientPort: 1}}, Orphans: []dns.Edge{{TS: 7, QName: "a.example", HasQuestion: true}}}
+	if err := w.Close(tr); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestParse(t *testing.T) {
+	s, bs, err := Parse(bytes.NewReader(sample(t)), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 2 || bs[1].Net.Packets != 11 || bs[0].DNS.Queries != 5 {
+		t.Fatalf("buckets %+v", bs)
+	}
+	if s.Header.Labels[0] != (Label{"server", "ns1"}) || s.Trailer.Inputs[0].SHA256 != "ab" || s.Trailer.Integrity["x"] != 1 ||
+		len(s.Trailer.Open) != 1 || s.Trailer.Orphans[0].QName != "a.example" {
+		t.Fatalf("header %+v trailer %+v", s.Header, s.Trailer)
+	}
+}
+
+// TestRefuses: a summary of a later format version, a truncated one, and
+// bytes that are not one are refused with a clear error.
+func TestRefuses(t *testing.T) {
+	good := sample(t)
+	newer := bytes.Clone(good)
+	newer[9] = 2
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want error
+		text string
+	}{
+		{"newer version", newer, ErrVersion, "upgrade visor"},
+		{"truncated", good[:len(good)-3], ErrCorrupt, "truncated"},
+		{"no trailer", good[:len(good)/2], ErrCorrupt, ""},
+		{"not a summary", []byte("not a summary at all"), ErrCorrupt, "not a visor summary"},
+		{"empty", nil, ErrCorrupt, ""},
+		{"data after", append(bytes.Clone(good), good[10:30]...), ErrCorrupt, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Parse(bytes.NewReader(c.b), "f.vsum")
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.text) || !strings.Contains(err.Error(), "f.vsum") {
+				t.Fatalf("err %v, want %v with %q", err, c.want, c.text)
+			}
+		})
+	}
+}
+
+// TestMergeRefusesParams: summaries with other sketch parameters or
+// bucket widths do not merge, and the error says why.
+func TestMergeRefusesParams(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.vsum")
+	os.WriteFile(p, sample(t), 0o644)
+	a, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Open(p)
+	b.Header.Params.BucketNS = 1e9
+	if _, _, err := Merge(a, b); err == nil || !strings.Contains(err.Error(), "bucket widths differ") {
+		t.Fatalf("err %v", err)
+	}
+	b.Header.Params.BucketNS, b.Header.Params.TopKCapacity = 60e9, 64
+	if _, _, err := Merge(a, b); err == nil || !strings.Contains(err.Error(), "capacities differ") {
+		t.Fatalf("err %v", err)
+	}
+	// The same input twice: counted once, with a warning.
+	c, _ := Open(p)
+	m, warns, err := Merge(a, c)
+	if err != nil || len(warns) != 1 || !strings.Contains(warns[0], "counted once") {
+		t.Fatalf("err %v warnings %q", err, warns)
+	}
+	rep, err := m.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	if rep.Summary.Net.Packets != 21 {
+		t.Fatalf("packets %d, want 21 (the duplicate left out)", rep.Summary.Net.Packets)
+	}
+}
+
+// FuzzSummary reads hostile summaries: an error naming the file, or a
+// summary that reports; never a panic.
+func FuzzSummary(f *testing.F) {
+	f.Add(sample(f))
+	f.Add([]byte(Magic + "\x00\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, _, err := Parse(bytes.NewReader(b), "fuzz.vsum")
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.vsum") {
+				t.Fatalf("error without the file's name: %v", err)
+			}
+			return
+		}
+		path := filepath.Join(t.TempDir(), "f.vsum")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o, err := Open(path)
+		if err != nil {
+			t.Fatalf("Parse accepted what Open refuses: %v", err)
+		}
+		_ = s
+		if rep, err := o.Report(); err == nil {
+			rep.Close()
+		}
+	})
+}
+
+// FuzzSummaryMessages feeds hostile bytes to the messages' parsers past
+// the compression (a fuzzer rarely makes a valid zstd frame): header,
+// bucket (the analyzers' states and their sketches) and trailer.
+func FuzzSummaryMessages(f *testing.F) {
+	rr, _ := openRecords(bytes.NewReader(sample(f)), "seed")
+	for {
+		_, msg, err := rr.next()
+		if err != nil {
+			break
+		}
+		f.Add(bytes.Clone(msg))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var h Header
+		if h.parse(b) == nil {
+			h.validate()
+		}
+		if bk, err := parseBucket(b); err == nil {
+			bk.Net.SettleRates()
+			bk.DNS.Report(10)
+			bk.Net.Report(10)
+			o := &Bucket{Start: bk.Start, End: bk.End, Net: net.NewState(), DNS: dns.NewState()}
+			mergeBucket(o, bk)
+			if _, err := appendBucket(nil, o); err != nil {
+				t.Fatalf("a bucket read back does not write: %v", err)
+			}
+		}
+		var tr Trailer
+		if tr.parse(b) == nil {
+			s := &Summary{Trailer: tr, Header: Header{Params: DefaultParams(60e9, 10, 5e9, 5e8)}}
+			pair(&s.Trailer, &s.Header.Params)
+			tr.append(nil)
+		}
+	})
+}
