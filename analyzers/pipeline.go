@@ -87,6 +87,7 @@ type Reader interface {
 type readerPart struct {
 	pps  *sketch.Quantiles
 	edge net.RateEdge // with Options.Summary: the bucket's first and last seconds (rate.go)
+	secs *PerSecond   // packets a second
 }
 
 // Analysis is one run: the reader's state, the shards and the merger.
@@ -102,6 +103,9 @@ type Analysis struct {
 	rate    *rate
 	running sync.WaitGroup         // the shards' goroutines
 	ppsFree chan *sketch.Quantiles // the reader's rate sketches, emptied by the merger
+
+	secs  *PerSecond // the open bucket's packets a second (the reader's)
+	rates Rates      // the merger's
 
 	started  bool
 	bucket   int64 // start of the open bucket
@@ -160,7 +164,7 @@ func New(opts Options) *Analysis {
 		}
 		opts.HostSpec = hosts
 	}
-	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(),
+	a := &Analysis{opts: opts, defrag: decode.NewDefrag(), rate: newRate(), secs: NewPerSecond(opts.Bucket),
 		links: map[uint16]uint64{}, ppsFree: make(chan *sketch.Quantiles, 4),
 		parts: make(chan part, 2*opts.Shards+2), done: make(chan struct{}), detect: findings.NewDetector(opts.Thresholds)}
 	a.anon = anon
@@ -361,6 +365,7 @@ func (a *Analysis) tick(ts int64) {
 	a.packets++
 	a.clock(ts)
 	a.rate.tick(ts)
+	a.secs.add(ts)
 }
 
 // dispatch copies the frame into its shard's batch.
@@ -439,7 +444,10 @@ func (a *Analysis) closeBucket(m mark) {
 		s.in <- mb
 	}
 	a.rate.flush()
-	a.parts <- part{shard: -1, bucket: a.bucket, end: end, final: m == markFinish, reader: &readerPart{pps: a.rate.q, edge: a.rate.takeEdge()}}
+	secs := a.secs
+	a.secs = NewPerSecond(a.opts.Bucket)
+	a.parts <- part{shard: -1, bucket: a.bucket, end: end, final: m == markFinish,
+		reader: &readerPart{pps: a.rate.q, edge: a.rate.takeEdge(), secs: secs}}
 	select {
 	case a.rate.q = <-a.ppsFree:
 	default:
@@ -449,9 +457,10 @@ func (a *Analysis) closeBucket(m mark) {
 
 // bucketAcc gathers the parts of one bucket.
 type bucketAcc struct {
-	n   int
-	end int64
-	st  states
+	n      int
+	end    int64
+	st     states
+	reader readerPart // its rates' part (the sketch is handed back)
 }
 
 // merge runs on its own goroutine: it adds the shards' parts into bucket
@@ -472,6 +481,8 @@ func (a *Analysis) merge() {
 		}
 		acc.n++
 		if p.reader != nil {
+			acc.reader = *p.reader
+			acc.reader.pps = nil
 			acc.st.net.MergeRates(p.reader.pps)
 			acc.st.net.AddRateEdge(p.reader.edge)
 			p.reader.pps.Reset()
@@ -500,8 +511,9 @@ func (a *Analysis) merge() {
 					Section: report.Section{Net: acc.st.net.Report(a.opts.Top), DNS: acc.st.dns.Report(a.opts.Top)},
 				}
 				acc.st.enc.Fill(&b.Section, a.opts.Top)
+				a.rates.Bucket(&b.Section, p.bucket, acc.end, acc.reader.secs, acc.st.qps, p.final)
 				a.detect.AddBucket(p.bucket, acc.end, acc.st.find, &b.Section)
-				a.summaryStates(p.bucket, acc.end, acc.st)
+				a.summaryStates(p.bucket, acc.end, acc.st, acc.reader.secs)
 				a.buckets.Append(&b)
 				a.sumNet.Merge(acc.st.net)
 				a.sumDNS.Merge(acc.st.dns)
@@ -559,6 +571,7 @@ func (a *Analysis) Finish() *report.Report {
 		Findings:      a.detect.Findings(),
 	}
 	a.sumEnc.Fill(&r.Summary, a.opts.Top)
+	a.rates.Summary(&r.Summary)
 	return r
 }
 

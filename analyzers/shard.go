@@ -38,13 +38,15 @@ type states struct {
 	dns  *dns.State
 	find *findings.State
 	enc  *encdns.State
+	qps  *PerSecond // queries a second
 }
 
 // newStates makes empty analyzer states: the one place that knows which
 // analyzers a bucket has (and the options they take). lk is the geo lookup
 // of the goroutine that fills them (nil without databases).
 func (a *Analysis) newStates(lk *geo.Lookup) states {
-	return states{net: net.NewGeoState(lk), dns: dns.NewGeoState(lk), find: findings.NewState(), enc: encdns.NewState()}
+	return states{net: net.NewGeoState(lk), dns: dns.NewGeoState(lk), find: findings.NewState(), enc: encdns.NewState(),
+		qps: NewPerSecond(int64(a.opts.Bucket))}
 }
 
 func (st states) merge(o states) {
@@ -52,6 +54,7 @@ func (st states) merge(o states) {
 	st.dns.Merge(o.dns)
 	st.find.Merge(o.find)
 	st.enc.Merge(o.enc)
+	st.qps.Merge(o.qps)
 }
 
 func (st states) reset() {
@@ -59,6 +62,7 @@ func (st states) reset() {
 	st.dns.Reset()
 	st.find.Reset()
 	st.enc.Reset()
+	st.qps.Reset()
 }
 
 // shardStates bounds the states a shard makes: one filling, one or two with
@@ -191,7 +195,11 @@ func (s *shard) message(f *visor.Frame, b []byte, transport uint8, dir visor.Dir
 }
 
 func (s *shard) observeDNS(m *visor.Message, dir visor.Direction) {
-	if v := s.dnsA.Observe(m, s.st.dns, dir); v != nil && s.rec == nil {
+	v := s.dnsA.Observe(m, s.st.dns, dir)
+	if v != nil && !v.Response() { // as dns counts Queries
+		s.st.qps.add(m.TS)
+	}
+	if v != nil && s.rec == nil {
 		s.st.find.ObserveDNS(m, v, s.dnsA.QHash, dir)
 	}
 }

@@ -15,12 +15,14 @@ type BucketStates struct {
 	Net        *net.State
 	DNS        *dns.State
 	Find       *findings.State
+	// PPS and QPS are the packets and queries a second (the rates' peaks).
+	PPS, QPS *PerSecond
 }
 
 // summaryStates hands a closed bucket to Options.Summary.
-func (a *Analysis) summaryStates(start, end int64, st states) {
+func (a *Analysis) summaryStates(start, end int64, st states, pps *PerSecond) {
 	if a.opts.Summary != nil {
-		a.opts.Summary(BucketStates{Start: start, End: end, Net: st.net, DNS: st.dns, Find: st.find})
+		a.opts.Summary(BucketStates{Start: start, End: end, Net: st.net, DNS: st.dns, Find: st.find, PPS: pps, QPS: st.qps})
 	}
 }
 

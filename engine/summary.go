@@ -298,7 +298,7 @@ func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Read
 	sub.Inputs = inputs
 	rep, a, err := analyze(ctx, &sub, stdin, stderr, func(b analyzers.BucketStates) {
 		if werr == nil {
-			werr = w.Bucket(&summary.Bucket{Start: b.Start, End: b.End, Net: b.Net, DNS: b.DNS})
+			werr = w.Bucket(&summary.Bucket{Start: b.Start, End: b.End, Net: b.Net, DNS: b.DNS, PPS: b.PPS, QPS: b.QPS})
 		}
 		if finds != nil {
 			c := findings.NewState()

@@ -140,6 +140,17 @@ type NetTop struct {
 // NetRates holds rates over seconds of capture time.
 type NetRates struct {
 	PPS Quantiles `json:"pps"`
+	// PPSMean is packets over the seconds of capture time covered (from
+	// the first packet's second to the last's, within the bucket);
+	// PPSPeak the busiest of those seconds.
+	PPSMean float64 `json:"pps_mean"`
+	PPSPeak uint64  `json:"pps_peak"`
+}
+
+// DNSRates holds query rates over seconds of capture time, as NetRates.
+type DNSRates struct {
+	QPSMean float64 `json:"qps_mean"`
+	QPSPeak uint64  `json:"qps_peak"`
 }
 
 // Quantiles of a distribution.
@@ -163,6 +174,7 @@ type DNS struct {
 	Messages    uint64            `json:"messages"`
 	Queries     uint64            `json:"queries"`
 	Responses   uint64            `json:"responses"`
+	Rates       DNSRates          `json:"rates"`
 	UDP         uint64            `json:"udp"`
 	TCP         uint64            `json:"tcp"`
 	IPv4        uint64            `json:"ipv4"`

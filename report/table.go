@@ -320,10 +320,14 @@ func (t *tableWriter) overview(r *Report) {
 		{"distinct src", count(n.Cardinality.SrcIPs), ""},
 		{"distinct dst", count(n.Cardinality.DstIPs), ""},
 	}
-	if secs > 0 {
-		net = append(net, []string{"packets/s mean", rate(float64(n.Packets) / secs), ""})
+	// Rates over the seconds of capture time; a report without them (an
+	// older JSON) falls back on the span and the quantiles.
+	ppsMean, ppsPeak := n.Rates.PPSMean, n.Rates.PPSPeak
+	if ppsPeak == 0 && secs > 0 {
+		ppsMean = float64(n.Packets) / secs
 	}
-	net = append(net, []string{"packets/s p50", rate(pps.P50), ""}, []string{"packets/s p99", rate(pps.P99), ""})
+	net = append(net, []string{"packets/s mean", rate(ppsMean), ""}, []string{"packets/s peak", count(ppsPeak), ""},
+		[]string{"packets/s p50", rate(pps.P50), ""})
 	dns := [][]string{
 		{"messages", count(d.Messages), ""},
 		{"queries", count(d.Queries), share(d.Queries, d.Messages)},
@@ -342,9 +346,11 @@ func (t *tableWriter) overview(r *Report) {
 		{"transactions", count(d.Xacts.Total), ""},
 		{"timed out", count(d.Xacts.TimedOut), share(d.Xacts.TimedOut, d.Xacts.Total)},
 	}
-	if secs > 0 {
-		dns = append(dns, []string{"queries/s mean", rate(float64(d.Queries) / secs), ""})
+	qpsMean := d.Rates.QPSMean
+	if d.Rates.QPSPeak == 0 && secs > 0 {
+		qpsMean = float64(d.Queries) / secs
 	}
+	dns = append(dns, []string{"queries/s mean", rate(qpsMean), ""}, []string{"queries/s peak", count(d.Rates.QPSPeak), ""})
 	right := []bool{false, true, true}
 	t.side(t.grid([]string{"NET", "", ""}, right, net, -1), t.grid([]string{"DNS", "", ""}, right, dns, -1))
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/analyzers/dns"
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
@@ -120,8 +121,10 @@ func (s *Summary) Report() (*report.Report, error) {
 	// One bucket is held back: queries still unanswered after the last
 	// bucket time out in it, as at the end of a run.
 	var held *Bucket
-	emit := func(b *Bucket) {
+	var rates analyzers.Rates
+	emit := func(b *Bucket, last bool) {
 		sec := report.Section{Net: b.Net.Report(top), DNS: b.DNS.Report(top)}
+		rates.Bucket(&sec, b.Start, b.End, b.PPS, b.QPS, last)
 		rb := report.Bucket{Start: report.Timestamp(b.Start), End: report.Timestamp(b.End), Section: sec}
 		if det != nil {
 			f := b.Find
@@ -152,7 +155,7 @@ func (s *Summary) Report() (*report.Report, error) {
 			left = left[1:]
 		}
 		if held != nil {
-			emit(held)
+			emit(held, false)
 		}
 		held = b
 	}
@@ -163,9 +166,10 @@ func (s *Summary) Report() (*report.Report, error) {
 		if len(left) > 0 {
 			rep.Integrity[integrityOpenAtEnd] += uint64(len(left))
 		}
-		emit(held)
+		emit(held, true)
 	}
 	rep.Summary = report.Section{Net: sumNet.Report(top), DNS: sumDNS.Report(top)}
+	rates.Summary(&rep.Summary)
 	if det != nil {
 		rep.Findings = det.Findings()
 		d := det.Dropped()

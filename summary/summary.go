@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/analyzers/dns"
 	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
@@ -82,6 +83,9 @@ type Bucket struct {
 	// Find is the findings state, kept only in memory (summaries made in
 	// the same process: -j); nil when read from a file.
 	Find *findings.State
+	// PPS and QPS are the packets and queries a second of the bucket
+	// (the rates' peaks); nil in files of visor before they were kept.
+	PPS, QPS *analyzers.PerSecond
 }
 
 // Summary is one summary: a file, or a merge of summaries.
@@ -335,6 +339,15 @@ func mergeBucket(dst, o *Bucket) {
 	dst.DNS.Merge(o.DNS)
 	if dst.Find != nil && o.Find != nil {
 		dst.Find.Merge(o.Find)
+	}
+	for _, x := range []struct{ d, o **analyzers.PerSecond }{{&dst.PPS, &o.PPS}, {&dst.QPS, &o.QPS}} {
+		if *x.o == nil {
+			continue
+		}
+		if *x.d == nil {
+			*x.d = &analyzers.PerSecond{}
+		}
+		(*x.d).Merge(*x.o)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/visor-dns/visor"
+	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/analyzers/dns"
 	"github.com/visor-dns/visor/analyzers/net"
 	"github.com/visor-dns/visor/report"
@@ -207,6 +208,14 @@ func appendBucket(b []byte, bk *Bucket) ([]byte, error) {
 		b, err2 = bk.DNS.AppendBinary(b)
 		return b
 	})
+	for i, p := range []*analyzers.PerSecond{bk.PPS, bk.QPS} {
+		if p != nil && err2 == nil {
+			b = appendMsg(b, protowire.Number(5+i), func(b []byte) []byte {
+				b, err2 = p.AppendBinary(b)
+				return b
+			})
+		}
+	}
 	return b, err2
 }
 
@@ -222,6 +231,14 @@ func parseBucket(b []byte) (*Bucket, error) {
 			return bk.Net.UnmarshalBinary(val)
 		case num == 4 && typ == protowire.BytesType:
 			return bk.DNS.UnmarshalBinary(val)
+		case (num == 5 || num == 6) && typ == protowire.BytesType:
+			p := &analyzers.PerSecond{}
+			if num == 5 {
+				bk.PPS = p
+			} else {
+				bk.QPS = p
+			}
+			return p.UnmarshalBinary(val)
 		}
 		return nil
 	})
