@@ -47,7 +47,8 @@ const (
 )
 
 var transportNames = map[uint8]string{visor.TransportUDP: "udp", visor.TransportTCP: "tcp",
-	visor.TransportDoT: "dot", visor.TransportDoH: "doh", visor.TransportDoQ: "doq"}
+	visor.TransportDoT: "dot", visor.TransportDoH: "doh", visor.TransportDoQ: "doq",
+	visor.TransportDNSCryptUDP: "dnscrypt", visor.TransportDNSCryptTCP: "dnscrypt"}
 
 var directionNames = [...]string{visor.DirUnknown: "unknown", visor.DirIn: "in", visor.DirOut: "out"}
 
@@ -69,7 +70,7 @@ var Columns = []Column{
 			return r.Server.AppendTo(b), r.Server.IsValid()
 		}},
 	{Name: "server_port", Kind: KindInt, Required: true, Num: func(r *Record) (int64, bool) { return int64(r.ServerPort), true }},
-	{Name: "transport", Kind: KindString, Doc: "udp, tcp, or (from dnstap) dot, doh, doq",
+	{Name: "transport", Kind: KindString, Doc: "udp, tcp, or (from dnstap) dot, doh, doq, dnscrypt",
 		Text: func(b []byte, r *Record, _ *Batch, _ []string) ([]byte, bool) {
 			n, ok := transportNames[r.Transport]
 			return append(b, n...), ok
