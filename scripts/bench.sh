@@ -31,6 +31,8 @@
 #   VISORBENCH_DOUBLINGS mix doublings of lab-eth.pcap (default 10)
 #   VISORBENCH_RUNS      visor runs per capture, best wall time kept (default 5: on
 #                        a shared virtual machine single runs vary by ±20 %)
+#   VISORBENCH_EXPORT    record formats `visor export` is timed in, on mix and flood,
+#                        in the same rounds (default "parquet csv"; "" for none)
 #   VISORBENCH_REUSE=1   keep mix.pcap / flood.pcap / flood2.pcap already in WORKDIR
 #   VISORBENCH_CLEAN=1   delete the captures at the end (they take ~2.5 GB)
 set -euo pipefail
@@ -46,8 +48,13 @@ DOUBLINGS=${VISORBENCH_DOUBLINGS:-10}
 RUNS=${VISORBENCH_RUNS:-5}
 REUSE=${VISORBENCH_REUSE:-0}
 
+EXPORT_FORMATS=${VISORBENCH_EXPORT-parquet csv}
+
 # targets of issue 6
 T_PPS=3000000
+# and of issue 23 (visor export)
+T_EXPORT_PPS=1.5
+T_EXPORT_RSS_MB=300
 T_RSS_MB=150
 T_FLAT_PCT=10
 T_CARD_PCT=2
@@ -272,6 +279,21 @@ visor_run() {
 	if [[ -z ${VR[$c]:-} || $rss -gt ${VR[$c]} ]]; then VR[$c]=$rss; fi
 }
 
+# export_run C F R: one timed `visor export --format F` on capture C; keeps
+# the best wall time and the highest peak RSS (EW, ER keyed by C-F).
+declare -A EW ER
+export_run() {
+	local c=$1 fmt=$2 r=$3 k="$1-$2" w rss cpu
+	log "visor export $fmt $c run $r/$RUNS (load:$(uptime | sed 's/.*load average://'))"
+	/usr/bin/time -v -o "$W/time-export-$k-$r.txt" "$VISOR" export --progress never --format "$fmt" \
+		-o "$W/$c.$fmt" "$W/$c.pcap" || die "visor export failed on $c"
+	read -r w rss cpu < <(tv "$W/time-export-$k-$r.txt")
+	log "  wall ${w} s, cpu ${cpu} s, peak RSS $((rss / 1024)) MB"
+	if [[ -z ${EW[$k]:-} ]] || awk -v a="$w" -v b="${EW[$k]}" 'BEGIN { exit !(a < b) }'; then EW[$k]=$w; fi
+	if [[ -z ${ER[$k]:-} || $rss -gt ${ER[$k]} ]]; then ER[$k]=$rss; fi
+	rm -f "$W/$c.$fmt"
+}
+
 # tshark_run C: tshark -z dns,tree once on capture C.
 tshark_run() {
 	local c=$1
@@ -289,6 +311,9 @@ tshark_run() {
 for r in $(seq 1 "$RUNS"); do
 	for c in "${caps[@]}"; do
 		visor_run "$c" "$r"
+	done
+	for fmt in $EXPORT_FORMATS; do
+		for c in mix flood; do export_run "$c" "$fmt" "$r"; done
 	done
 	if ((r == RUNS / 3 + 1)); then tshark_run mix; fi
 	if ((r == 2 * RUNS / 3 + 1)); then tshark_run flood; fi
@@ -386,6 +411,23 @@ for c in flood flood2; do
 	ok=$(awk -v v="${Q2[$c]}" -v e="${Q2E[$c]}" -v x="$ex" 'BEGIN { exit !(v >= x && v - e <= x) }' && echo 1 || echo 0)
 	verdict "$c top qname2 .victim.example within its error bound" "$ok" "estimate ${Q2[$c]} error ${Q2E[$c]}, exact $ex"
 done
+if [[ -n $EXPORT_FORMATS ]]; then
+	echo
+	echo "== visor export (issue 23): best wall of $RUNS runs, highest peak RSS"
+	printf '%-8s %-8s %10s | %8s %8s %7s\n' capture format packets "wall s" "Mpkt/s" "RSS MB"
+	for fmt in $EXPORT_FORMATS; do
+		for c in mix flood; do
+			k="$c-$fmt"
+			printf '%-8s %-8s %10s | %8s %8s %7s\n' "$c" "$fmt" "${PK[$c]}" "${EW[$k]}" "$(pps "${PK[$c]}" "${EW[$k]}")" "$(mb "${ER[$k]}")"
+		done
+	done
+	for fmt in $EXPORT_FORMATS; do
+		k="flood-$fmt"
+		vp=$(pps "${PK[flood]}" "${EW[$k]}")
+		verdict "export $fmt flood >= $T_EXPORT_PPS M packets/s" "$(ge "$vp" $T_EXPORT_PPS)" "$vp M/s"
+		verdict "export $fmt flood peak RSS <= $T_EXPORT_RSS_MB MB" "$(le "$(mb "${ER[$k]}")" $T_EXPORT_RSS_MB)" "$(mb "${ER[$k]}") MB"
+	done
+fi
 echo
 log "done in $((SECONDS - START)) s; reports and logs in $W"
 exit 0
