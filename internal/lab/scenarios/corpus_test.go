@@ -128,12 +128,17 @@ func (r *recorder) expect(e lab.Expected, match func(*lab.Pkt) bool) {
 // scorecard and fails for every row that misses (lab.Score, lab.Consistent).
 func TestFindingsCorpus(t *testing.T) {
 	var dirs, notMade []string
-	made := "kept in " + os.Getenv("VISOR_CORPUS_IN")
+	var made string
 	if in := os.Getenv("VISOR_CORPUS_IN"); in != "" {
 		m, _ := filepath.Glob(filepath.Join(in, "*", "truth.json"))
+		var first string
 		for _, f := range m {
 			dirs = append(dirs, filepath.Dir(f))
+			if c, err := lab.ReadCorpusTruth(filepath.Dir(f)); err == nil && (first == "" || c.First < first) {
+				first = c.First
+			}
 		}
+		made = "kept (made " + strings.Replace(first[:min(len(first), 16)], "T", " ", 1) + " UTC)"
 		if len(dirs) == 0 {
 			t.Fatalf("no scenario (NAME/truth.json) in %s", in)
 		}
