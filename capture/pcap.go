@@ -190,6 +190,12 @@ func LinkTypeName(lt uint16) string {
 		return "NFLOG"
 	case 149, 258:
 		return "PKTAP"
+	case 9:
+		return "PPP"
+	case 50:
+		return "PPP_SERIAL"
+	case 51:
+		return "PPP_ETHER"
 	case visor.LinkDNSTap:
 		return "DNSTAP"
 	}

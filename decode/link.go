@@ -143,3 +143,70 @@ func arcnet(b []byte, linux bool) (uint16, []byte, Status) {
 	}
 	return 0, nil, NonIP
 }
+
+// PPP link types and protocols.
+const (
+	linkPPP        = 9      // PPP, with or without HDLC address and control
+	linkPPPSerial  = 50     // PPP in HDLC framing, or Cisco HDLC
+	linkPPPEther   = 51     // PPPoE session header, then PPP
+	etherPPPoE     = 0x8864 // PPPoE session stage in Ethernet
+	pppIPv4        = 0x0021
+	pppIPv6        = 0x0057
+	pppoeHeaderLen = 6 // version and type, code, session ID, length
+)
+
+// ppp strips a PPP header: the HDLC address and control bytes (0xff 0x03)
+// if there, then the protocol, one byte when compressed (odd). With
+// serial, a Cisco HDLC header (0x0f or 0x8f, control, ethertype) is read too.
+func ppp(b []byte, serial bool) (uint16, []byte, Status) {
+	if serial && len(b) >= 1 && (b[0] == 0x0f || b[0] == 0x8f) {
+		if len(b) < 4 {
+			return 0, nil, TruncatedLink
+		}
+		return binary.BigEndian.Uint16(b[2:4]), b[4:], OK
+	}
+	if len(b) >= 2 && b[0] == 0xff && b[1] == 0x03 {
+		b = b[2:]
+	}
+	if len(b) < 1 {
+		return 0, nil, TruncatedLink
+	}
+	proto := uint16(b[0])
+	if proto&1 == 1 {
+		b = b[1:]
+	} else {
+		if len(b) < 2 {
+			return 0, nil, TruncatedLink
+		}
+		proto, b = binary.BigEndian.Uint16(b), b[2:]
+	}
+	switch proto {
+	case pppIPv4:
+		return etherIPv4, b, OK
+	case pppIPv6:
+		return etherIPv6, b, OK
+	}
+	return 0, nil, NonIP
+}
+
+// pppoeSession decodes a PPPoE session packet (RFC 2516: version 1, type
+// 1, code 0) and the IP packet its PPP frame carries.
+func pppoeSession(b []byte, f *visor.Frame) Status {
+	if len(b) < pppoeHeaderLen+1 {
+		return TruncatedLink
+	}
+	if b[0] != 0x11 || b[1] != 0 {
+		return NonIP // discovery, or another version
+	}
+	if n := int(binary.BigEndian.Uint16(b[4:6])); n < len(b)-pppoeHeaderLen {
+		b = b[:pppoeHeaderLen+n] // Ethernet padding
+	}
+	ether, p, st := ppp(b[pppoeHeaderLen:], false)
+	if st != OK {
+		return st
+	}
+	if ether == etherIPv6 {
+		return ipv6(p, f)
+	}
+	return ipv4(p, f)
+}

@@ -49,6 +49,18 @@ func FuzzPKTAP(f *testing.F) {
 	})
 }
 
+func FuzzPPP(f *testing.F) {
+	linkSeeds(f, func(ip []byte) [][]byte {
+		return [][]byte{linkwrap.PPPFrame(ip), linkwrap.PPPoESession(ip), cat([]byte{0x0f, 0}, be16(etherOf(ip)), ip), cat([]byte{0x21}, ip)}
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzLinkLayer(t, linkPPP, data)
+		fuzzLinkLayer(t, linkPPPSerial, data)
+		fuzzLinkLayer(t, linkPPPEther, data)
+		fuzzLinkLayer(t, linkEthernet, eth(etherPPPoE, data))
+	})
+}
+
 func FuzzARCNET(f *testing.F) {
 	linkSeeds(f, func(ip []byte) [][]byte {
 		return [][]byte{linkwrap.ARCNETFrame(ip, false), linkwrap.ARCNETFrame(ip, true), linkwrap.ARCNETLinuxFrame(ip),

@@ -29,6 +29,13 @@ func TestLinkWrappers(t *testing.T) {
 			{"pktap-null", linkPKTAP, linkwrap.PKTAPRecord(0, cat(le32(familyOf(ip)), ip))},
 			{"arcnet-rfc1201", linkARCNET, linkwrap.ARCNETFrame(ip, false)},
 			{"arcnet-linux", linkARCNETLinux, linkwrap.ARCNETLinuxFrame(ip)},
+			{"ppp", linkPPP, linkwrap.PPPFrame(ip)},
+			{"ppp without address and control", linkPPP, linkwrap.PPPFrame(ip)[2:]},
+			{"ppp serial", linkPPPSerial, linkwrap.PPPFrame(ip)},
+			{"cisco hdlc", linkPPPSerial, cat([]byte{0x0f, 0}, be16(etherOf(ip)), ip)},
+			{"ppp ether", linkPPPEther, linkwrap.PPPoESession(ip)},
+			{"ethernet pppoe", linkEthernet, eth(0x8864, linkwrap.PPPoESession(ip))},
+			{"ethernet vlan pppoe", linkEthernet, eth(0x8100, cat([]byte{0, 7}, be16(0x8864), linkwrap.PPPoESession(ip), make([]byte, 6)))},
 		}
 		if ip[0]>>4 == 4 {
 			cases = append(cases, struct {
@@ -113,6 +120,13 @@ func TestLinkEdges(t *testing.T) {
 		{"arcnet diagnose", linkARCNET, []byte{1, 2, 0x80, 9}, NonIP, false},
 		{"arcnet-linux short", linkARCNETLinux, linkwrap.ARCNETLinuxFrame(ip)[:7], TruncatedLink, false},
 		{"arcnet-linux rfc1051", linkARCNETLinux, cat([]byte{1, 2, 0, 0, 240}, ip), OK, false},
+		{"ppp compressed protocol", linkPPP, cat([]byte{0x21}, ip), OK, false},
+		{"ppp lcp", linkPPP, cat([]byte{0xff, 3, 0xc0, 0x21}, make([]byte, 8)), NonIP, false},
+		{"ppp short", linkPPP, []byte{0xff, 3, 0}, TruncatedLink, false},
+		{"cisco hdlc short", linkPPPSerial, []byte{0x8f, 0, 8}, TruncatedLink, false},
+		{"pppoe discovery", linkPPPEther, cat([]byte{0x11, 9, 0, 0, 0, 4}, make([]byte, 4)), NonIP, false},
+		{"pppoe short", linkPPPEther, []byte{0x11, 0, 0, 1, 0}, TruncatedLink, false},
+		{"pppoe length past the capture", linkPPPEther, cat([]byte{0x11, 0, 0, 1, 0xff, 0xff, 0, 0x21}, ip), OK, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var f visor.Frame

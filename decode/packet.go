@@ -59,7 +59,7 @@ const (
 func SupportedLink(lt uint16) bool {
 	switch lt {
 	case linkNull, linkEthernet, linkRaw, linkRawOld1, linkRawOld2, linkLoop, linkSLL, linkIPv4, linkIPv6, linkSLL2,
-		linkNFLOG, linkPKTAP, linkPKTAPDarwin, linkARCNET, linkARCNETLinux:
+		linkNFLOG, linkPKTAP, linkPKTAPDarwin, linkARCNET, linkARCNETLinux, linkPPP, linkPPPSerial, linkPPPEther:
 		return true
 	}
 	return false
@@ -146,6 +146,13 @@ func link(lt uint16, b []byte, f *visor.Frame, outer bool) Status {
 			return st
 		}
 		return link(inner, rest, f, false)
+	case linkPPP, linkPPPSerial:
+		var st Status
+		if ether, b, st = ppp(b, lt == linkPPPSerial); st != OK {
+			return st
+		}
+	case linkPPPEther:
+		return pppoeSession(b, f)
 	case linkARCNET, linkARCNETLinux:
 		var st Status
 		if ether, b, st = arcnet(b, lt == linkARCNETLinux); st != OK {
@@ -161,6 +168,8 @@ func link(lt uint16, b []byte, f *visor.Frame, outer bool) Status {
 		return ipv6(b, f)
 	case etherARP, etherRARP:
 		arp(b, f)
+	case etherPPPoE:
+		return pppoeSession(b, f)
 	}
 	return NonIP
 }

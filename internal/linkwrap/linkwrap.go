@@ -14,12 +14,17 @@ import (
 
 // Link types this package writes (pcap LINKTYPE_* values).
 const (
-	ARCNET       = 7
-	ARCNETLinux  = 129
-	PKTAPDarwin  = 149
-	NFLOG        = 239
-	PKTAP        = 258
-	linkEthernet = 1
+	ARCNET      = 7
+	ARCNETLinux = 129
+	PKTAPDarwin = 149
+	NFLOG       = 239
+	PKTAP       = 258
+	PPP         = 9
+	PPPSerial   = 50
+	PPPEther    = 51
+	// EthernetPPPoE is Ethernet whose IP packets Relink puts in PPPoE sessions.
+	EthernetPPPoE = 0x10001
+	linkEthernet  = 1
 )
 
 // NFLOG record constants (linux/netfilter/nfnetlink_log.h).
@@ -99,6 +104,24 @@ func arcType(ip []byte) byte {
 	return arcIP
 }
 
+// PPPFrame is a PPP frame (HDLC address and control, then the 2-byte
+// protocol: 0x0021 IPv4, 0x0057 IPv6) around the IP packet ip.
+func PPPFrame(ip []byte) []byte {
+	proto := byte(0x21)
+	if len(ip) > 0 && ip[0]>>4 == 6 {
+		proto = 0x57
+	}
+	return append([]byte{0xff, 0x03, 0, proto}, ip...)
+}
+
+// PPPoESession is a PPPoE session header (RFC 2516: version and type 0x11,
+// code 0, session 0x1234, the PPP payload's length) and a PPP protocol
+// field around the IP packet ip.
+func PPPoESession(ip []byte) []byte {
+	p := PPPFrame(ip)[2:]
+	return append([]byte{0x11, 0, 0x12, 0x34, byte(len(p) >> 8), byte(len(p))}, p...)
+}
+
 // ipOf returns the IP packet an Ethernet frame carries (one 802.1Q tag at
 // most), or nil.
 func ipOf(frame []byte) []byte {
@@ -116,20 +139,24 @@ func ipOf(frame []byte) []byte {
 }
 
 // Relink rewrites an Ethernet capture into link type link: PKTAP (258 or
-// 149) wraps every frame; NFLOG and ARCNET carry the IP packets only (the
-// others, ARP and the like, are left out, as an NFLOG rule or an ARCNET
-// link would not see them). bo is the NFLOG TLVs' byte order.
-func Relink(c *fuzzcap.Capture, link uint16, bo binary.AppendByteOrder) (*fuzzcap.Capture, error) {
+// 149) wraps every frame; NFLOG, ARCNET, PPP and PPPoE (EthernetPPPoE:
+// Ethernet frames of PPPoE sessions) carry the IP packets only (the others,
+// ARP and the like, are left out, as an NFLOG rule or a PPP link would not
+// see them). bo is the NFLOG TLVs' byte order.
+func Relink(c *fuzzcap.Capture, link uint32, bo binary.AppendByteOrder) (*fuzzcap.Capture, error) {
 	if c.LinkType != linkEthernet {
 		return nil, fmt.Errorf("linkwrap: link type %d, want Ethernet", c.LinkType)
 	}
-	out := &fuzzcap.Capture{LinkType: link}
+	out := &fuzzcap.Capture{LinkType: uint16(link)}
+	if link == EthernetPPPoE {
+		out.LinkType = linkEthernet
+	}
 	for _, p := range c.Packets {
 		var b []byte
 		switch link {
 		case PKTAP, PKTAPDarwin:
 			b = PKTAPRecord(linkEthernet, p.Data)
-		case NFLOG, ARCNET, ARCNETLinux:
+		case NFLOG, ARCNET, ARCNETLinux, PPP, PPPSerial, PPPEther, EthernetPPPoE:
 			ip := ipOf(p.Data)
 			if ip == nil {
 				continue
@@ -137,6 +164,12 @@ func Relink(c *fuzzcap.Capture, link uint16, bo binary.AppendByteOrder) (*fuzzca
 			switch link {
 			case NFLOG:
 				b = NFLOGRecord(ip, bo)
+			case PPP, PPPSerial:
+				b = PPPFrame(ip)
+			case PPPEther:
+				b = PPPoESession(ip)
+			case EthernetPPPoE:
+				b = append(append(append([]byte(nil), p.Data[:12]...), 0x88, 0x64), PPPoESession(ip)...)
 			case ARCNET:
 				b = ARCNETFrame(ip, false)
 			default:

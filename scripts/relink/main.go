@@ -3,7 +3,7 @@
 // testdata/unbound-client.pcap written this way, their truth by
 // scripts/truth (tshark).
 //
-//	go run ./scripts/relink nflog|nflog-be|pktap|pktap149|arcnet|arcnet-linux IN.pcap OUT.pcap
+//	go run ./scripts/relink nflog|nflog-be|pktap|pktap149|arcnet|arcnet-linux|ppp|pppoe IN.pcap OUT.pcap
 package main
 
 import (
@@ -16,7 +16,7 @@ import (
 )
 
 var kinds = map[string]struct {
-	link uint16
+	link uint32
 	bo   binary.AppendByteOrder
 }{
 	"nflog":        {linkwrap.NFLOG, binary.LittleEndian},
@@ -25,12 +25,14 @@ var kinds = map[string]struct {
 	"pktap149":     {linkwrap.PKTAPDarwin, nil},
 	"arcnet":       {linkwrap.ARCNET, nil},
 	"arcnet-linux": {linkwrap.ARCNETLinux, nil},
+	"ppp":          {linkwrap.PPP, nil},
+	"pppoe":        {linkwrap.EthernetPPPoE, nil},
 }
 
 func main() {
 	k, ok := kinds[argOr(1)]
 	if len(os.Args) != 4 || !ok {
-		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/relink nflog|nflog-be|pktap|pktap149|arcnet|arcnet-linux IN.pcap OUT.pcap")
+		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/relink nflog|nflog-be|pktap|pktap149|arcnet|arcnet-linux|ppp|pppoe IN.pcap OUT.pcap")
 		os.Exit(2)
 	}
 	if err := relink(k.link, k.bo, os.Args[2], os.Args[3]); err != nil {
@@ -46,7 +48,7 @@ func argOr(i int) string {
 	return ""
 }
 
-func relink(link uint16, bo binary.AppendByteOrder, in, out string) error {
+func relink(link uint32, bo binary.AppendByteOrder, in, out string) error {
 	b, err := os.ReadFile(in)
 	if err != nil {
 		return err
