@@ -24,6 +24,9 @@ func ClientHelloSNI(b []byte) (sni []byte, hello bool) {
 	if n := int(binary.BigEndian.Uint16(b[3:5])); n+5 < len(b) {
 		b = b[:n+5] // the first record only
 	}
+	if len(b) < 9 {
+		return nil, true // a record shorter than a handshake header
+	}
 	b = b[9:]
 	// legacy_version (2), random (32)
 	if len(b) < 34 {
