@@ -99,3 +99,21 @@ func TestLooksDNS(t *testing.T) {
 		t.Errorf("%d of 200000 random payloads look like DNS", n)
 	}
 }
+
+func FuzzLooksDNS(f *testing.F) {
+	q := new(dns.Msg)
+	q.SetQuestion("www.example.com.", dns.TypeA)
+	b, _ := q.Pack()
+	f.Add(b)
+	f.Add(b[:17])
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if looksDNS(b) {
+			var m dns.Msg
+			// what passes has a header and one question miekg/dns reads as such
+			if len(b) < 17 || m.Unpack(b[:min(len(b), 512)]) == nil && len(m.Question) != 1 {
+				t.Fatalf("% x", b)
+			}
+		}
+	})
+}

@@ -226,3 +226,58 @@ func TestAnalyzer(t *testing.T) {
 		}
 	})
 }
+
+// FuzzAnalyzer feeds segments of fuzzed bytes to the analyzer: 3 bytes a
+// segment (flags: direction, transport and port, FIN/RST; a sequence
+// offset; the length), then the payload. Nothing panics, the flow table
+// keeps its bound, and no query is counted without client bytes for it.
+func FuzzAnalyzer(f *testing.F) {
+	hello := realHello(f, "dns.google")
+	seg := func(h, off byte, p []byte) []byte { return append([]byte{h, off, byte(len(p))}, p...) }
+	f.Add(cat(seg(1, 0, hello[:250]), seg(0, 0, cat(rec(22, 40), rec(23, 60))), seg(1, 0, rec(23, 53)), seg(1, 0, rec(23, 147)[:100])))
+	f.Add(cat(seg(5, 0, hello[:200]), seg(1, 0, rec(23, 200)[:120]), seg(1, 0xf0, rec(23, 80))))
+	f.Add(seg(2+1, 0, append([]byte{0xc3, 0, 0, 0, 1, 8}, make([]byte, 200)...)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, st := NewAnalyzer(NewNames([]string{"default"})), NewState()
+		a.MaxFlows = 2
+		cli, srv := netip.MustParseAddr("198.51.100.10"), netip.MustParseAddr("198.51.100.53")
+		var seq [2]uint32
+		var clientBytes uint64
+		for ts := int64(1); len(data) >= 3; ts += 1e9 {
+			h, off, n := data[0], data[1], int(data[2])
+			data = data[3:]
+			n = min(n, len(data))
+			p := data[:n]
+			data = data[n:]
+			fromClient, udp := h&1 != 0, h&2 != 0
+			port := uint16(853)
+			if h&4 != 0 {
+				port = 443
+			}
+			fr := &visor.Frame{TS: ts, IPVersion: 4, Proto: visor.TransportTCP, Src: srv, Dst: cli, SrcPort: port, DstPort: 40000 + uint16(h>>6),
+				Payload: p, WireLen: 1500, TCPFlags: h >> 3 & 5}
+			if udp {
+				fr.Proto, fr.WireLen = visor.TransportUDP, 42+len(p)+int(off)*8
+			}
+			if fromClient {
+				fr.Src, fr.Dst, fr.SrcPort, fr.DstPort = fr.Dst, fr.Src, fr.DstPort, fr.SrcPort
+				clientBytes += uint64(len(p))
+			}
+			i := 1
+			if fromClient {
+				i = 0
+			}
+			fr.TCPSeq = seq[i] + uint32(int8(off))
+			seq[i] = fr.TCPSeq + uint32(len(p))
+			a.Observe(fr, st)
+			if a.Len() > a.MaxFlows {
+				t.Fatalf("%d flows, bound %d", a.Len(), a.MaxFlows)
+			}
+		}
+		// each query counted took a record header (5 bytes) or a QUIC packet of the client's
+		r := st.Report(10)
+		if q := r.DoT.QueriesEst + r.DoH.QueriesEst + r.DoQ.QueriesEst; q > clientBytes/5 {
+			t.Fatalf("%d queries from %d bytes of the client", q, clientBytes)
+		}
+	})
+}
