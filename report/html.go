@@ -157,6 +157,19 @@ func (h *htmlWriter) findings() {
 		if f.Why != "" {
 			h.p("<p class=\"why\"><b>Why:</b> %s</p>\n", esc(f.Why))
 		}
+		if f.Confidence != "" {
+			h.p("<p class=\"meta\">Confidence %s</p>\n", esc(f.Confidence))
+		}
+		if len(f.Explains) > 0 {
+			h.p("<p><b>Explains:</b> %s</p>\n", esc(strings.Join(f.Explains, ", ")))
+		}
+		if len(f.Next) > 0 {
+			h.p("<p><b>Next:</b></p>\n<ul>\n")
+			for _, n := range f.Next {
+				h.p("<li>%s</li>\n", esc(n))
+			}
+			h.p("</ul>\n")
+		}
 		if len(f.Evidence) > 0 {
 			h.p("<details><summary>Evidence</summary>\n<dl>\n")
 			for _, kv := range f.Evidence {

@@ -69,7 +69,10 @@ type storySeries struct {
 type storyFinding struct {
 	Kind, Severity, Summary string
 	Why                     string
-	Start, Peak, End        int64 // 0: unknown
+	Confidence              string   // "87 %", or "" when the detector gave none
+	Next                    []string // what to look at next
+	Explains                []string // the findings this one's cause explains, in words
+	Start, Peak, End        int64    // 0: unknown
 	Target                  string
 	Evidence                [][2]string // key, value in words
 }
@@ -247,10 +250,8 @@ func storyCharts(pts []storyPoint, rcodeTotal map[string]uint64, per int) []stor
 
 // findingKeys are the evidence fields that name what a finding is about.
 type findingKeys struct {
-	Zone     string `json:"zone"`
-	Target   string `json:"target"`
-	Why      string `json:"why"`
-	Explains string `json:"explains"`
+	Zone   string `json:"zone"`
+	Target string `json:"target"`
 }
 
 // evidenceFields returns a finding's evidence as its JSON object's fields,
@@ -288,18 +289,20 @@ func findingKeysOf(f *Finding) findingKeys {
 }
 
 func newStoryFinding(f *Finding) storyFinding {
-	sf := storyFinding{Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Target: FindingTarget(f)}
-	k := findingKeysOf(f)
-	sf.Why = k.Why
-	if sf.Why == "" {
-		sf.Why = k.Explains
+	sf := storyFinding{Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Target: FindingTarget(f), Why: f.Why, Next: f.Next}
+	if f.Confidence > 0 {
+		sf.Confidence = spaced(pct(f.Confidence))
+	}
+	for _, e := range f.Explains {
+		w := fmt.Sprintf("%s (%s)", e.Kind, count(e.Count))
+		if e.Key != "" {
+			w = fmt.Sprintf("%s %s (%s)", e.Kind, e.Key, count(e.Count))
+		}
+		sf.Explains = append(sf.Explains, w)
 	}
 	sf.Start, sf.Peak, sf.End = int64(f.Start), int64(f.Peak), int64(f.End)
 	m, _ := evidenceFields(f.Evidence)
 	for _, key := range sortedKeys(m) {
-		if key == "why" || key == "explains" {
-			continue
-		}
 		sf.Evidence = append(sf.Evidence, [2]string{key, strings.ReplaceAll(evidenceValue(key, m[key]), nbsp, " ")})
 	}
 	return sf

@@ -74,8 +74,17 @@ func parseCharts(t *testing.T, page string) []htmlChart {
 
 func (c *htmlChart) x(ms float64) float64 { return c.x0 + (ms-c.t0)/(c.t1-c.t0)*(c.x1-c.x0) }
 
+// withWhy gives the sample's finding what a detector adds to it.
+func withWhy(r *Report) *Report {
+	f := &r.Findings[0]
+	f.Why, f.Confidence = "35102 distinct names in 36010 queries under example.com, 97% NXDOMAIN <over 2>", 0.93
+	f.Next = []string{"carve its packets: --carve DIR", "look at the top clients"}
+	f.Explains = []Explained{{Kind: "nxdomain_flood", Key: "example.com", Count: 1}}
+	return r
+}
+
 func TestWriteHTMLSample(t *testing.T) {
-	r := sampleReport()
+	r := withWhy(sampleReport())
 	var b bytes.Buffer
 	if err := WriteHTML(&b, r, PostMortemOptions{Top: 5, Command: []string{"visor", "analyze", "--format", "html", "it's.pcap"}}); err != nil {
 		t.Fatal(err)
@@ -123,6 +132,8 @@ func TestWriteHTMLSample(t *testing.T) {
 		`<code>visor analyze --format html &#39;it&#39;\&#39;&#39;s.pcap&#39;</code>`, // the command line, shell-quoted and escaped
 		`≈40,022 ±3`, "12 packets cut short by the snap length (snaplen_truncated)",
 		`<td class="hash">9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08</td>`,
+		`<b>Why:</b> 35102 distinct names in 36010 queries under example.com, 97% NXDOMAIN &lt;over 2&gt;`, "Confidence 93.0 %",
+		"<b>Explains:</b> nxdomain_flood example.com (1)", "<li>look at the top clients</li>",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -279,7 +290,7 @@ func TestWriteHTMLDaySize(t *testing.T) {
 
 func TestWriteMarkdown(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteMarkdown(&b, sampleReport(), PostMortemOptions{Top: 5, Command: []string{"visor", "analyze", "--format", "markdown", "x|y.pcap"}}); err != nil {
+	if err := WriteMarkdown(&b, withWhy(sampleReport()), PostMortemOptions{Top: 5, Command: []string{"visor", "analyze", "--format", "markdown", "x|y.pcap"}}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "markdown_sample.golden", b.Bytes())

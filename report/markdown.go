@@ -121,6 +121,19 @@ func (m *mdWriter) findings() {
 		if f.Why != "" {
 			m.p("**Why:** %s\n\n", mdEsc(f.Why))
 		}
+		if f.Confidence != "" {
+			m.p("Confidence %s\n\n", f.Confidence)
+		}
+		if len(f.Explains) > 0 {
+			m.p("**Explains:** %s\n\n", mdEsc(strings.Join(f.Explains, ", ")))
+		}
+		if len(f.Next) > 0 {
+			m.p("**Next:**\n\n")
+			for _, n := range f.Next {
+				m.p("- %s\n", mdEsc(n))
+			}
+			m.p("\n")
+		}
 		if len(f.Evidence) > 0 {
 			m.p("<details><summary>Evidence</summary>\n\n| evidence | value |\n|---|---|\n")
 			for _, kv := range f.Evidence {
