@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // duckScript runs each SQL argument and prints its rows as one JSON line.
@@ -177,5 +182,92 @@ func exportReadByDuckDB(t *testing.T, dir, capture string) {
 				t.Errorf("top names %v, report %v", got, top)
 			}
 		})
+	}
+}
+
+// --findings: rows name the findings whose selection takes them; a
+// random-subdomain finding's rows ask names under its zone, in its span.
+func TestExportFindings(t *testing.T) {
+	capture := filepath.Join("..", "testdata", "attack-random-subdomain.pcap")
+	rep, err := Analyze(context.Background(), config(capture), nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	zones := map[string]string{}
+	for i, f := range rep.Findings {
+		if z, ok := f.Evidence["zone"].(string); ok {
+			zones[fmt.Sprintf("%02d-%s", i+1, f.Kind)] = z
+		}
+	}
+	if len(zones) == 0 {
+		t.Fatal("no finding with a zone in the capture's report")
+	}
+	var buf bytes.Buffer
+	if _, _, err := ExportWith(context.Background(), config(capture), ExportOptions{Format: "ndjson", Findings: true}, &buf, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var row struct {
+			QName    *string `json:"qname"`
+			Findings *string `json:"findings"`
+		}
+		if err := json.Unmarshal(line, &row); err != nil {
+			t.Fatal(err)
+		}
+		if row.Findings == nil {
+			t.Fatal("findings column null with --findings")
+		}
+		for _, id := range strings.Split(*row.Findings, ",") {
+			z, ok := zones[id]
+			if !ok || row.QName == nil {
+				continue
+			}
+			if *row.QName != z && !strings.HasSuffix(*row.QName, "."+z) {
+				t.Errorf("row of %s asks %s, not under %s", id, *row.QName, z)
+			}
+			named++
+		}
+	}
+	if named == 0 {
+		t.Error("no row names a zone finding")
+	}
+	if _, _, err := ExportWith(context.Background(), config("-"), ExportOptions{Format: "csv", Findings: true}, io.Discard, bytes.NewReader(nil), io.Discard); !errors.Is(err, ErrFindingsStdin) {
+		t.Errorf("--findings on stdin: %v, want ErrFindingsStdin", err)
+	}
+}
+
+// --rows-per-file: files of at most N rows each, every row once.
+func TestExportRowsPerFile(t *testing.T) {
+	capture := filepath.Join("..", "testdata", "lab-eth.pcap")
+	dir := filepath.Join(t.TempDir(), "records")
+	st, _, err := ExportWith(context.Background(), config(capture), ExportOptions{Format: "parquet", RowsPerFile: 500, Dir: dir}, nil, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "records-*.parquet"))
+	if want := int((st.Rows + 499) / 500); len(files) != want || want < 2 {
+		t.Fatalf("%d files for %d rows, want %d", len(files), st.Rows, want)
+	}
+	total := int64(0)
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := fh.Stat()
+		pf, err := parquet.OpenFile(fh, fi.Size())
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if pf.NumRows() > 500 {
+			t.Errorf("%s: %d rows", f, pf.NumRows())
+		}
+		total += pf.NumRows()
+		fh.Close()
+	}
+	if uint64(total) != st.Rows {
+		t.Errorf("%d rows in the files, %d exported", total, st.Rows)
 	}
 }

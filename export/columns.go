@@ -138,6 +138,10 @@ var Columns = []Column{
 			}
 			return strconv.AppendInt(b, int64(r.Input), 10), true
 		}},
+	{Name: "findings", Kind: KindString, Plain: true, Doc: "ids of the findings the row belongs to (export --findings), comma-separated",
+		Text: func(b []byte, r *Record, x *Batch, _ []string) ([]byte, bool) {
+			return appendFindings(b, r.FindingBits, x.FindingIDs), x.FindingIDs != nil
+		}},
 	{Name: "query_packet", Kind: KindInt, Doc: "packet number of the query within its input (1-based; the last packet of a reassembled message)",
 		Num: func(r *Record) (int64, bool) { return int64(r.QueryPacket), r.HasQuery }},
 	{Name: "response_packet", Kind: KindInt, Num: func(r *Record) (int64, bool) { return int64(r.ResponsePacket), r.HasResponse }},

@@ -53,7 +53,7 @@ func exportFile(t testing.TB, path, format string) ([]byte, Stats) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := Run(context.Background(), src, analyzers.Options{DNSPorts: []uint16{53}}, w)
+	st, err := Run(context.Background(), src, analyzers.Options{DNSPorts: []uint16{53}}, w, nil)
 	if err == nil {
 		err = w.Close()
 	}
@@ -61,6 +61,21 @@ func exportFile(t testing.TB, path, format string) ([]byte, Stats) {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), st
+}
+
+// exportBatch exports one capture into one batch.
+func exportBatch(t testing.TB, path string) *Batch {
+	t.Helper()
+	src, err := capture.Open(path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var w batchWriter
+	if _, err := Run(context.Background(), src, analyzers.Options{DNSPorts: []uint16{53}}, &w, nil); err != nil {
+		t.Fatal(err)
+	}
+	return &w.x
 }
 
 func TestNDJSONRows(t *testing.T) {

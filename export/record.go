@@ -41,13 +41,18 @@ type Record struct {
 	QName                       span         // lowercase presentation form, no trailing dot
 	Zone                        span         // registrable zone of QName
 	RawName                     span         // QName in the case it had on the wire
-	Findings                    span         // ids of the findings the row belongs to, comma-separated
+	// FindingBits has bit i set when the row belongs to the run's finding
+	// i (Finding; a finding that takes its query or its response).
+	FindingBits uint64
 }
 
 // Batch is records on their way to a Writer, their strings in Text.
 type Batch struct {
 	Rows []Record
 	Text []byte
+	// FindingIDs name the findings of the rows' FindingBits (nil when the
+	// run was not given findings: the column is then null).
+	FindingIDs []string
 }
 
 // str is a span's bytes.

@@ -22,16 +22,28 @@ const batches = 4
 
 // Run reads r to its end (or ctx's cancellation), analyses it with opts
 // (their Transactions is set here) and writes a record per transaction
-// to w, encoding on a goroutine of its own beside the analysis. It does
-// not close w. The error is r's, or w's (ErrWrite wraps it).
-func Run(ctx context.Context, r analyzers.Reader, opts analyzers.Options, w Writer) (Stats, error) {
+// to w, encoding on a goroutine of its own beside the analysis. With
+// findings (of an analysis of the same inputs with the same options; at
+// most 64), the findings column names those each row belongs to. It does
+// not close w. The error is r's, or w's (WriteError wraps it).
+func Run(ctx context.Context, r analyzers.Reader, opts analyzers.Options, w Writer, findings []Finding) (Stats, error) {
 	var st Stats
 	full, free := make(chan *Batch, batches), make(chan *Batch, batches)
 	for range batches {
 		free <- &Batch{Rows: make([]Record, 0, BatchRows)}
 	}
 	s := &sink{full: full, free: free, stats: &st}
+	if len(findings) > maxFindings {
+		findings = findings[:maxFindings]
+	}
+	if findings != nil {
+		s.findings, s.ids = findings, make([]string, len(findings))
+		for i, f := range findings {
+			s.ids[i] = f.ID
+		}
+	}
 	s.cur = <-free
+	s.cur.FindingIDs = s.ids
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	werr := make(chan error, 1)

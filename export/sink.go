@@ -21,7 +21,10 @@ type sink struct {
 	free   <-chan *Batch
 	stats  *Stats
 	rec    Record
-	name   []byte // scratch: a name's raw form
+	// findings of the same inputs (Finding), and their ids for batches
+	findings []Finding
+	ids      []string
+	frame    visor.Frame
 }
 
 // Packet is the analyzers.TransactionHook's.
@@ -64,7 +67,7 @@ func (s *sink) Query(seq uint32, open bool, m *visor.Message, v *decode.DNS, dir
 	}
 	*r = Record{HasQuery: true, QueryTime: m.TS, QFlags: v.Flags, QuerySize: int32(m.WireLen),
 		EDNS: v.EDNS, DO: v.DO, UDPSize: v.UDPSize, EDNSVersion: v.EDNSVersion, ECS: v.ECSPrefix(),
-		QueryPacket: s.number}
+		QueryPacket: s.number, FindingBits: s.findingBits(m, v)}
 	s.question(r, text, m, v, false, dir)
 	if !open {
 		s.add(r, nil)
@@ -88,6 +91,7 @@ func (s *sink) Response(seq uint32, matched bool, m *visor.Message, v *decode.DN
 	}
 	r.HasResponse, r.ResponseTime, r.RFlags, r.ResponseSize = true, m.TS, v.Flags, int32(m.WireLen)
 	r.ANCount, r.NSCount, r.ARCount, r.ResponsePacket = v.ANCount, v.NSCount, v.ARCount, s.number
+	r.FindingBits |= s.findingBits(m, v)
 	s.add(r, o)
 }
 
@@ -122,6 +126,7 @@ func (s *sink) flush() {
 	s.full <- s.cur
 	s.cur = <-s.free
 	s.cur.reset()
+	s.cur.FindingIDs = s.ids
 }
 
 // rawName appends the question name of msg, whose lowercase presentation

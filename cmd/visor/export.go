@@ -22,6 +22,8 @@ import (
 type exportOptions struct {
 	analysisOptions
 	recordFormat string
+	findings     bool
+	rowsPerFile  int64
 }
 
 func newExportCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -51,6 +53,8 @@ func newExportCommand(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&opts.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always or never")
 	fs.DurationVar(&opts.timeout, "xact-timeout", 5*time.Second, "a query unanswered this long (capture time) is written without a response")
 	opts.addAnonymizeFlags(fs)
+	fs.BoolVar(&opts.findings, "findings", false, "fill the findings column: analyse the inputs first (a second pass; not with stdin) and name the findings each row belongs to")
+	fs.Int64Var(&opts.rowsPerFile, "rows-per-file", 0, "write -o DIR/records-00001.FORMAT and on, each with at most N rows (0: one output)")
 	return cmd
 }
 
@@ -58,8 +62,23 @@ func (o *exportOptions) validate(args []string) error {
 	if !slices.Contains(export.Formats, o.recordFormat) {
 		return usageError("--format must be %s, not %q", strings.Join(export.Formats, ", "), o.recordFormat)
 	}
+	if o.rowsPerFile < 0 {
+		return usageError("--rows-per-file must be 0 (one output) or more, not %d", o.rowsPerFile)
+	}
+	if o.rowsPerFile > 0 && (o.output == "" || o.output == "-") {
+		return usageError("--rows-per-file writes files into a directory: give it with -o DIR")
+	}
+	if o.findings && slices.Contains(args, "-") {
+		return usageError("--findings reads the inputs twice: not with stdin")
+	}
 	// The analysis settings export does not take keep their defaults.
 	o.format, o.top, o.bucket, o.slow, o.topSeries = "table", 10, time.Minute, 500*time.Millisecond, 1000
+	if o.rowsPerFile > 0 {
+		// -o is a directory, made if missing: not a file to check.
+		out := o.output
+		o.output = ""
+		defer func() { o.output = out }()
+	}
 	return o.analysisOptions.validate(args)
 }
 
@@ -72,8 +91,9 @@ func runExport(ctx context.Context, opts *exportOptions, stdin io.Reader, stdout
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(exportMemoryLimit))
 	}
 	var inputErr error
+	xo := engine.ExportOptions{Format: opts.recordFormat, Findings: opts.findings}
 	write := func(w io.Writer) error {
-		_, _, err := engine.Export(ctx, &opts.cfg, opts.recordFormat, w, stdin, stderr)
+		_, _, err := engine.ExportWith(ctx, &opts.cfg, xo, w, stdin, stderr)
 		var ie *engine.InputError
 		if errors.As(err, &ie) {
 			inputErr = err
@@ -81,7 +101,10 @@ func runExport(ctx context.Context, opts *exportOptions, stdin io.Reader, stdout
 		return err
 	}
 	var err error
-	if opts.output != "" && opts.output != "-" {
+	if opts.rowsPerFile > 0 {
+		xo.RowsPerFile, xo.Dir = opts.rowsPerFile, opts.output
+		err = write(nil)
+	} else if opts.output != "" && opts.output != "-" {
 		err = engine.WriteFile(opts.output, write)
 	} else {
 		err = write(stdout)
