@@ -12,14 +12,23 @@ import (
 // BuildVisor builds cmd/visor (CGO_ENABLED=0 go build) into out: from the
 // module's working tree when rev is "", else from git revision rev checked
 // out in a temporary worktree, removed afterwards (paired runs against an
-// earlier commit).
-func BuildVisor(t testing.TB, out, rev string) {
+// earlier commit). It returns what it built, as Describe names it.
+func BuildVisor(t testing.TB, out, rev string) string {
 	t.Helper()
 	root, err := ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := root
+	if rev != "" {
+		// one commit for the name and the build, whatever HEAD does meanwhile
+		b, err := git(root, "rev-parse", "--verify", rev+"^{commit}")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		rev = strings.TrimSpace(string(b))
+	}
+	desc := Describe(rev)
 	if rev != "" {
 		tmp, err := os.MkdirTemp("", "visor-rev-")
 		if err != nil {
@@ -39,8 +48,9 @@ func BuildVisor(t testing.TB, out, rev string) {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build ./cmd/visor at %s: %v\n%s", Describe(rev), err, b)
+		t.Fatalf("CGO_ENABLED=0 go build ./cmd/visor at %s: %v\n%s", desc, err, b)
 	}
+	return desc
 }
 
 // Describe names a revision of the module's repository as `git describe

@@ -108,7 +108,7 @@ func (b *best) add(u lab.Usage) {
 
 // bin is one visor binary under test: head (the working tree) or base
 // (VISORBENCH_BASE).
-type bin struct{ name, path string }
+type bin struct{ name, path, desc string }
 
 type bench struct {
 	t    *testing.T
@@ -153,13 +153,13 @@ func TestBench(t *testing.T) {
 	b := &bench{t: t, w: w, k: k, analyze: map[string]map[string]*best{}, export: map[string]map[string]*best{}, noBase: map[string]bool{}}
 
 	// 1. build
-	logf("building visor %s", lab.Describe(k.head))
-	b.bins = []bin{{"head", filepath.Join(w, "visor")}}
-	lab.BuildVisor(t, b.bins[0].path, k.head)
+	logf("building visor")
+	b.bins = []bin{{name: "head", path: filepath.Join(w, "visor")}}
+	b.bins[0].desc = lab.BuildVisor(t, b.bins[0].path, k.head)
 	if k.base != "" {
 		logf("building visor at %s (VISORBENCH_BASE)", k.base)
-		b.bins = append(b.bins, bin{"base", filepath.Join(w, "visor-base")})
-		lab.BuildVisor(t, b.bins[1].path, k.base)
+		b.bins = append(b.bins, bin{name: "base", path: filepath.Join(w, "visor-base")})
+		b.bins[1].desc = lab.BuildVisor(t, b.bins[1].path, k.base)
 	}
 	for _, x := range b.bins {
 		b.analyze[x.name], b.export[x.name] = map[string]*best{}, map[string]*best{}
@@ -293,7 +293,7 @@ func TestBench(t *testing.T) {
 	// report
 	head := b.analyze["head"]
 	fmt.Println()
-	fmt.Printf("== visor %s on %d cores, load average: %s\n", lab.Describe(k.head), runtime.NumCPU(), lab.LoadAverage())
+	fmt.Printf("== visor %s on %d cores, load average: %s\n", b.bins[0].desc, runtime.NumCPU(), lab.LoadAverage())
 	fmt.Printf("   visor: best wall of %d runs, highest peak RSS of them; tshark: one run\n", k.runs)
 	if s, err := os.ReadFile(filepath.Join(w, "dnsperf.log")); err == nil && len(s) > 0 {
 		fmt.Printf("   flood: dnsperf %s\n", grepJoin(string(s), `Queries (sent|completed|lost)`, " "))
@@ -376,7 +376,7 @@ func TestBench(t *testing.T) {
 // both).
 func (b *bench) printPaired(caps []string) {
 	fmt.Println()
-	fmt.Printf("== paired: base %s (%s) and head %s, in turns in the same %d rounds\n", b.k.base, lab.Describe(b.k.base), lab.Describe(b.k.head), b.k.runs)
+	fmt.Printf("== paired: base %s (%s) and head %s, in turns in the same %d rounds\n", b.k.base, b.bins[1].desc, b.bins[0].desc, b.k.runs)
 	fmt.Println("   best wall, least cpu s, highest peak RSS of each; cpu ratio = head / base")
 	const row = "%-8s %-8s | %8s %6s %7s | %8s %6s %7s | %9s %9s\n"
 	fmt.Printf(row, "capture", "command", "base s", "cpu s", "RSS MB", "head s", "cpu s", "RSS MB", "cpu ratio", "median")
