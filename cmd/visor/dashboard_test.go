@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDashboardNamesOnlyVisorSeries checks that every expression of the
@@ -114,5 +117,33 @@ func TestDashboardNamesOnlyVisorSeries(t *testing.T) {
 	}
 	if exprs < 10 {
 		t.Errorf("only %d expressions in the dashboard", exprs)
+	}
+}
+
+// TestGrafanaRangePrinted: --format openmetrics says on stderr where the
+// capture lies, as the dashboard's URL query: from the first bucket's
+// start to the last bucket's end (Unix ms), the bucket and the capture.
+func TestGrafanaRangePrinted(t *testing.T) {
+	const capture = "../../testdata/attack-random-subdomain.pcap"
+	j := runVisor("analyze", "--format", "json", "--bucket", "2s", capture)
+	if j.code != 0 {
+		t.Fatalf("exit %d: %s", j.code, j.stderr)
+	}
+	var rep struct {
+		Buckets []struct {
+			Start, End time.Time
+		} `json:"buckets"`
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &rep); err != nil || len(rep.Buckets) == 0 {
+		t.Fatalf("report: %v, %d buckets", err, len(rep.Buckets))
+	}
+	r := runVisor("analyze", "--format", "openmetrics", "--bucket", "2s", "--label", "capture=inc 42", "-o", filepath.Join(t.TempDir(), "x.om"), capture)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := fmt.Sprintf("visor: grafana: ?from=%d&to=%d&var-bucket=2s&var-capture=inc+42 ",
+		rep.Buckets[0].Start.UnixMilli(), rep.Buckets[len(rep.Buckets)-1].End.UnixMilli())
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q lacks %q", r.stderr, want)
 	}
 }
