@@ -58,13 +58,6 @@ type Batch struct {
 // str is a span's bytes.
 func (x *Batch) str(s span) []byte { return x.Text[s.off : s.off+s.n : s.off+s.n] }
 
-// addText appends b to the batch's text and returns its span.
-func (x *Batch) addText(b []byte) span {
-	s := span{uint32(len(x.Text)), uint32(len(b))}
-	x.Text = append(x.Text, b...)
-	return s
-}
-
 func (x *Batch) reset() {
 	x.Rows = x.Rows[:0]
 	x.Text = x.Text[:0]
