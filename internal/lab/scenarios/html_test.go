@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,10 @@ const htmlProbeHead = `<script>window.__errors=[];window.addEventListener("error
 const htmlProbeTail = `<script>
 (function () {
   var data = JSON.parse(document.getElementById("visor-data").textContent);
-  var out = {errors: window.__errors, charts: [], findings: []};
+  var out = {errors: window.__errors, charts: [], findings: [], unsplit: 0};
+  document.querySelectorAll("figure.chart").forEach(function (f) {
+    if (getComputedStyle(f).breakInside === "avoid") out.unsplit++;
+  });
   document.querySelectorAll("article.finding").forEach(function (a) {
     out.findings.push({kind: a.dataset.kind, start: +a.dataset.start, end: +a.dataset.end});
   });
@@ -83,6 +87,7 @@ type htmlProbe struct {
 		Kind       string `json:"kind"`
 		Start, End int64
 	} `json:"findings"`
+	Unsplit int `json:"unsplit"` // charts that page breaks must not split
 }
 
 // chromium starts headless Chromium on url with args, no network (every
@@ -108,7 +113,8 @@ func chromium(t *testing.T, dir string, args ...string) []byte {
 // (a random-subdomain finding) in headless Chromium with no network: no
 // script or console error, every chart with a point per bucket, the
 // finding's band on every chart where its start and end fall on the time
-// axis the points draw, values on hover; and a PNG screenshot.
+// axis the points draw, values on hover; printed on A4 with no chart split
+// by a page break; and a PNG screenshot.
 func TestHTMLReportInChromium(t *testing.T) {
 	lab.RequirePrograms(t, "chromium")
 	visor := lab.Visor(t)
@@ -203,6 +209,28 @@ func TestHTMLReportInChromium(t *testing.T) {
 			t.Errorf("chart %s: hovering shows %q", c.ID, c.Tip)
 		}
 	}
+	if got.Unsplit != len(got.Charts) {
+		t.Errorf("%d of %d charts may be split by a page break", len(got.Charts)-got.Unsplit, len(got.Charts))
+	}
+	// Printed, the page is A4 (595 x 842 points).
+	pdf := filepath.Join(dir, "report.pdf")
+	chromium(t, dir, "--no-pdf-header-footer", "--print-to-pdf="+pdf, "file://"+page)
+	doc, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxes := regexp.MustCompile(`/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]`).FindAllSubmatch(doc, -1)
+	if len(boxes) == 0 {
+		t.Errorf("the PDF (%d bytes) has no page", len(doc))
+	}
+	for _, b := range boxes {
+		// Chromium's own default is Letter (612 x 792): A4 comes from the page's @page rule.
+		w, _ := strconv.ParseFloat(string(b[1]), 64)
+		h, _ := strconv.ParseFloat(string(b[2]), 64)
+		if math.Abs(w-595.3) > 1 || math.Abs(h-841.9) > 1 {
+			t.Errorf("printed page %.1f x %.1f points, want A4 (595.3 x 841.9)", w, h)
+		}
+	}
 	png := filepath.Join(dir, "report.png")
 	chromium(t, dir, "--window-size=1200,2400", "--screenshot="+png, "file://"+page)
 	shot, err := os.ReadFile(png)
@@ -212,7 +240,7 @@ func TestHTMLReportInChromium(t *testing.T) {
 	if len(shot) < 20000 || !bytes.HasPrefix(shot, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Errorf("screenshot: %d bytes, not a PNG of a page", len(shot))
 	}
-	t.Logf("%d charts, %d buckets, page %d bytes, screenshot %d bytes", len(got.Charts), len(rep.Buckets), len(html), len(shot))
+	t.Logf("%d charts, %d buckets, page %d bytes, %d A4 pages printed, screenshot %d bytes", len(got.Charts), len(rep.Buckets), len(html), len(boxes), len(shot))
 }
 
 // unescapeHTML undoes the escaping --dump-dom applies to text.
