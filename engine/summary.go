@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/visor-dns/visor/analyzers"
@@ -103,14 +104,88 @@ func (c *Config) readInputSummaries(stderr io.Writer) (*summary.Summary, error) 
 	return s, nil
 }
 
-// SummaryReport renders a summary as a report whose tool is this visor.
+// SummaryReport renders a summary as a report whose tool is this visor,
+// with its parts (--split-by) when cfg asks for them.
 func (c *Config) SummaryReport(s *summary.Summary) (*report.Report, error) {
 	rep, err := s.Report()
 	if err != nil {
 		return nil, err
 	}
 	rep.Tool = c.tool()
+	if c.SplitBy != "" {
+		if rep.Parts, err = SplitReport(s, c.SplitBy); err != nil {
+			rep.Close()
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+// SplitReport renders the parts of s (the summaries it merged; s itself
+// when it merged none) one report part per input (by "input": a part's
+// inputs) or per label set (by "label": the parts with the same labels
+// merged), in the order of their first input.
+func SplitReport(s *summary.Summary, by string) ([]report.Part, error) {
+	leaves := s.Parts()
+	if leaves == nil {
+		leaves = []*summary.Summary{s}
+	}
+	var keys []string
+	groups := map[string][]*summary.Summary{}
+	labels := map[string]map[string]string{}
+	for _, l := range leaves {
+		var k string
+		switch by {
+		case "label":
+			var kv []string
+			m := map[string]string{}
+			for _, lb := range l.Header.Labels {
+				kv = append(kv, lb.Key+"="+lb.Value)
+				m[lb.Key] = lb.Value
+			}
+			k = strings.Join(kv, ",")
+			labels[k] = m
+		default:
+			var ps []string
+			for _, in := range l.Trailer.Inputs {
+				ps = append(ps, in.Path)
+			}
+			k = strings.Join(ps, ",")
+			if k == "" {
+				k = l.Name()
+			}
+		}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], l)
+	}
+	var parts []report.Part
+	for _, k := range keys {
+		m, _, err := summary.Merge(groups[k]...)
+		if err != nil {
+			return nil, err
+		}
+		m.Header.Params.Top = s.Header.Params.Top
+		r, err := m.Report()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.LoadBuckets(); err != nil {
+			return nil, err
+		}
+		for i := range r.Inputs {
+			if r.Inputs[i].LinkTypes == nil {
+				r.Inputs[i].LinkTypes = map[string]uint64{}
+			}
+		}
+		if r.Buckets == nil {
+			r.Buckets = []report.Bucket{}
+		}
+		parts = append(parts, report.Part{By: by, Key: k, Labels: labels[k], Inputs: r.Inputs, Integrity: r.Integrity,
+			Summary: r.Summary, Buckets: r.Buckets, Findings: r.Findings})
+	}
+	return parts, nil
 }
 
 // params are cfg's summary params.

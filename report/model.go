@@ -26,6 +26,9 @@ type Report struct {
 	Buckets  []Bucket     `json:"buckets"`
 	Stored   *BucketStore `json:"-"`
 	Findings []Finding    `json:"findings"`
+	// Parts, with --split-by, are the reports of each input or label set
+	// beside the whole (parts.go).
+	Parts []Part `json:"parts,omitempty"`
 }
 
 // NumBuckets returns the number of buckets, in Buckets and Stored.

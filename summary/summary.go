@@ -631,3 +631,41 @@ func (s *Summary) Close() error {
 	}
 	return err
 }
+
+// Rewrite copies the summary file src to w with its trailer changed by
+// edit (e.g. inputs renamed): the header and buckets are copied as they
+// are (checked, not decoded).
+func Rewrite(w io.Writer, src string, edit func(*Trailer)) error {
+	s, err := Open(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rr, err := openRecords(f, src)
+	if err != nil {
+		return err
+	}
+	rw := newRecordWriter(w)
+	for {
+		kind, msg, err := rr.next()
+		if err != nil {
+			return err
+		}
+		if kind == kindTrailer {
+			break
+		}
+		if err := rw.record(kind, msg); err != nil {
+			return err
+		}
+	}
+	t := s.Trailer
+	edit(&t)
+	if err := rw.record(kindTrailer, t.append(nil)); err != nil {
+		return err
+	}
+	return rw.flush()
+}

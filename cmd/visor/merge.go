@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/visor-dns/visor/engine"
+	"github.com/visor-dns/visor/report"
 	"github.com/visor-dns/visor/summary"
 )
 
@@ -132,4 +134,71 @@ func writeSummaryResult(ctx context.Context, opts *analysisOptions, s *summary.S
 	}
 	defer rep.Close()
 	return writeReport(ctx, opts, rep, stdout)
+}
+
+// writeTable writes the report's table, then, with --split-by, each
+// part's under a line naming it.
+func writeTable(w io.Writer, opts *analysisOptions, rep *report.Report) error {
+	to := report.TableOptions{Top: opts.top, Width: report.TableWidth(w), ASCII: opts.ascii || !report.UTF8Locale()}
+	if err := report.WriteTableWith(w, rep, to); err != nil {
+		return err
+	}
+	for i := range rep.Parts {
+		p := &rep.Parts[i]
+		if _, err := fmt.Fprintf(w, "\n== %s %s ==\n\n", p.By, p.Key); err != nil {
+			return err
+		}
+		if err := report.WriteTableWith(w, report.PartReport(rep, p), to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeOpenMetricsParts writes the OpenMetrics file: with --split-by, the
+// whole's series and each part's, labelled input="PATH" or with the
+// part's labels, in one file (one family at a time, as OpenMetrics wants).
+func writeOpenMetricsParts(w io.Writer, opts *analysisOptions, rep *report.Report) error {
+	if len(rep.Parts) == 0 {
+		return writeOpenMetrics(w, opts, rep)
+	}
+	labels, err := report.ParseLabels(opts.labels)
+	if err != nil {
+		return usageError("--label: %v", err)
+	}
+	fams, err := report.Families(rep, labels, opts.top)
+	if err != nil {
+		return err
+	}
+	at := map[string]int{}
+	for i, f := range fams {
+		at[f.Name] = i
+	}
+	for i := range rep.Parts {
+		p := &rep.Parts[i]
+		extra := slices.Clone(labels)
+		if p.By == "label" {
+			for k, v := range p.Labels {
+				if !slices.ContainsFunc(extra, func(l report.Label) bool { return l.Name == k }) {
+					extra = append(extra, report.Label{Name: k, Value: v})
+				}
+			}
+		} else {
+			extra = append(extra, report.Label{Name: "input", Value: p.Key})
+		}
+		pf, err := report.Families(report.PartReport(rep, p), extra, opts.top)
+		if err != nil {
+			return err
+		}
+		for _, f := range pf {
+			j, ok := at[f.Name]
+			if !ok {
+				at[f.Name] = len(fams)
+				fams = append(fams, f)
+				continue
+			}
+			fams[j].Series = append(fams[j].Series, f.Series...)
+		}
+	}
+	return report.WriteOpenMetrics(w, fams)
 }

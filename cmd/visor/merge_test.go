@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/visor-dns/visor/report"
 )
 
 // splitCapture cuts in into pieces with editcap (-c packets a piece, or
@@ -346,4 +348,62 @@ func within(a, b, rel float64) bool {
 		return true
 	}
 	return math.Abs(a-b) <= rel*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// TestSplitBy: --split-by input gives one part per input beside the
+// whole, in JSON (valid against the schema), the table and OpenMetrics
+// (input label); --split-by label groups the summaries by their labels.
+func TestSplitBy(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join("..", "..", "testdata", "lab-eth.pcap")
+	pieces := splitCapture(t, in, dir, "-c", "1284")
+	common := []string{"--bucket", "1s", "--progress", "never"}
+	out := mustRun(t, append(append([]string{"analyze", "--split-by", "input", "--format", "json"}, common...), pieces...)...)
+	if err := report.Validate([]byte(out)); err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	r := jsonReport(t, out)
+	parts := r["parts"].([]any)
+	if len(parts) != 2 {
+		t.Fatalf("%d parts, want 2", len(parts))
+	}
+	sum := 0.0
+	for i, p := range parts {
+		pm := p.(map[string]any)
+		if pm["by"] != "input" || pm["key"] != pieces[i] {
+			t.Errorf("part %d: by %v key %v, want input %s", i, pm["by"], pm["key"], pieces[i])
+		}
+		sum += num(pm["summary"].(map[string]any)["net"].(map[string]any)["packets"])
+	}
+	if whole := num(r["summary"].(map[string]any)["net"].(map[string]any)["packets"]); sum != whole || whole != 2567 {
+		t.Errorf("parts' packets %v, whole %v, want 2567", sum, whole)
+	}
+	om := mustRun(t, append(append([]string{"analyze", "--split-by", "input", "--format", "openmetrics"}, common...), pieces...)...)
+	for _, p := range pieces {
+		if !strings.Contains(om, `visor_net_packets_total{input="`+p+`"}`) {
+			t.Errorf("OpenMetrics has no packets series of input %s", p)
+		}
+	}
+	if !strings.Contains(om, "visor_net_packets_total ") {
+		t.Errorf("OpenMetrics has no packets series of the whole")
+	}
+	table := mustRun(t, append(append([]string{"analyze", "--split-by", "input"}, common...), pieces...)...)
+	if strings.Count(table, "== input ") != 2 {
+		t.Errorf("the table names %d parts, want 2", strings.Count(table, "== input "))
+	}
+	// By label: the summaries of two servers.
+	var sums []string
+	for i, p := range pieces {
+		s := filepath.Join(dir, fmt.Sprintf("s%d.vsum", i))
+		mustRun(t, append([]string{"analyze", "--format", "summary", "--label", fmt.Sprintf("server=ns%d", i+1), "-o", s, p}, common...)...)
+		sums = append(sums, s)
+	}
+	lr := jsonReport(t, mustRun(t, append([]string{"merge", "--split-by", "label", "--format", "json"}, sums...)...))
+	var keys []string
+	for _, p := range lr["parts"].([]any) {
+		keys = append(keys, p.(map[string]any)["key"].(string))
+	}
+	if !slices.Equal(keys, []string{"server=ns1", "server=ns2"}) {
+		t.Errorf("label parts %v", keys)
+	}
 }
