@@ -62,6 +62,9 @@ type Options struct {
 	// GeoCity and GeoASN (--geoip-city, --geoip-asn), when set, add the
 	// geo and asn tops; nil means no geo work at all.
 	GeoCity, GeoASN *geo.DB
+	// RSSAC, when set, counts RSSAC002's daily measurements (--format
+	// rssac002; rssac.go); the report's RSSAC002 holds them.
+	RSSAC *dns.RSSACOptions
 	// Summary, when set, receives every closed bucket's merged states (on
 	// the merger's goroutine, before they are reset), and the DNS analyzers
 	// keep the transactions at the run's edges (Carried): what a summary
@@ -137,6 +140,8 @@ type Analysis struct {
 
 	// Truncated responses a later bucket's TCP query may retry (merger).
 	retry dns.RetryCarry
+	// RSSAC002's days (merger; rssac.go).
+	rssac rssacDays
 
 	anon *anonymize.Anonymizer // Options.Anonymize's clone, or nil
 }
@@ -207,6 +212,7 @@ func (a *Analysis) newDNSAnalyzer() *dns.Analyzer {
 		d.Suffixes = append(d.Suffixes, []byte(NormalizeSuffix(s)))
 	}
 	d.Include, d.Exclude = a.opts.QNameInclude, a.opts.QNameExclude
+	d.RSSAC = a.opts.RSSAC
 	return d
 }
 
@@ -505,6 +511,7 @@ func (a *Analysis) merge() {
 		if acc.n == len(a.shards)+1 {
 			delete(pending, p.bucket)
 			acc.st.dns.SettleRetries(&a.retry, acc.end, a.retryTimeout())
+			a.collectRSSAC(p.bucket, acc.st.dns)
 			if a.started || !p.final {
 				b := report.Bucket{
 					Start: report.Timestamp(p.bucket), End: report.Timestamp(acc.end),
@@ -569,6 +576,7 @@ func (a *Analysis) Finish() *report.Report {
 		Summary:       report.Section{Net: a.sumNet.Report(a.opts.Top), DNS: a.sumDNS.Report(a.opts.Top)},
 		Stored:        a.buckets,
 		Findings:      a.detect.Findings(),
+		RSSAC002:      a.rssacResult(),
 	}
 	a.sumEnc.Fill(&r.Summary, a.opts.Top)
 	a.rates.Summary(&r.Summary)

@@ -46,6 +46,10 @@ type Config struct {
 	DoHSNI        []string // TLS server names of DNS over HTTPS on 443 ("default": the built-in list; nil: it alone)
 	CarveDir      string   // write each finding's packets here, or ""
 	Version       string   // visor's version, for the report
+	// RSSAC002 counts RSSAC002's daily measurements into the report's
+	// RSSAC002 (rssac002.go); ExactSources counts their distinct sources
+	// exactly instead of estimating them.
+	RSSAC002, ExactSources bool
 	// Jobs is how many inputs are analysed at once (-j; 0: one per CPU).
 	// With more than one, each input is analysed on its own and the
 	// results merged through summaries (summary.go); 1 reads the inputs as
@@ -146,6 +150,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if err := c.validateRSSAC(); err != nil {
+		return err
+	}
 	c.valid = true
 	return nil
 }
@@ -167,6 +174,7 @@ func (c *Config) AnalyzerOptions() analyzers.Options {
 		QNameExclude:  c.exclude,
 		Shards:        c.Shards,
 		Thresholds:    c.thresholds,
+		RSSAC:         c.rssacOptions(),
 		Anonymize:     c.anon,
 	}
 }

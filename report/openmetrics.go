@@ -54,6 +54,10 @@ type Point struct {
 var seriesLabels = []string{"address", "asn", "client", "direction", "ecs", "geo", "ip_version", "quantile", "qname", "qtype",
 	"rcode", "transport"}
 
+// depthLabels are the label names of the opcode, size and EDNS families
+// (depthFamilies); a --label may not take one of them either.
+var depthLabels = []string{"bin", "ede", "opcode", "qr", "size", "version"}
+
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // ParseLabels parses --label k=v arguments: valid Prometheus label names, not
@@ -69,7 +73,7 @@ func ParseLabels(args []string) ([]Label, error) {
 			return nil, fmt.Errorf("label %q: %q is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", a, k)
 		case slices.Contains(findingLabels, k):
 			return nil, fmt.Errorf("label %q: visor's findings series use the label %q already", a, k)
-		case slices.Contains(seriesLabels, k):
+		case slices.Contains(seriesLabels, k) || slices.Contains(depthLabels, k):
 			return nil, fmt.Errorf("label %q: visor's series use the label %q already", a, k)
 		}
 		for _, l := range out {
@@ -336,6 +340,7 @@ func (b *builder) build() {
 	b.counter("visor_dns_do_messages_total", "DNS messages with the DNSSEC OK bit.", nil, one(func(s *Section) uint64 { return s.DNS.DO }))
 	b.counter("visor_dns_ecs_messages_total", "DNS messages with an EDNS Client Subnet option.", nil, one(func(s *Section) uint64 { return s.DNS.ECS }))
 	b.counter("visor_dns_tc_messages_total", "DNS messages with the TC (truncated) bit.", nil, one(func(s *Section) uint64 { return s.DNS.TC }))
+	b.depthFamilies()
 	b.gauge("visor_dns_qnames_distinct", "Distinct query names in the bucket (estimate).", nil, func(s *Section, add addFunc) {
 		add(float64(s.DNS.Cardinality.QName))
 	})

@@ -84,6 +84,7 @@ func WriteTableWith(w io.Writer, r *Report, o TableOptions) error {
 	t.latency(&r.Summary.DNS.Xacts)
 	t.encrypted(&r.Summary) // table_encdns.go
 	t.counts(&r.Summary.DNS)
+	t.depth(&r.Summary.DNS)
 	t.tops(&r.Summary)
 	out := bytes.ReplaceAll(b.Bytes(), []byte(nbsp), []byte(" "))
 	if o.ASCII {

@@ -72,6 +72,8 @@ type Analyzer struct {
 	// Hook, when set, hears of every transaction as it is matched (visor
 	// export's records). Unset, it costs one comparison a message.
 	Hook Hook
+	// RSSAC, when set, counts RSSAC002's measurements too (rssac.go).
+	RSSAC *RSSACOptions
 	// Carry, when set, keeps the transactions at the run's edges for a
 	// merge with the runs of the pieces around it (carry.go).
 	Carry *Carry
@@ -162,6 +164,9 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 		}
 	}
 	st.depth.observeDepth(m, v, qh)
+	if a.RSSAC != nil {
+		st.observeRSSAC(a.RSSAC, m, v, dir)
+	}
 	if !v.Response() {
 		st.Queries++
 		if v.HasQuestion {

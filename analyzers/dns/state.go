@@ -43,7 +43,8 @@ type State struct {
 	xactTotal, xactTimedOut uint64
 	dirs                    [3]xactDir
 	ecs                     ecsTops
-	depth                   depth // opcodes, sizes, EDNS detail, truncation (depth.go)
+	depth                   depth       // opcodes, sizes, EDNS detail, truncation (depth.go)
+	rssac                   *rssacState // RSSAC002 counters, only with Analyzer.RSSAC (rssac.go)
 
 	// epoch tells this use of the state (from NewState or a Reset) from
 	// the others: a response whose query was counted under the same epoch
@@ -121,6 +122,12 @@ func (s *State) Merge(o *State) {
 	}
 	s.ecs.merge(&o.ecs)
 	s.depth.merge(&o.depth)
+	if o.rssac != nil && o.rssac.n > 0 {
+		if s.rssac == nil {
+			s.rssac = newRSSACState(o.rssac.exact)
+		}
+		s.rssac.merge(o.rssac)
+	}
 }
 
 // Reset empties s for reuse, keeping its sketches' memory.
@@ -130,8 +137,11 @@ func (s *State) Reset() {
 		topQName: keep.topQName, topQName2: keep.topQName2, topQName3: keep.topQName3,
 		topNX: keep.topNX, topServfail: keep.topServfail, topRefused: keep.topRefused,
 		topNodata: keep.topNodata, topClients: keep.topClients, topSlow: keep.topSlow, ecs: keep.ecs,
-		depth: depth{tcEv: keep.depth.tcEv, tcpQ: keep.depth.tcpQ}, epoch: nextEpoch()}
+		depth: depth{tcEv: keep.depth.tcEv, tcpQ: keep.depth.tcpQ}, rssac: keep.rssac, epoch: nextEpoch()}
 	s.depth.reset()
+	if s.rssac != nil {
+		s.rssac.reset()
+	}
 	s.ecs.reset()
 	clear(s.qtypes)
 	s.qnames.Reset()

@@ -30,6 +30,7 @@ func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	opts.addFlags(cmd.Flags())
 	opts.addCarveFlag(cmd.Flags())
+	opts.addRSSACFlags(cmd.Flags())
 	return cmd
 }
 
@@ -91,18 +92,22 @@ func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 // writeReport renders rep in the chosen format to -o FILE (atomically) or
 // stdout.
 func writeReport(ctx context.Context, opts *analysisOptions, rep *report.Report, stdout io.Writer) error {
+	if opts.format == "rssac002" {
+		return writeRSSAC(opts, rep, opts.stderr)
+	}
 	write := func(w io.Writer) error {
 		switch opts.format {
 		case "json":
 			return report.WriteJSON(w, rep)
 		case "openmetrics":
-			return writeOpenMetricsParts(w, opts, rep) // merge.go
+			return writeOpenMetrics(w, opts, rep)
 		case "html":
 			return report.WriteHTML(w, rep, postMortemOptions(ctx, opts))
 		case "markdown":
 			return report.WriteMarkdown(w, rep, postMortemOptions(ctx, opts))
 		}
-		return writeTable(w, opts, rep) // merge.go: the whole, then each --split-by part
+		return report.WriteTableWith(w, rep, report.TableOptions{Top: opts.top, Width: report.TableWidth(w),
+			ASCII: opts.ascii || !report.UTF8Locale()})
 	}
 	var err error
 	if opts.output != "" && opts.output != "-" {

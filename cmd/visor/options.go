@@ -47,6 +47,9 @@ type analysisOptions struct {
 	splitBy       string
 	cfg           engine.Config
 	stderr        io.Writer // for warnings of the flag-level steps (e.g. --top-series)
+
+	// rssac holds analyze's RSSAC002 flags (rssac002.go); nil elsewhere.
+	rssac *rssacFlags
 }
 
 func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
@@ -95,7 +98,7 @@ func (o *analysisOptions) validate(args []string) error {
 		return usageError("--bucket must be a whole number of seconds, not %s", o.bucket)
 	}
 	switch o.format {
-	case "table", "json", "openmetrics", "html", "markdown", "summary":
+	case "table", "json", "openmetrics", "html", "markdown", "rssac002", "summary":
 	default:
 		return usageError("--format must be table, json, openmetrics, html, markdown or summary, not %q", o.format)
 	}
@@ -142,7 +145,10 @@ func (o *analysisOptions) validate(args []string) error {
 	if o.timeout <= 0 || o.slow <= 0 {
 		return usageError("--xact-timeout and --slow must be positive")
 	}
-	if o.output != "" && o.output != "-" {
+	if err := o.validateRSSAC(); err != nil {
+		return err
+	}
+	if o.output != "" && o.output != "-" && o.format != "rssac002" {
 		// Before any input is read: a typo must not cost a long run.
 		if err := engine.CheckWritable(o.output); err != nil {
 			return usageError("--output: %v", err)
@@ -154,6 +160,7 @@ func (o *analysisOptions) validate(args []string) error {
 		CarveDir: o.carveDir, Version: version}
 	o.cfg.Anonymize, o.cfg.AnonymizePrefix = o.anonKey, o.anonPrefix
 	o.cfg.Jobs, o.cfg.Labels, o.cfg.SplitBy = o.jobs, o.labels, o.splitBy
+	o.applyRSSAC()
 	if err := o.cfg.Validate(); err != nil {
 		switch {
 		case errors.Is(err, engine.ErrBPF):

@@ -150,16 +150,16 @@ func TestReplayIssue16(t *testing.T) {
 		{name: "retry-after capped", faults: []replaytest.Fault{{Status: 429, Header: map[string]string{"Retry-After": "86400"}}},
 			args: []string{"--url", "URL", "--retry-backoff", "10ms", "--retry-max-wait", "50ms"}, code: 0,
 			stderr: []string{"receiver asked to wait 24h0m0s (Retry-After); capped at 50ms by the retry budget (--retry-max-wait)",
-				"185 samples sent, 1 requests, 1 retries"}},
+				"283 samples sent, 1 requests, 1 retries"}},
 		{name: "partial write", faults: []replaytest.Fault{{Status: 200, Header: map[string]string{hs: "10"}}},
 			args: []string{"--url", "URL", "--protocol", "2"}, code: 2,
-			stderr: []string{"wrote 10 of 185 samples", "10 samples sent, 1 requests, 0 retries, 175 samples rejected, 0 samples unknown; FAILED"}},
+			stderr: []string{"wrote 10 of 283 samples", "10 samples sent, 1 requests, 0 retries, 273 samples rejected, 0 samples unknown; FAILED"}},
 		{name: "timeout is unknown", faults: []replaytest.Fault{{Delay: 400 * time.Millisecond, Keep: true}, {Delay: 400 * time.Millisecond, Keep: true}},
 			args: []string{"--url", "URL", "--timeout", "100ms", "--retries", "1", "--retry-backoff", "10ms"}, code: 2,
-			stderr: []string{"no answer (the receiver may have kept the request)", "0 samples rejected, 185 samples unknown; FAILED"}},
+			stderr: []string{"no answer (the receiver may have kept the request)", "0 samples rejected, 283 samples unknown; FAILED"}},
 		{name: "no request after a permanent failure", faults: []replaytest.Fault{{Status: 400, Body: "no"}},
 			args: []string{"--url", "URL", "--concurrency", "1", "--batch-samples", "10"}, code: 2,
-			stderr: []string{"10 samples rejected, 0 samples unknown, 175 samples not sent; FAILED"},
+			stderr: []string{"10 samples rejected, 0 samples unknown, 273 samples not sent; FAILED"},
 			check: func(t *testing.T, rcv *replaytest.Receiver) {
 				if rcv.Attempts() != 1 {
 					t.Errorf("%d requests after a 400", rcv.Attempts())
