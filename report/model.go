@@ -28,6 +28,9 @@ type Report struct {
 	Buckets  []Bucket     `json:"buckets"`
 	Stored   *BucketStore `json:"-"`
 	Findings []Finding    `json:"findings"`
+	// Parts, with --split-by, are the reports of each input or label set
+	// beside the whole (parts.go).
+	Parts []Part `json:"parts,omitempty"`
 	// RSSAC002 holds the daily RSSAC002 measurements of a run that counted
 	// them (--format rssac002), written by package rssac002, not in JSON.
 	RSSAC002 []rssac002.Day `json:"-"`

@@ -100,14 +100,13 @@ func writeReport(ctx context.Context, opts *analysisOptions, rep *report.Report,
 		case "json":
 			return report.WriteJSON(w, rep)
 		case "openmetrics":
-			return writeOpenMetrics(w, opts, rep)
+			return writeOpenMetricsParts(w, opts, rep) // merge.go
 		case "html":
 			return report.WriteHTML(w, rep, postMortemOptions(ctx, opts))
 		case "markdown":
 			return report.WriteMarkdown(w, rep, postMortemOptions(ctx, opts))
 		}
-		return report.WriteTableWith(w, rep, report.TableOptions{Top: opts.top, Width: report.TableWidth(w),
-			ASCII: opts.ascii || !report.UTF8Locale()})
+		return writeTable(w, opts, rep) // merge.go: the whole, then each --split-by part
 	}
 	var err error
 	if opts.output != "" && opts.output != "-" {
