@@ -210,7 +210,8 @@ func (d *Detector) judgeWindow(w *window) {
 	for _, z := range sortedZones(w.zones) {
 		d.follow(w, z)
 		dn := float64(z.distinct())
-		if dn >= t.RSNames*keepFrac || float64(z.q) >= t.TunQueries*keepFrac && z.meanLen() >= t.TunLen/2 {
+		if dn >= t.RSNames*keepFrac && randomShare(&z.sample) >= t.RSRandom*keepFrac ||
+			float64(z.q) >= t.TunQueries*keepFrac && z.meanLen() >= t.TunLen/2 {
 			if r.zones == nil {
 				r.zones = map[string]*zoneStat{}
 			}
@@ -246,7 +247,7 @@ func (d *Detector) judgeWindow(w *window) {
 				r.prefixes = map[netip.Prefix]*prefixStat{}
 			}
 			c := *p
-			c.src = p.src.Clone()
+			c.src, c.srcN = nil, p.src.Estimate() // the window's own, reused
 			r.prefixes[p.p] = &c
 			keep = true
 		}

@@ -50,4 +50,7 @@ type nameShape struct {
 	sub       int
 	longest   int
 	entropyMb uint64
+	// gen is the window (window.gen) whose zone cut's sample has the name
+	// already: a name repeated in a window is offered to the sample once.
+	gen uint64
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-
-	"github.com/visor-dns/visor/sketch"
 )
 
 // query_flood: queries from one address, or else from one /24 (IPv4) or
@@ -19,8 +17,9 @@ type queryFlood struct{}
 // one address, Prefix and Sources for a prefix.
 type QueryFloodEvidence struct {
 	Common
-	Source         string  `json:"source,omitempty"`
-	Prefix         string  `json:"prefix,omitempty"`
+	Source string `json:"source,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+	// Sources is the most distinct sources of the prefix in one window.
 	Sources        uint64  `json:"sources,omitempty"`
 	Queries        uint64  `json:"queries"`
 	ShareOfQueries float64 `json:"share_of_queries"`
@@ -89,7 +88,7 @@ func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 	slices.SortFunc(ps, func(a, b *prefixStat) int { return a.p.Addr().Compare(b.p.Addr()) })
 	for _, p := range ps {
 		q := peakRate(&p.qs)
-		if flooders[p.p] || float64(p.q) < t.FloodMin || q < t.FloodRate || p.src.Estimate() < 2 {
+		if flooders[p.p] || float64(p.q) < t.FloodMin || q < t.FloodRate || p.srcN < 2 {
 			continue
 		}
 		if z := cause(r, p.q, func(z *zoneStat) uint64 {
@@ -113,15 +112,14 @@ func (queryFlood) finding(d *Detector, ep *episode) *Finding {
 	var total uint64
 	var start, peak, end int64
 	if p, err := netip.ParsePrefix(ep.key); err == nil {
-		srcs := sketch.NewCardinality()
 		start, peak, end, ev.PeakQPS, ev.Queries = d.when(ep, func(r *winRec) *series {
 			if x := r.prefixes[p]; x != nil {
-				srcs.Merge(x.src)
+				ev.Sources = max(ev.Sources, x.srcN)
 				return &x.qs
 			}
 			return nil
 		})
-		ev.Prefix, ev.Sources = ep.key, srcs.Estimate()
+		ev.Prefix = ep.key
 	} else {
 		a, _ := netip.ParseAddr(ep.key)
 		start, peak, end, ev.PeakQPS, ev.Queries = d.when(ep, func(r *winRec) *series {

@@ -101,10 +101,11 @@ type addrStat struct {
 
 // prefixStat counts the queries of a /24 (IPv4) or /64 (IPv6).
 type prefixStat struct {
-	p   netip.Prefix
-	q   uint64
-	qs  series
-	src *sketch.Cardinality
+	p    netip.Prefix
+	q    uint64
+	qs   series
+	src  *sketch.Cardinality
+	srcN uint64 // in a detector's copy: src's estimate (src is nil)
 }
 
 // NewState returns an empty state.
@@ -216,7 +217,7 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 		}
 		s.prefixQuery(w, src, m.Src, i)
 		if z != nil {
-			s.zoneQuery(z, src, m, v, name, off, qh, i)
+			s.zoneQuery(w, z, src, m, v, name, off, qh, i)
 		}
 		return
 	}
@@ -289,7 +290,7 @@ func (s *State) prefixQuery(w *window, src *addrStat, a netip.Addr, i int) {
 
 // zoneQuery counts a query under zone cut z; name[:off-1] is the part of
 // the name under the cut (off 0: none).
-func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decode.DNS, name []byte, off int, qh uint64, i int) {
+func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Message, v *decode.DNS, name []byte, off int, qh uint64, i int) {
 	z.q++
 	z.qBytes += uint64(max(m.WireLen, 0))
 	z.qs[i]++
@@ -336,7 +337,10 @@ func (s *State) zoneQuery(z *zoneStat, src *addrStat, m *visor.Message, v *decod
 		}
 		z.maxLabel += uint64(c.longest)
 		z.entropyMb += c.entropyMb
-		z.sample.insert(qh, m.TS, sub)
+		if c.gen != w.gen {
+			z.sample.insert(qh, m.TS, sub)
+			c.gen = w.gen
+		}
 	}
 }
 
@@ -402,20 +406,30 @@ func (s *State) zoneOf(w *window, v *decode.DNS) (*zoneStat, int) {
 	if len(two) < len(name) {
 		two = two[1:] // its leading dot
 	}
-	var c **zoneStat
-	if len(suf) == len(name) || len(v.QNameSuffix(3)) == len(name) {
-		c = &w.memo.zones[zoneSlot(two)]
-		if *c != nil && (*c).zone == string(two) {
+	// The memo holds the entry of a registrable zone of two labels.
+	c := &w.memo.zones[zoneSlot(two)]
+	var zn string
+	if *c != nil && (*c).zone == string(two) {
+		if len(suf) == len(name) || len(v.QNameSuffix(3)) == len(name) {
 			return *c, len(name) - len(two)
 		}
+		zn = (*c).zone
+	} else {
+		zn = s.cache.zone(name)
 	}
-	zn := s.cache.zone(name)
 	if len(name) <= len(zn) || zn == "." {
-		return w.zoneBytes(name), 0
+		z := w.zoneBytes(name)
+		if z != nil && len(suf) == len(name) && s.cache.registrable(name) {
+			*c = z
+		}
+		return z, 0
 	}
 	off := cutOffset(name[:len(name)-len(zn)-1])
+	if off == len(name)-len(zn) && *c != nil && (*c).zone == zn {
+		return *c, off
+	}
 	z := w.zoneBytes(name[off:])
-	if c != nil && z != nil && off > 0 && z.zone == string(two) {
+	if z != nil && off > 0 && z.zone == string(two) {
 		*c = z
 	}
 	return z, off

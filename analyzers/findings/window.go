@@ -71,6 +71,7 @@ type window struct {
 	dropped  Dropped
 	memo     memo
 	pool     *pool
+	gen      uint64 // unique among the windows of its pool's life (see nameShape)
 }
 
 // start is the Unix time (ns) where second i of w begins.
@@ -80,6 +81,7 @@ func (w *window) start(i int) int64 { return (w.idx*winSec + int64(i)) * 1e9 }
 // every bucket, and would otherwise make its entries and their sketches
 // again each time.
 type pool struct {
+	gen      uint64 // the last window's gen
 	wins     []*window
 	zones    []*zoneStat
 	addrs    []*addrStat
@@ -95,7 +97,8 @@ func (p *pool) window(idx int64) *window {
 		w = &window{zones: make(map[string]*zoneStat, 16), addrs: make(map[netip.Addr]*addrStat, 16),
 			prefixes: make(map[netip.Prefix]*prefixStat, 16), synSrcs: sketch.NewCardinality(), pool: p}
 	}
-	w.idx, w.first, w.last = idx, math.MaxInt64, math.MinInt64
+	p.gen++
+	w.idx, w.first, w.last, w.gen = idx, math.MaxInt64, math.MinInt64, p.gen
 	return w
 }
 

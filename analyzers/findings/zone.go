@@ -71,6 +71,13 @@ func (c *zoneCache) zone(name []byte) string {
 	return c.whole(name[off:])
 }
 
+// registrable says whether a name of two labels is a registrable zone
+// (not a public suffix), as zone found it.
+func (c *zoneCache) registrable(name []byte) bool {
+	e, ok := c.m[string(name)]
+	return ok && e.zone == string(name)
+}
+
 // whole caches s as its own zone (a name that is all public suffix).
 func (c *zoneCache) whole(s []byte) string {
 	if z, ok := c.exact[string(s)]; ok {
