@@ -84,6 +84,7 @@ func normalized(r *Report) Report {
 		}
 		n.Findings[i] = f
 	}
+	n.Parts = normalizedParts(r.Parts) // parts.go
 	return n
 }
 

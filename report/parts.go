@@ -20,3 +20,29 @@ func PartReport(r *Report, p *Part) *Report {
 	return &Report{Schema: r.Schema, Tool: r.Tool, Inputs: p.Inputs, Integrity: p.Integrity,
 		BucketSeconds: r.BucketSeconds, Summary: p.Summary, Buckets: p.Buckets, Findings: p.Findings}
 }
+
+// normalizedParts is parts with empty collections instead of nil ones, as
+// WriteJSON writes a report's own sections.
+func normalizedParts(parts []Part) []Part {
+	if parts == nil {
+		return nil
+	}
+	out := make([]Part, len(parts))
+	for i, p := range parts {
+		p.Integrity = counts(p.Integrity)
+		p.Summary = normalizedSection(p.Summary)
+		p.Inputs = append([]Input(nil), p.Inputs...)
+		for j := range p.Inputs {
+			p.Inputs[j].LinkTypes = counts(p.Inputs[j].LinkTypes)
+		}
+		p.Buckets = append([]Bucket{}, p.Buckets...)
+		for j := range p.Buckets {
+			p.Buckets[j].Section = normalizedSection(p.Buckets[j].Section)
+		}
+		if p.Findings == nil {
+			p.Findings = []Finding{}
+		}
+		out[i] = p
+	}
+	return out
+}

@@ -78,6 +78,9 @@ func newLiveCommand(stdout, stderr io.Writer) *cobra.Command {
 // runLiveDNSTap serves the dnstap socket until a signal or the duration,
 // then writes the final report. A stop by signal is a success.
 func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, stdout, stderr io.Writer) error {
+	if err := liveSummary(opts); err != nil {
+		return err
+	}
 	rep, err := engine.RunLiveDNSTap(ctx, &opts.cfg, lo.socket, lo.mode, lo.duration, stderr)
 	if err != nil {
 		return &exitError{code: exitUsage, err: prefixed(err)}
@@ -93,6 +96,9 @@ func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, 
 // --count, then writes the final report as analyze does. A stop by signal
 // is a success.
 func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, stdout, stderr io.Writer) error {
+	if err := liveSummary(opts); err != nil {
+		return err
+	}
 	if err := lo.validate(); err != nil {
 		return err
 	}
