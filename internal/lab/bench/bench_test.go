@@ -378,9 +378,9 @@ func (b *bench) printPaired(caps []string) {
 	fmt.Println()
 	fmt.Printf("== paired: base %s (%s) and head %s, in turns in the same %d rounds\n", b.k.base, b.bins[1].desc, b.bins[0].desc, b.k.runs)
 	fmt.Println("   best wall, least cpu s, highest peak RSS of each; cpu ratio = head / base")
-	const row = "%-8s %-8s | %8s %6s %7s | %8s %6s %7s | %9s %9s\n"
+	const row = "%-8s %-14s | %8s %6s %7s | %8s %6s %7s | %9s %9s\n"
 	fmt.Printf(row, "capture", "command", "base s", "cpu s", "RSS MB", "head s", "cpu s", "RSS MB", "cpu ratio", "median")
-	fmt.Println(strings.Repeat("-", 94))
+	fmt.Println(strings.Repeat("-", 100))
 	line := func(c, cmd string, base, head *best) {
 		if base == nil {
 			fmt.Printf(row, c, cmd, "-", "-", "-", secs(head.wall), secs(head.cpu), strconv.FormatInt(mb(head.rss), 10), "-", "-")
