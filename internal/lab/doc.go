@@ -18,4 +18,8 @@
 //
 // A test skips, saying why, when it is not root or a program is missing
 // (scripts/deps.sh installs them). docs/labs.md says how to add one.
+//
+// TestBench in lab/bench (build tag `bench`) is the end-to-end speed and
+// memory measurement on the same drivers; scripts/bench.sh runs it
+// (docs/performance.md).
 package lab
