@@ -18,10 +18,10 @@ const (
 	integrityLimitPrefix = "findings_"
 )
 
-// joined is what the edges of the merged runs add to a bucket.
+// joined is what the edges of the merged runs add to a bucket: the
+// transactions a query and a response of two runs make.
 type joined struct {
-	xacts    [][2]*dns.Edge // query, response
-	timeouts []*dns.Edge
+	xacts [][2]*dns.Edge // query, response
 }
 
 // pair joins the queries open at a run's end with the responses near

@@ -19,8 +19,6 @@ import (
 // The messages of visor_summary.proto past the sketches and the analyzer
 // states, written and read with protowire.
 
-type fieldFn = func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error
-
 func appendString(b []byte, num protowire.Number, s string) []byte {
 	if s == "" {
 		return b
