@@ -235,6 +235,22 @@ func (t *TopK) UnmarshalBinary(b []byte) error {
 		return corrupt("top-k of capacity %d holds %d items", capacity, len(names))
 	}
 	n := NewTopK(int(capacity))
+	// Sized at once: entries, the index's cells, and one buffer for the
+	// names (each capped, so a name reused for another never overwrites
+	// its neighbour).
+	n.entries = make([]topkEntry, 0, len(names))
+	size := len(n.index.cells)
+	for size < cellsPerItem*len(names) && size < n.index.max {
+		size <<= 1
+	}
+	if size > len(n.index.cells) {
+		n.index.resize(size)
+	}
+	nameBytes := 0
+	for _, name := range names {
+		nameBytes += len(name)
+	}
+	arena := make([]byte, 0, nameBytes)
 	for i, name := range names {
 		if errs[i] > counts[i] {
 			return corrupt("top-k item %d: error %d above its count %d", i, errs[i], counts[i])
@@ -244,7 +260,9 @@ func (t *TopK) UnmarshalBinary(b []byte) error {
 			return corrupt("top-k item %d repeats an item", i)
 		}
 		slot := int32(len(n.entries))
-		n.entries = append(n.entries, topkEntry{name: append([]byte(nil), name...), hash: h, count: counts[i], err: errs[i]})
+		at := len(arena)
+		arena = append(arena, name...)
+		n.entries = append(n.entries, topkEntry{name: arena[at:len(arena):len(arena)], hash: h, count: counts[i], err: errs[i]})
 		n.index.put(h, slot)
 	}
 	n.total, n.floor = total, floor

@@ -180,3 +180,36 @@ func FuzzSketchUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestTopKUnmarshalReuse: names read back share one buffer; an item that
+// takes an evicted slot's buffer must not overwrite its neighbours.
+func TestTopKUnmarshalReuse(t *testing.T) {
+	a := NewTopK(4)
+	for _, n := range []string{"aa", "bb", "cc", "dd"} {
+		a.Add([]byte(n), 2)
+	}
+	b, _ := a.MarshalBinary()
+	var c TopK
+	if err := c.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	c.Add([]byte("a-much-longer-name"), 1)
+	c.Add([]byte("e"), 5)
+	names := map[string]bool{}
+	for _, it := range c.Top(4) {
+		names[it.Name] = true
+	}
+	for _, n := range []string{"bb", "cc", "dd", "e"} {
+		if !names[n] && n != "a-much-longer-name" {
+			// one of the originals was evicted: the others must be whole
+			if _, ok := c.Lookup(n); ok {
+				t.Errorf("%s tracked but not listed", n)
+			}
+		}
+	}
+	for _, it := range c.Top(4) {
+		if _, ok := c.Lookup(it.Name); !ok {
+			t.Errorf("listed %q cannot be looked up (its name was overwritten)", it.Name)
+		}
+	}
+}
