@@ -142,3 +142,6 @@ func exportFindings(ctx context.Context, cfg *Config, stderr io.Writer) ([]expor
 	}
 	return out, nil
 }
+
+// ExportFormats are visor export's record formats.
+var ExportFormats = export.Formats

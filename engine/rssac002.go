@@ -40,6 +40,10 @@ func (c *Config) rssacOptions() *dns.RSSACOptions {
 
 // WriteRSSAC002 writes the RSSAC002 files of every day rep measured into
 // dir and returns their paths; none when no DNS message was counted.
+// RSSAC002Options name the service and instance of the RSSAC002 files
+// (package rssac002).
+type RSSAC002Options = rssac002.Options
+
 func WriteRSSAC002(dir string, o rssac002.Options, rep *report.Report) ([]string, error) {
 	if len(rep.RSSAC002) == 0 {
 		return nil, nil

@@ -27,6 +27,10 @@ import (
 //
 // These names are kept stable.
 
+// Summary is a summary file's content, or a merge of them (package
+// summary), for the commands that write one.
+type Summary = summary.Summary
+
 // ReadSummary opens a summary file (its header and trailer; the buckets
 // are read when a report or a merge needs them).
 func ReadSummary(path string) (*summary.Summary, error) { return summary.Open(path) }

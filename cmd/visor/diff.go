@@ -8,9 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/visor-dns/visor/diff"
 	"github.com/visor-dns/visor/engine"
-	"github.com/visor-dns/visor/report"
 )
 
 // diffOptions are diff's flags: the analysis flags that shape a capture's
@@ -82,32 +80,15 @@ func (o *diffOptions) validate(args []string) error {
 }
 
 func runDiff(ctx context.Context, opts *diffOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var sides [2]diff.Side
-	for i, path := range args {
-		l, err := engine.Load(ctx, &opts.cfg, path, stdin, stderr)
-		if err != nil {
-			if in := interruptOf(ctx); in != nil {
-				return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: no diff", in)}
-			}
-			return &exitError{code: exitUsage, err: prefixed(err)}
+	o := engine.DiffOptions{Top: opts.top, Version: version, Format: opts.diffFormat, ASCII: opts.ascii}
+	d, err := engine.Diff(ctx, &opts.cfg, args[0], args[1], stdin, stderr, o)
+	if err != nil {
+		if in := interruptOf(ctx); in != nil {
+			return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: no diff", in)}
 		}
-		defer l.Report.Close() // its spilled buckets
-		sides[i] = diff.Side{Label: path, Kind: l.Kind, Report: l.Report, Top: l.Top}
+		return &exitError{code: exitUsage, err: prefixed(err)}
 	}
-	d := diff.Compute(sides[0], sides[1], diff.Options{Limit: opts.top})
-	d.Tool = report.Tool{Name: "visor", Version: version} // this visor, whatever made a JSON side
-	write := func(w io.Writer) error {
-		switch opts.diffFormat {
-		case "json":
-			return diff.WriteJSON(w, d)
-		case "markdown":
-			return diff.WriteMarkdown(w, d)
-		}
-		// 80 columns, or a narrower terminal's width.
-		return diff.WriteTable(w, d, diff.TableOptions{Width: min(80, report.TableWidth(w)),
-			ASCII: opts.ascii || !report.UTF8Locale()})
-	}
-	var err error
+	write := func(w io.Writer) error { return engine.WriteDiff(w, d, o) }
 	if opts.output != "" && opts.output != "-" {
 		err = engine.WriteFile(opts.output, write)
 	} else {

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/visor-dns/visor/engine"
-	"github.com/visor-dns/visor/export"
 )
 
 // exportOptions are export's flags: the analysis flags that select DNS
@@ -44,7 +43,7 @@ func newExportCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&opts.recordFormat, "format", "parquet", "record format: "+strings.Join(export.Formats, ", "))
+	fs.StringVar(&opts.recordFormat, "format", "parquet", "record format: "+strings.Join(engine.ExportFormats, ", "))
 	fs.StringVarP(&opts.output, "output", "o", "", "write the records to FILE instead of stdout")
 	fs.StringSliceVar(&opts.hostSpec, "host-spec", nil, "CIDR[,CIDR...] of the observed host(s): the direction column says in or out")
 	fs.StringSliceVar(&opts.dnsPorts, "dns-port", []string{"53", "5353", "5355"}, "ports carrying DNS")
@@ -59,8 +58,8 @@ func newExportCommand(stdout, stderr io.Writer) *cobra.Command {
 }
 
 func (o *exportOptions) validate(args []string) error {
-	if !slices.Contains(export.Formats, o.recordFormat) {
-		return usageError("--format must be %s, not %q", strings.Join(export.Formats, ", "), o.recordFormat)
+	if !slices.Contains(engine.ExportFormats, o.recordFormat) {
+		return usageError("--format must be %s, not %q", strings.Join(engine.ExportFormats, ", "), o.recordFormat)
 	}
 	if o.rowsPerFile < 0 {
 		return usageError("--rows-per-file must be 0 (one output) or more, not %d", o.rowsPerFile)

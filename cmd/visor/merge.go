@@ -10,7 +10,6 @@ import (
 
 	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/report"
-	"github.com/visor-dns/visor/summary"
 )
 
 // mergeOptions are merge's flags: what to write and how.
@@ -112,7 +111,7 @@ func runSummary(ctx context.Context, opts *analysisOptions, stdin io.Reader, std
 
 // writeSummaryResult writes s as a summary (--format summary) or as the
 // report in opts' format.
-func writeSummaryResult(ctx context.Context, opts *analysisOptions, s *summary.Summary, stdout io.Writer) error {
+func writeSummaryResult(ctx context.Context, opts *analysisOptions, s *engine.Summary, stdout io.Writer) error {
 	if opts.format == "summary" {
 		if (opts.output == "" || opts.output == "-") && engine.IsTerminal(stdout) {
 			return usageError("a summary is binary: give -o FILE (or redirect stdout)")

@@ -8,7 +8,6 @@ import (
 
 	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/report"
-	"github.com/visor-dns/visor/rssac002"
 )
 
 // rssacFlags are analyze's RSSAC002 flags (--format rssac002).
@@ -42,7 +41,7 @@ func (o *analysisOptions) validateRSSAC() error {
 	case (24*60*60*1e9)%int64(o.bucket) != 0:
 		return usageError("--format rssac002: --bucket %s must divide a day", o.bucket)
 	}
-	if err := (rssac002.Options{Service: o.rssac.service, Instance: o.rssac.instance}).Validate(); err != nil {
+	if err := (engine.RSSAC002Options{Service: o.rssac.service, Instance: o.rssac.instance}).Validate(); err != nil {
 		return usageError("--service/--instance: %v", err)
 	}
 	return nil
@@ -57,7 +56,7 @@ func (o *analysisOptions) applyRSSAC() {
 
 // writeRSSAC writes the RSSAC002 files into -o DIR.
 func writeRSSAC(opts *analysisOptions, rep *report.Report, stderr io.Writer) error {
-	paths, err := engine.WriteRSSAC002(opts.output, rssac002.Options{Service: opts.rssac.service, Instance: opts.rssac.instance}, rep)
+	paths, err := engine.WriteRSSAC002(opts.output, engine.RSSAC002Options{Service: opts.rssac.service, Instance: opts.rssac.instance}, rep)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("visor: writing the RSSAC002 files: %w", err)}
 	}
