@@ -51,6 +51,10 @@ type nameShape struct {
 	longest   int
 	entropyMb uint64
 	// gen is the window (window.gen) whose zone cut's sample has the name
-	// already: a name repeated in a window is offered to the sample once.
-	gen uint64
+	// already: a name repeated in a window is offered to the sample once,
+	// and finds its cut (z, whose name starts at off in a name of nlen
+	// bytes) here.
+	gen       uint64
+	z         *zoneStat
+	off, nlen int
 }

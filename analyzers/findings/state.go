@@ -198,7 +198,11 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 	off := 0
 	if v.HasQuestion {
 		name = v.QName()
-		z, off = s.zoneOf(w, v)
+		if c := &s.shapes[qh&(shapeMemo-1)]; c.qh == qh && c.gen == w.gen && c.nlen == len(name) {
+			z, off = c.z, c.off // asked before in this window
+		} else {
+			z, off = s.zoneOf(w, v)
+		}
 	}
 	if !v.Response() {
 		w.queries++
@@ -257,12 +261,16 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 		switch rc {
 		case 2:
 			z.sf++
-			z.sample.fail(qh)
 		case 3:
 			z.nx++
-			z.sample.fail(qh)
 		case 5:
 			z.refused++
+		}
+		if (rc == 2 || rc == 3) && off > 1 {
+			// Offered to the sample as well: its query may lie in another
+			// piece of the capture (a merge then joins them).
+			z.sample.insert(qh, m.TS, name[:off-1])
+			z.sample.fail(qh)
 		}
 	}
 }
@@ -339,7 +347,7 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 		z.entropyMb += c.entropyMb
 		if c.gen != w.gen {
 			z.sample.insert(qh, m.TS, sub)
-			c.gen = w.gen
+			c.gen, c.z, c.off, c.nlen = w.gen, z, off, len(name)
 		}
 	}
 }
