@@ -1,4 +1,4 @@
-package diff
+package diff_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/visor-dns/visor/diff"
 	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/report"
 )
@@ -84,17 +85,17 @@ func noIPv6(frame []byte) bool {
 
 type pair struct {
 	name          string
-	before, after Side
+	before, after diff.Side
 }
 
 func pairs(t *testing.T) []pair {
 	dir := t.TempDir()
-	side := func(label, path string) Side {
+	side := func(label, path string) diff.Side {
 		rep := analyse(t, path)
 		for i := range rep.Inputs {
 			rep.Inputs[i].Path = label // the temporary directory is not in the goldens
 		}
-		return Side{Label: label, Kind: "capture", Report: rep, Top: 10}
+		return diff.Side{Label: label, Kind: "capture", Report: rep, Top: 10}
 	}
 	eth := "../testdata/lab-eth.pcap"
 	return []pair{
@@ -130,19 +131,19 @@ func golden(t *testing.T, name string, got []byte) {
 func TestGolden(t *testing.T) {
 	for _, p := range pairs(t) {
 		t.Run(p.name, func(t *testing.T) {
-			d := Compute(p.before, p.after, Options{})
+			d := diff.Compute(p.before, p.after, diff.Options{})
 			var js, tab, md bytes.Buffer
-			if err := WriteJSON(&js, d); err != nil {
+			if err := diff.WriteJSON(&js, d); err != nil {
 				t.Fatal(err)
 			}
-			if err := Validate(js.Bytes()); err != nil {
+			if err := diff.Validate(js.Bytes()); err != nil {
 				t.Errorf("the JSON does not validate: %v", err)
 			}
-			var back Diff
+			var back diff.Diff
 			if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteTable(&tab, d, TableOptions{}); err != nil {
+			if err := diff.WriteTable(&tab, d, diff.TableOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			for i, l := range strings.Split(tab.String(), "\n") {
@@ -150,7 +151,7 @@ func TestGolden(t *testing.T) {
 					t.Errorf("table line %d is %d columns: %q", i+1, n, l)
 				}
 			}
-			if err := WriteMarkdown(&md, d); err != nil {
+			if err := diff.WriteMarkdown(&md, d); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, p.name+".json", js.Bytes())
@@ -164,7 +165,7 @@ func TestGolden(t *testing.T) {
 // no estimate changed, no name moved, every finding on both sides.
 func TestShiftedIsNoChange(t *testing.T) {
 	p := pairs(t)[1]
-	d := Compute(p.before, p.after, Options{})
+	d := diff.Compute(p.before, p.after, diff.Options{})
 	if len(d.Counters) < 10 {
 		t.Fatalf("only %d counters", len(d.Counters))
 	}
@@ -200,8 +201,8 @@ func TestShiftedIsNoChange(t *testing.T) {
 // its IPv6 clients vanish from the client list.
 func TestFilteredLosesIPv6(t *testing.T) {
 	p := pairs(t)[2]
-	d := Compute(p.before, p.after, Options{})
-	by := map[string]Counter{}
+	d := diff.Compute(p.before, p.after, diff.Options{})
+	by := map[string]diff.Counter{}
 	for _, c := range d.Counters {
 		by[c.Name] = c
 	}
@@ -215,7 +216,7 @@ func TestFilteredLosesIPv6(t *testing.T) {
 	if c := by["dns.ipv4"]; c.Delta != 0 {
 		t.Errorf("dns.ipv4 %+v", c)
 	}
-	var clients *TopDiff
+	var clients *diff.TopDiff
 	for i := range d.Tops {
 		if d.Tops[i].List == "dns.top.clients" {
 			clients = &d.Tops[i]
@@ -240,7 +241,7 @@ func TestFilteredLosesIPv6(t *testing.T) {
 // among the names that appeared.
 func TestAttackAppears(t *testing.T) {
 	p := pairs(t)[0]
-	d := Compute(p.before, p.after, Options{})
+	d := diff.Compute(p.before, p.after, diff.Options{})
 	var found bool
 	for _, f := range d.Findings.OnlyAfter {
 		if f.Kind == "random_subdomain" && f.Subject == "victim.example" {
@@ -249,111 +250,5 @@ func TestAttackAppears(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("random_subdomain victim.example is not only after: %+v", d.Findings)
-	}
-}
-
-func items(kv ...any) []report.TopItem {
-	var l []report.TopItem
-	for i := 0; i < len(kv); i += 3 {
-		l = append(l, report.TopItem{Name: kv[i].(string), Estimate: uint64(kv[i+1].(int)), Error: uint64(kv[i+2].(int))})
-	}
-	return l
-}
-
-// Top-list changes are judged on the bounds of the true counts: nothing
-// inside the error is a change.
-func TestCompareTop(t *testing.T) {
-	tests := []struct {
-		name                        string
-		before, after               []report.TopItem
-		top                         int
-		appeared, vanished, changed []string
-		within                      int
-	}{
-		{"exact lists", items("a", 10, 0, "b", 5, 0), items("a", 10, 0, "c", 3, 0), 10,
-			[]string{"c"}, []string{"b"}, nil, 1},
-		{"error covers the change", items("a", 100, 20), items("a", 85, 0), 10, nil, nil, nil, 1},
-		{"error does not cover it", items("a", 100, 10), items("a", 85, 0), 10, nil, nil, []string{"a"}, 0},
-		// Full lists (len == top): an unlisted name may have had up to the
-		// last estimate.
-		{"full list bounds the absent", items("a", 50, 0, "b", 40, 0), items("a", 50, 0, "c", 41, 0), 2,
-			[]string{"c"}, nil, nil, 2},
-		// c may have had up to 40 before; b, at least 40 before, has at
-		// most 39 after: it fell out.
-		{"full list hides a small newcomer", items("a", 50, 0, "b", 40, 0), items("a", 50, 0, "c", 39, 0), 2,
-			nil, []string{"b"}, nil, 2},
-		{"newcomer with error", items("a", 50, 0, "b", 40, 0), items("a", 50, 0, "c", 45, 10), 2,
-			nil, nil, nil, 3},
-	}
-	names := func(l []NameChange) []string {
-		var out []string
-		for _, c := range l {
-			out = append(out, c.Name)
-		}
-		return out
-	}
-	eq := func(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			td := compareTop("x", tt.before, tt.after, tt.top, tt.top, 10)
-			if !eq(names(td.Appeared), tt.appeared) || !eq(names(td.Vanished), tt.vanished) ||
-				!eq(names(td.Changed), tt.changed) || td.WithinError != tt.within {
-				t.Errorf("appeared %v vanished %v changed %v within %d; want %v %v %v %d",
-					names(td.Appeared), names(td.Vanished), names(td.Changed), td.WithinError,
-					tt.appeared, tt.vanished, tt.changed, tt.within)
-			}
-			for _, l := range [][]NameChange{td.Appeared, td.Vanished, td.Changed} {
-				for _, c := range l {
-					if c.MinDelta == 0 {
-						t.Errorf("%s reported with min_delta 0", c.Name)
-					}
-				}
-			}
-		})
-	}
-}
-
-// Estimates differ only beyond both sides' relative error.
-func TestEstimateError(t *testing.T) {
-	tests := []struct {
-		b, a, rel float64
-		changed   bool
-	}{
-		{100, 101, 0.01, false},
-		{100, 102.5, 0.01, true},
-		{100, 102, 0.01, false}, // 101 and 100.98 overlap
-		{0, 1, 0, true},
-		{500, 500, 0, false},
-	}
-	for _, tt := range tests {
-		if e := estimate("x", tt.b, tt.a, tt.rel); e.Changed != tt.changed {
-			t.Errorf("%v -> %v within %v: changed %v, want %v", tt.b, tt.a, tt.rel, e.Changed, tt.changed)
-		}
-	}
-}
-
-// The schema refuses what the model never writes.
-func TestSchemaRefuses(t *testing.T) {
-	d := Compute(Side{Label: "a", Kind: "capture", Report: &report.Report{}},
-		Side{Label: "b", Kind: "capture", Report: &report.Report{}}, Options{})
-	var b bytes.Buffer
-	if err := WriteJSON(&b, d); err != nil {
-		t.Fatal(err)
-	}
-	if err := Validate(b.Bytes()); err != nil {
-		t.Fatalf("an empty diff does not validate: %v", err)
-	}
-	for _, bad := range []struct{ from, to string }{
-		{`"schema": "visor.diff/v1"`, `"schema": "visor.diff/v2"`},
-		{`"kind": "capture"`, `"kind": "pcap"`},
-		{`"counters": []`, `"counters": {}`},
-	} {
-		doc := strings.Replace(b.String(), bad.from, bad.to, 1)
-		if doc == b.String() {
-			t.Fatalf("%s is not in the diff", bad.from)
-		}
-		if err := Validate([]byte(doc)); err == nil {
-			t.Errorf("%s -> %s validates", bad.from, bad.to)
-		}
 	}
 }
