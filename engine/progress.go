@@ -189,6 +189,9 @@ func (p *progress) done() {
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
+// ProgressCount is how the progress line writes a packet count.
+func ProgressCount(n uint64) string { return human(float64(n)) }
+
 // human renders a count with k/M suffixes: 1234567 -> "1.23M".
 func human(f float64) string {
 	switch {

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/visor-dns/visor/engine"
 	"github.com/visor-dns/visor/internal/lab"
 )
 
@@ -129,7 +130,7 @@ func TestTerminalProgress(t *testing.T) {
 		if len(bars) != 1 {
 			t.Fatalf("%d progress lines on the screen, want one redrawn in place:\n%s", len(bars), strings.Join(final, "\n"))
 		}
-		want := fmt.Sprintf("%s packets", humanCount(packets))
+		want := fmt.Sprintf("%s packets", engine.ProgressCount(packets))
 		if !strings.Contains(bars[0], "100%") || !strings.Contains(bars[0], want) || !elapsedRE.MatchString(bars[0]) {
 			t.Errorf("last progress line %q: want 100%%, %q and [elapsed]", bars[0], want)
 		}
@@ -177,7 +178,7 @@ func TestTerminalProgress(t *testing.T) {
 		}
 		final := withoutExit(m.Screen())
 		checkScreen(t, "at the end", final)
-		want := fmt.Sprintf("%s packets", humanCount(packets))
+		want := fmt.Sprintf("%s packets", engine.ProgressCount(packets))
 		if last := strings.Join(final, "\n"); !strings.Contains(last, want) {
 			t.Errorf("last progress %q: want %q", last, want)
 		}
@@ -251,16 +252,4 @@ func trimBlank(lines []string) []string {
 		lines = lines[:len(lines)-1]
 	}
 	return lines
-}
-
-// humanCount is the progress line's count: 1234567 -> "1.23M".
-func humanCount(n uint64) string {
-	f := float64(n)
-	switch {
-	case f >= 1e6:
-		return fmt.Sprintf("%.2fM", f/1e6)
-	case f >= 1e4:
-		return fmt.Sprintf("%.1fk", f/1e3)
-	}
-	return fmt.Sprintf("%.0f", f)
 }
