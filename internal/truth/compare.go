@@ -28,11 +28,11 @@ func (c *Capture) Diff(r *report.Report) []string {
 	eq("ipv4", d.IPv4, w.IPv4)
 	eq("ipv6", d.IPv6, w.IPv6)
 	eq("nodata", d.Nodata, w.Nodata)
-	eq("xacts.total", d.Xacts.Total, w.Xacts)
+	eq("xacts.total", d.Xacts.Total, w.Xacts.Total)
 	out = append(out, MapDiff("rcodes", d.Rcodes, w.Rcodes)...)
 	out = append(out, MapDiff("qtypes", d.Qtypes, w.Qtypes)...)
-	if off := math.Abs(float64(d.Cardinality.QName) - float64(w.DistinctQnames)); off > 0.02*float64(w.DistinctQnames) {
-		out = append(out, fmt.Sprintf("cardinality.qname %d, exact %d: off by more than 2%%", d.Cardinality.QName, w.DistinctQnames))
+	if off := math.Abs(float64(d.Cardinality.QName) - float64(w.Cardinality.QName)); off > 0.02*float64(w.Cardinality.QName) {
+		out = append(out, fmt.Sprintf("cardinality.qname %d, exact %d: off by more than 2%%", d.Cardinality.QName, w.Cardinality.QName))
 	}
 	return out
 }

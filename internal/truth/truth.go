@@ -12,7 +12,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+
+	"github.com/visor-dns/visor/report"
 )
 
 // Capture is tshark's view of one capture file (see Tshark for the rules).
@@ -22,20 +25,60 @@ type Capture struct {
 	DNS     DNS    `json:"dns"`
 }
 
-// DNS are the DNS message counts of a Capture.
-type DNS struct {
-	Messages       uint64            `json:"messages"`
-	Queries        uint64            `json:"queries"`
-	Responses      uint64            `json:"responses"`
-	UDP            uint64            `json:"udp"`
-	TCP            uint64            `json:"tcp"`
-	IPv4           uint64            `json:"ipv4"`
-	IPv6           uint64            `json:"ipv6"`
-	Nodata         uint64            `json:"nodata"`
-	Rcodes         map[string]uint64 `json:"rcodes"`
-	Qtypes         map[string]uint64 `json:"qtypes"`
-	DistinctQnames uint64            `json:"distinct_qnames"`
-	Xacts          uint64            `json:"xacts"`
+// DNS are tshark's DNS message counts of a Capture, held in visor's own
+// model (report.DNS: one definition of each count, and Diff compares them
+// field by field). A truth file keeps only the counts tshark gives, those
+// of fileCounts, in that order.
+type DNS report.DNS
+
+// fileCount is one member of a truth file's "dns" object and the field of
+// DNS it holds.
+type fileCount struct {
+	name string
+	v    any // *uint64 or *map[string]uint64
+}
+
+// fileCounts lists the members of a truth file's "dns" object in the
+// file's order.
+func (d *DNS) fileCounts() []fileCount {
+	return []fileCount{
+		{"messages", &d.Messages}, {"queries", &d.Queries}, {"responses", &d.Responses},
+		{"udp", &d.UDP}, {"tcp", &d.TCP}, {"ipv4", &d.IPv4}, {"ipv6", &d.IPv6},
+		{"nodata", &d.Nodata}, {"rcodes", &d.Rcodes}, {"qtypes", &d.Qtypes},
+		{"distinct_qnames", &d.Cardinality.QName}, {"xacts", &d.Xacts.Total},
+	}
+}
+
+// MarshalJSON writes the counts of fileCounts, in order.
+func (d DNS) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, c := range d.fileCounts() {
+		v, err := json.Marshal(c.v)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(append(strconv.AppendQuote(b, c.name), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads the counts of fileCounts; other members are ignored.
+func (d *DNS) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for _, c := range d.fileCounts() {
+		if raw, ok := m[c.name]; ok {
+			if err := json.Unmarshal(raw, c.v); err != nil {
+				return fmt.Errorf("dns.%s: %w", c.name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Tap is dnstap-read's count of one dnstap file's messages. The fields are

@@ -244,8 +244,8 @@ func parseTshark(r io.Reader) (*Capture, error) {
 		if ri != len(rcodes) {
 			return nil, fmt.Errorf("frame %s: %d rcodes for %d responses", col[fNum], len(rcodes), ri)
 		}
-		t.DNS.Xacts += uint64(len(split(col[fRespTo])))
+		t.DNS.Xacts.Total += uint64(len(split(col[fRespTo])))
 	}
-	t.DNS.DistinctQnames = uint64(len(names))
+	t.DNS.Cardinality.QName = uint64(len(names))
 	return t, nil
 }

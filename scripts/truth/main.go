@@ -43,6 +43,6 @@ func write(path string) error {
 		return err
 	}
 	fmt.Printf("%s: %d packets, %d DNS messages (%d queries, %d responses, %d xacts)\n",
-		path+".truth.json", t.Packets, t.DNS.Messages, t.DNS.Queries, t.DNS.Responses, t.DNS.Xacts)
+		path+".truth.json", t.Packets, t.DNS.Messages, t.DNS.Queries, t.DNS.Responses, t.DNS.Xacts.Total)
 	return truth.Write(path+".truth.json", t)
 }
