@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/visor-dns/visor/internal/truth"
 )
 
 // Found is a finding as the JSON report writes it (read on its own, so the
@@ -23,20 +25,8 @@ type Found struct {
 }
 
 // Key is what the finding is about: its zone (or first zone), target,
-// source or prefix (as truth.FindingKey).
-func (f *Found) Key() string {
-	for _, k := range []string{"zone", "target", "source", "prefix"} {
-		if v, ok := f.Evidence[k].(string); ok {
-			return v
-		}
-	}
-	if zs, ok := f.Evidence["zones"].([]any); ok && len(zs) > 0 {
-		if z, ok := zs[0].(map[string]any); ok {
-			return fmt.Sprint(z["name"])
-		}
-	}
-	return ""
-}
+// source or prefix (truth.EvidenceKey).
+func (f *Found) Key() string { return truth.EvidenceKey(f.Evidence) }
 
 // ReportFindings reads the findings of a JSON report.
 func ReportFindings(report []byte) ([]Found, error) {

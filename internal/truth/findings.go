@@ -10,13 +10,16 @@ import (
 
 // FindingKey is what a finding is about: its zone (or first zone),
 // target, source or prefix.
-func FindingKey(f report.Finding) string {
+func FindingKey(f report.Finding) string { return EvidenceKey(f.Evidence) }
+
+// EvidenceKey is what a finding with evidence ev is about (FindingKey).
+func EvidenceKey(ev map[string]any) string {
 	for _, k := range []string{"zone", "target", "source", "prefix"} {
-		if v, ok := f.Evidence[k].(string); ok {
+		if v, ok := ev[k].(string); ok {
 			return v
 		}
 	}
-	if zs, ok := f.Evidence["zones"].([]any); ok && len(zs) > 0 {
+	if zs, ok := ev["zones"].([]any); ok && len(zs) > 0 {
 		if z, ok := zs[0].(map[string]any); ok {
 			return fmt.Sprint(z["name"])
 		}
