@@ -164,6 +164,24 @@ func linkType(path string) (layers.LinkType, error) {
 	return r.LinkType(), nil
 }
 
+// writeNanoPcap creates out, a nanosecond pcap of link type lt, and writes its
+// packets with fill.
+func writeNanoPcap(out string, lt layers.LinkType, fill func(*pcapgo.Writer) error) error {
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	w := pcapgo.NewWriterNanos(f)
+	if err = w.WriteFileHeader(262144, lt); err == nil {
+		err = fill(w)
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // Retime writes the packets of in to out (nanosecond pcap) with their
 // times mapped by fn, in the order they come. Packets fn maps to the zero
 // time are left out.
@@ -172,27 +190,15 @@ func Retime(in, out string, fn func(time.Time) time.Time) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, lt); err != nil {
-		f.Close()
-		return err
-	}
-	err = eachPacket(in, func(ci gopacket.CaptureInfo, data []byte) error {
-		ci.Timestamp = fn(ci.Timestamp)
-		if ci.Timestamp.IsZero() {
-			return nil
-		}
-		return w.WritePacket(ci, data)
+	return writeNanoPcap(out, lt, func(w *pcapgo.Writer) error {
+		return eachPacket(in, func(ci gopacket.CaptureInfo, data []byte) error {
+			ci.Timestamp = fn(ci.Timestamp)
+			if ci.Timestamp.IsZero() {
+				return nil
+			}
+			return w.WritePacket(ci, data)
+		})
 	})
-	if err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // Tile writes copies of in back to back into out: copy k is in shifted by
@@ -207,30 +213,22 @@ func Tile(in, out string, copies int, period time.Duration) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, lt); err != nil {
-		f.Close()
-		return err
-	}
-	for k := 0; k < copies; k++ {
-		shift := time.Duration(k) * period
-		err := eachPacket(in, func(ci gopacket.CaptureInfo, data []byte) error {
-			if ci.Timestamp.Sub(first) >= period {
-				return nil
+	return writeNanoPcap(out, lt, func(w *pcapgo.Writer) error {
+		for k := 0; k < copies; k++ {
+			shift := time.Duration(k) * period
+			err := eachPacket(in, func(ci gopacket.CaptureInfo, data []byte) error {
+				if ci.Timestamp.Sub(first) >= period {
+					return nil
+				}
+				ci.Timestamp = ci.Timestamp.Add(shift)
+				return w.WritePacket(ci, data)
+			})
+			if err != nil {
+				return err
 			}
-			ci.Timestamp = ci.Timestamp.Add(shift)
-			return w.WritePacket(ci, data)
-		})
-		if err != nil {
-			f.Close()
-			return err
 		}
-	}
-	return f.Close()
+		return nil
+	})
 }
 
 // Merge writes the packets of ins into out in time order (mergecap's
@@ -266,33 +264,24 @@ func Merge(out string, ins ...string) error {
 			heap.Push(h, src)
 		}
 	}
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(262144, lt); err != nil {
-		f.Close()
-		return err
-	}
-	for h.Len() > 0 {
-		s := (*h)[0]
-		if err := w.WritePacket(s.ci, s.data); err != nil {
-			f.Close()
-			return err
+	return writeNanoPcap(out, lt, func(w *pcapgo.Writer) error {
+		for h.Len() > 0 {
+			s := (*h)[0]
+			if err := w.WritePacket(s.ci, s.data); err != nil {
+				return err
+			}
+			ok, err := s.next()
+			if err != nil {
+				return err
+			}
+			if ok {
+				heap.Fix(h, 0)
+			} else {
+				heap.Pop(h)
+			}
 		}
-		ok, err := s.next()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		if ok {
-			heap.Fix(h, 0)
-		} else {
-			heap.Pop(h)
-		}
-	}
-	return f.Close()
+		return nil
+	})
 }
 
 type pktSrc struct {

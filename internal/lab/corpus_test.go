@@ -94,17 +94,18 @@ func TestKey(t *testing.T) {
 
 // writePcap writes UDP packets from src at the offsets from t0.
 func writePcap(t *testing.T, path, src string, offs ...time.Duration) {
-	f, err := os.Create(path)
+	err := writeNanoPcap(path, layers.LinkTypeEthernet, func(w *pcapgo.Writer) error {
+		for _, o := range offs {
+			b := UDP(t, src, "198.51.100.2", 5000, 53, []byte("x"))
+			if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(o), CaptureLength: len(b), Length: len(b)}, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := pcapgo.NewWriterNanos(f)
-	w.WriteFileHeader(65535, layers.LinkTypeEthernet)
-	for _, o := range offs {
-		b := UDP(t, src, "198.51.100.2", 5000, 53, []byte("x"))
-		w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(o), CaptureLength: len(b), Length: len(b)}, b)
-	}
-	f.Close()
 }
 
 func offsets(t *testing.T, path string) []time.Duration {
