@@ -82,8 +82,15 @@ func (p *Proc) Stop(sig syscall.Signal) error {
 // WaitStderr waits up to 10 s until the program's stderr says one of says.
 func (p *Proc) WaitStderr(t testing.TB, says ...string) {
 	t.Helper()
-	WaitFor(t, 10*time.Second, p.Name+" to say "+strings.Join(says, " or "), func() bool {
-		s := p.Stderr()
+	p.waitSays(t, 10*time.Second, p.Stderr, says...)
+}
+
+// waitSays waits up to d until out (what the program wrote so far) says
+// one of says, failing t if the program ends first.
+func (p *Proc) waitSays(t testing.TB, d time.Duration, out func() string, says ...string) {
+	t.Helper()
+	WaitFor(t, d, p.Name+" to say "+strings.Join(says, " or "), func() bool {
+		s := out()
 		for _, w := range says {
 			if strings.Contains(s, w) {
 				return true

@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,18 +16,7 @@ import (
 // waitOutput waits up to d until p's stdout or stderr says one of says.
 func waitOutput(t testing.TB, p *Proc, d time.Duration, says ...string) {
 	t.Helper()
-	WaitFor(t, d, p.Name+" to say "+strings.Join(says, " or "), func() bool {
-		s := p.Stdout() + p.Stderr()
-		for _, w := range says {
-			if strings.Contains(s, w) {
-				return true
-			}
-		}
-		if p.Exited() {
-			t.Fatalf("%s ended: %v\n%s", p.Name, p.err, s)
-		}
-		return false
-	})
+	p.waitSays(t, d, func() string { return p.Stdout() + p.Stderr() }, says...)
 }
 
 // Iodined starts iodined (IP over DNS, the server) in the server
