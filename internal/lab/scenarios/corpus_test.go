@@ -311,6 +311,15 @@ func (c *corpusLab) write(t *testing.T, name string, lines []string) string {
 	return p
 }
 
+// numbered returns n queries made with format, %d standing for 1 to n.
+func numbered(format string, n int) []string {
+	q := make([]string, n)
+	for i := range q {
+		q[i] = fmt.Sprintf(format, i+1)
+	}
+	return q
+}
+
 // background runs the ordinary mix for secs seconds: 150 q/s through
 // unbound and 50 q/s to knotd, from c4.
 func (c *corpusLab) background(t *testing.T, r *recorder, secs int) func() {
@@ -460,22 +469,14 @@ func corpusScenarios() []corpusScenario {
 		{name: "nxdomain-repeated", mix: 8,
 			desc: "NXDOMAIN flood of 6 repeated names (gone1..6.flood.example) at 500 q/s for 4 s from one source, straight to knotd",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				var q []string
-				for i := 1; i <= 6; i++ {
-					q = append(q, fmt.Sprintf("gone%d.flood.example A", i))
-				}
-				f := c.write(t, "nx.txt", q)
+				f := c.write(t, "nx.txt", numbered("gone%d.flood.example A", 6))
 				r.expect(lab.Expected{Kind: "nxdomain_flood", Zone: "flood.example"}, lab.FromAny(cpNX))
 				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpNX, "-s", s4k, "-d", f, "-l", "4", "-Q", "500"}}, "6 names, each asked again and again")
 			}},
 		{name: "servfail-storm", mix: 8,
 			desc: "SERVFAIL storm: 200 q/s for 4 s of 30 names under broken.example, whose servers (198.51.100.254) are a blackhole behind unbound",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				var q []string
-				for i := 1; i <= 30; i++ {
-					q = append(q, fmt.Sprintf("host%d.broken.example A", i))
-				}
-				f := c.write(t, "servfail.txt", q)
+				f := c.write(t, "servfail.txt", numbered("host%d.broken.example A", 30))
 				r.expect(lab.Expected{Kind: "servfail_storm", Zone: "broken.example"}, lab.FromAny(cpSF))
 				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpSF, "-s", s4u, "-d", f, "-l", "4", "-Q", "200"}}, "unreachable upstream")
 			}},
