@@ -55,20 +55,8 @@ func TestDiffSummary(t *testing.T) {
 	if d.After.Kind != "summary" || d.After.Top != 10 || len(d.Counters) == 0 {
 		t.Fatalf("after: kind %q, top %d, %d counters", d.After.Kind, d.After.Top, len(d.Counters))
 	}
-	for _, c := range d.Counters {
-		if c.Delta != 0 {
-			t.Errorf("%s: %d -> %d", c.Name, c.Before, c.After)
-		}
-	}
-	for _, e := range d.Estimates {
-		if e.Changed {
-			t.Errorf("%s: %v -> %v", e.Name, e.Before, e.After)
-		}
-	}
-	for _, td := range d.Tops {
-		if len(td.Appeared)+len(td.Vanished)+len(td.Changed) != 0 {
-			t.Errorf("%s changed: %+v", td.List, td)
-		}
+	for _, c := range d.Changes() {
+		t.Error(c)
 	}
 	if len(d.Findings.Both) == 0 || len(d.Findings.OnlyAfter)+len(d.Findings.OnlyBefore) != 0 {
 		t.Errorf("findings %+v", d.Findings)
