@@ -125,14 +125,7 @@ func TestDnstapFiles(t *testing.T) {
 	}
 	for _, f := range []string{ubTap, knotTap} {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			want, err := truth.DnstapRead(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := truth.Write(f+".dnstap-read.json", want); err != nil {
-				t.Fatal(err)
-			}
-			lab.Keep(t, f, f+".dnstap-read.json")
+			want := lab.DnstapTruth(t, f)
 			t.Logf("dnstap-read: %d messages, %d queries, %d responses, %v", want.Messages, want.Queries, want.Responses, want.Types)
 			if want.Messages == 0 {
 				t.Fatal("dnstap-read counts no message")
@@ -142,14 +135,7 @@ func TestDnstapFiles(t *testing.T) {
 			}
 		})
 	}
-	pt, err := truth.Tshark(pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := truth.Write(pcap+".truth.json", pt); err != nil {
-		t.Fatal(err)
-	}
-	lab.Keep(t, pcap, pcap+".truth.json")
+	pt := lab.TsharkTruth(t, pcap)
 	pr := lab.Analyze(t, pcap)
 	for _, d := range pt.Diff(pr) {
 		t.Errorf("%s: %s", filepath.Base(pcap), d)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/visor-dns/visor/internal/lab"
-	"github.com/visor-dns/visor/internal/truth"
 )
 
 // TestNFLOG: a real Linux NFLOG capture (link type 239): iptables NFLOG
@@ -49,11 +48,7 @@ func TestNFLOG(t *testing.T) {
 	n.Kdig("+bufsize=4096", "@"+s4k, "big.visor-lab.example", "TXT")
 	sent++
 	lab.StopAll(t, capt)
-	lab.Keep(t, pcap)
-	want, err := truth.Tshark(pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := lab.TsharkTruth(t, pcap)
 	if want.DNS.Queries < uint64(sent) || want.DNS.TCP == 0 || want.DNS.IPv6 == 0 {
 		t.Fatalf("tshark sees %+v in the NFLOG capture, %d queries were sent", want.DNS, sent)
 	}

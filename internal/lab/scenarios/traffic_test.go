@@ -132,15 +132,7 @@ func TestTraffic(t *testing.T) {
 		if st, err := os.Stat(c); err != nil || st.Size() >= 2<<20 {
 			t.Errorf("%s: %v, %d bytes: want under 2 MB", c, err, st.Size())
 		}
-		tr, err := truth.Tshark(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := truth.Write(c+".truth.json", tr); err != nil {
-			t.Fatal(err)
-		}
-		truths[c] = tr
-		lab.Keep(t, c, c+".truth.json")
+		truths[c] = lab.TsharkTruth(t, c)
 	}
 	// the three simultaneous captures agree on every DNS count
 	ref, _ := json.Marshal(truths[eth.Path].DNS)
