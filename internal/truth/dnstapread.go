@@ -14,12 +14,9 @@ import (
 // dnstap-read (bind9-dnsutils): its messages counted by type, queries
 // (*_QUERY) and responses (*_RESPONSE), the first identity and version.
 func DnstapRead(path string) (*Tap, error) {
-	cmd := exec.Command("dnstap-read", "-y", path)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := toolOutput("dnstap-read -y "+path, "dnstap-read", "-y", path)
 	if err != nil {
-		return nil, fmt.Errorf("dnstap-read -y %s: %w: %s", path, err, stderr.String())
+		return nil, err
 	}
 	t, err := parseDnstapRead(bytes.NewReader(out))
 	if err != nil {

@@ -36,12 +36,9 @@ func Tshark(path string) (*Capture, error) {
 	for _, f := range tsharkFields {
 		args = append(args, "-e", f)
 	}
-	cmd := exec.Command("tshark", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := toolOutput("tshark -r "+path, "tshark", args...)
 	if err != nil {
-		return nil, fmt.Errorf("tshark -r %s: %w: %s", path, err, stderr.String())
+		return nil, err
 	}
 	c, err := parseTshark(bytes.NewReader(out))
 	if err != nil {
@@ -49,6 +46,19 @@ func Tshark(path string) (*Capture, error) {
 	}
 	c.File = filepath.Base(path)
 	return c, nil
+}
+
+// toolOutput runs the program name with args and returns its standard
+// output; the error starts with what and carries its standard error.
+func toolOutput(what, name string, args ...string) ([]byte, error) {
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", what, err, stderr.String())
+	}
+	return out, nil
 }
 
 // tsharkFields are the columns parseTshark reads, in order.
