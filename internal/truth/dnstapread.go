@@ -2,8 +2,6 @@ package truth
 
 import (
 	"bufio"
-	"bytes"
-	"fmt"
 	"io"
 	"os/exec"
 	"path/filepath"
@@ -14,13 +12,9 @@ import (
 // dnstap-read (bind9-dnsutils): its messages counted by type, queries
 // (*_QUERY) and responses (*_RESPONSE), the first identity and version.
 func DnstapRead(path string) (*Tap, error) {
-	out, err := toolOutput("dnstap-read -y "+path, "dnstap-read", "-y", path)
+	t, err := fromTool("dnstap-read -y "+path, path, parseDnstapRead, "dnstap-read", "-y", path)
 	if err != nil {
 		return nil, err
-	}
-	t, err := parseDnstapRead(bytes.NewReader(out))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	t.File = filepath.Base(path)
 	ver := "unknown"

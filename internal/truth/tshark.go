@@ -36,21 +36,18 @@ func Tshark(path string) (*Capture, error) {
 	for _, f := range tsharkFields {
 		args = append(args, "-e", f)
 	}
-	out, err := toolOutput("tshark -r "+path, "tshark", args...)
+	c, err := fromTool("tshark -r "+path, path, parseTshark, "tshark", args...)
 	if err != nil {
 		return nil, err
-	}
-	c, err := parseTshark(bytes.NewReader(out))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	c.File = filepath.Base(path)
 	return c, nil
 }
 
-// toolOutput runs the program name with args and returns its standard
-// output; the error starts with what and carries its standard error.
-func toolOutput(what, name string, args ...string) ([]byte, error) {
+// fromTool runs the program name with args on the file at path and parses
+// its standard output. A failed run's error starts with what and carries
+// the program's standard error; a parse error names path.
+func fromTool[T any](what, path string, parse func(io.Reader) (*T, error), name string, args ...string) (*T, error) {
 	cmd := exec.Command(name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -58,7 +55,11 @@ func toolOutput(what, name string, args ...string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %s", what, err, stderr.String())
 	}
-	return out, nil
+	v, err := parse(bytes.NewReader(out))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
 }
 
 // tsharkFields are the columns parseTshark reads, in order.
