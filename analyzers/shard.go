@@ -93,7 +93,6 @@ func newShard(id int, a *Analysis, out chan<- part) *shard {
 	s.streams.MaxBuffered = max(decode.DefaultMaxBuffered/n, 1<<20)
 	s.dnsA.MaxOpen = max(dns.DefaultMaxOpen/n, 1)
 	s.emit = s.emitTCP
-	s.dnsA.Carry = a.newCarry()
 	s.enc = a.newEncAnalyzer()
 	s.dnsA.Carry = a.newCarry()
 	if a.opts.Transactions != nil {

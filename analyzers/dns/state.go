@@ -45,7 +45,6 @@ type State struct {
 	ecs                     ecsTops
 	depth                   depth       // opcodes, sizes, EDNS detail, truncation (depth.go)
 	rssac                   *rssacState // RSSAC002 counters, only with Analyzer.RSSAC (rssac.go)
-
 	// epoch tells this use of the state (from NewState or a Reset) from
 	// the others: a response whose query was counted under the same epoch
 	// adds nothing to qnames. It takes 16 bits of a count that wraps after

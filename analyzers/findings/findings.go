@@ -137,25 +137,23 @@ func (d *Detector) flush(end int64) {
 // counters and series, and copies of the zones, addresses and prefixes
 // near or beyond a threshold.
 type winRec struct {
-	idx                  int64
-	first, last          int64
-	queries, responses   uint64
-	nx, sf, syn          uint64
-	qs, nxs, sfs         series
-	synSrcs              uint64
-	zones                map[string]*zoneStat
-	addrs                map[netip.Addr]*addrStat
-	prefixes             map[netip.Prefix]*prefixStat
-	nxZones, sfZones     []nameCount
-	nxClients            []addrCount
-	nxServers            []addrCount
-	sfServers            []addrCount
-	sfClients            []addrCount
-	nxExpl, sfExpl       uint64      // NXDOMAIN and SERVFAIL explained by random_subdomain findings here
-	causes               []*zoneStat // zones with a random_subdomain or tunnel finding here
-	explained            []explanation
-	nxOver, sfOver       bool // NXDOMAIN / SERVFAIL alone would have made a flood finding
-	nxRateAll, sfRateAll float64
+	idx                int64
+	first, last        int64
+	queries, responses uint64
+	nx, sf, syn        uint64
+	qs, nxs, sfs       series
+	synSrcs            uint64
+	zones              map[string]*zoneStat
+	addrs              map[netip.Addr]*addrStat
+	prefixes           map[netip.Prefix]*prefixStat
+	nxZones, sfZones   []nameCount
+	nxClients          []addrCount
+	nxServers          []addrCount
+	sfServers          []addrCount
+	sfClients          []addrCount
+	nxExpl, sfExpl     uint64      // NXDOMAIN and SERVFAIL explained by random_subdomain findings here
+	causes             []*zoneStat // zones with a random_subdomain or tunnel finding here
+	explained          []explanation
 }
 
 // explanation is a finding a cause made unnecessary in one window.

@@ -75,8 +75,6 @@ type window struct {
 }
 
 // start is the Unix time (ns) where second i of w begins.
-func (w *window) start(i int) int64 { return (w.idx*winSec + int64(i)) * 1e9 }
-
 // pool keeps the entries of emptied windows for reuse: a state is reset
 // every bucket, and would otherwise make its entries and their sketches
 // again each time.
