@@ -311,6 +311,18 @@ func (c *corpusLab) write(t *testing.T, name string, lines []string) string {
 	return p
 }
 
+// floodFor4s is a scenario (8 s of ordinary mix) whose attack is one
+// dnsperf for 4 s from src: the queries q, written as file, to server at
+// qps, with the dnsperf options extra; it expects e.
+func floodFor4s(name, desc string, e lab.Expected, src, server, qps, file string, q []string, note string, extra ...string) corpusScenario {
+	return corpusScenario{name: name, mix: 8, desc: desc, run: func(t *testing.T, c *corpusLab, r *recorder) {
+		f := c.write(t, file, q)
+		r.expect(e, lab.FromAny(src))
+		args := append([]string{"-t", "2", "-f", "inet", "-a", src, "-s", server}, extra...)
+		c.dnsperfAll(r, "attack", [][]string{append(args, "-d", f, "-l", "4", "-Q", qps)}, note)
+	}}
+}
+
 // numbered returns n queries made with format, %d standing for 1 to n.
 func numbered(format string, n int) []string {
 	q := make([]string, n)
@@ -466,27 +478,12 @@ func corpusScenarios() []corpusScenario {
 				c.dnsperfAll(r, "attack", runs, "800 unique random names under img.shop.example, 40 a source")
 				wg.Wait()
 			}},
-		{name: "nxdomain-repeated", mix: 8,
-			desc: "NXDOMAIN flood of 6 repeated names (gone1..6.flood.example) at 500 q/s for 4 s from one source, straight to knotd",
-			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				f := c.write(t, "nx.txt", numbered("gone%d.flood.example A", 6))
-				r.expect(lab.Expected{Kind: "nxdomain_flood", Zone: "flood.example"}, lab.FromAny(cpNX))
-				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpNX, "-s", s4k, "-d", f, "-l", "4", "-Q", "500"}}, "6 names, each asked again and again")
-			}},
-		{name: "servfail-storm", mix: 8,
-			desc: "SERVFAIL storm: 200 q/s for 4 s of 30 names under broken.example, whose servers (198.51.100.254) are a blackhole behind unbound",
-			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				f := c.write(t, "servfail.txt", numbered("host%d.broken.example A", 30))
-				r.expect(lab.Expected{Kind: "servfail_storm", Zone: "broken.example"}, lab.FromAny(cpSF))
-				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpSF, "-s", s4u, "-d", f, "-l", "4", "-Q", "200"}}, "unreachable upstream")
-			}},
-		{name: "reflection-any", mix: 8,
-			desc: "ANY and 3 kB TXT queries with EDNS (4096) at 150 q/s for 4 s in the name of 198.51.100.66 (its address, as a spoofer would), straight to knotd: large, fragmented answers towards the target",
-			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				f := c.write(t, "amp.txt", []string{"amp.example ANY", "big.amp.example TXT"})
-				r.expect(lab.Expected{Kind: "reflection", Target: cpRefl}, lab.FromAny(cpRefl))
-				c.dnsperfAll(r, "attack", [][]string{{"-t", "2", "-f", "inet", "-a", cpRefl, "-s", s4k, "-e", "-d", f, "-l", "4", "-Q", "150"}}, "ANY and large TXT")
-			}},
+		floodFor4s("nxdomain-repeated", "NXDOMAIN flood of 6 repeated names (gone1..6.flood.example) at 500 q/s for 4 s from one source, straight to knotd",
+			lab.Expected{Kind: "nxdomain_flood", Zone: "flood.example"}, cpNX, s4k, "500", "nx.txt", numbered("gone%d.flood.example A", 6), "6 names, each asked again and again"),
+		floodFor4s("servfail-storm", "SERVFAIL storm: 200 q/s for 4 s of 30 names under broken.example, whose servers (198.51.100.254) are a blackhole behind unbound",
+			lab.Expected{Kind: "servfail_storm", Zone: "broken.example"}, cpSF, s4u, "200", "servfail.txt", numbered("host%d.broken.example A", 30), "unreachable upstream"),
+		floodFor4s("reflection-any", "ANY and 3 kB TXT queries with EDNS (4096) at 150 q/s for 4 s in the name of 198.51.100.66 (its address, as a spoofer would), straight to knotd: large, fragmented answers towards the target",
+			lab.Expected{Kind: "reflection", Target: cpRefl}, cpRefl, s4k, "150", "amp.txt", []string{"amp.example ANY", "big.amp.example TXT"}, "ANY and large TXT", "-e"),
 		{name: "syn-flood-hping3", mix: 8,
 			desc: "hping3 SYN flood: 3000 SYNs at 1000/s to knotd's port 53 from 198.51.100.52 (no socket there: its kernel answers the SYN-ACKs with RST)",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
