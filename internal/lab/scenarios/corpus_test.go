@@ -526,44 +526,29 @@ func corpusScenarios() []corpusScenario {
 					return sent, "8 rounds, one after the other: DNS over TCP, not an attack"
 				})
 			}},
-		{name: "tunnel-iodine", mix: 12,
-			setup: func(t *testing.T, c *corpusLab, r *recorder) func() {
-				return c.tunnelUp(t, r, "iodine")
-			},
-			desc: "iodine (IP over DNS, NULL records, through unbound) under t.corp.example, delegated to iodined on 198.51.100.3, carrying a 160 KiB file over TCP inside the tunnel at 32 KiB/s; corp.example also serves 300 q/s of ordinary names from 198.51.100.40. The launch is iodine's start: its set-up (under a second), then the transfer",
-			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				c.tunnelRun(t, r, "t.corp.example", func() (uint64, string) {
-					sink := lab.NewSink(t, c.n.Srv, cpTunnel+":9000")
+		tunnelScenario("tunnel-iodine", 12, "iodine", "iodine", "t.corp.example",
+			"iodine (IP over DNS, NULL records, through unbound) under t.corp.example, delegated to iodined on 198.51.100.3, carrying a 160 KiB file over TCP inside the tunnel at 32 KiB/s; corp.example also serves 300 q/s of ordinary names from 198.51.100.40. The launch is iodine's start: its set-up (under a second), then the transfer",
+			func(t *testing.T, c *corpusLab) (uint64, string) {
+				data := lab.RandomBytes(1, 160<<10)
+				got := c.carried(t, "iodine", cpTunnel+":9000", data, 10*time.Second, func() (stop func()) {
 					c.client = c.n.Iodine(s4u, "t.corp.example", cpPassword) // the tunnel's set-up, then the transfer
-					data := lab.RandomBytes(1, 160<<10)
 					if err := lab.Send(c.n.Cli, cpTunnel+":9000", lab.NewPaced(bytes.NewReader(data), 32<<10), 40*time.Second); err != nil {
 						t.Errorf("the transfer through iodine: %v", err)
 					}
-					got := sink.Received(int64(len(data)), 10*time.Second)
-					if got != int64(len(data)) {
-						t.Errorf("iodine carried %d bytes of %d", got, len(data))
-					}
-					return uint64(got), "iodine -f -r -P ... 198.51.100.1 t.corp.example, then TCP to 198.51.100.193:9000 through the tunnel: bytes carried"
+					return nil
 				})
-			}},
-		{name: "tunnel-dns2tcp", mix: 11,
-			setup: func(t *testing.T, c *corpusLab, r *recorder) func() {
-				return c.tunnelUp(t, r, "dns2tcp")
-			},
-			desc: "dns2tcp (TCP over DNS, TXT records, through unbound) under t.shop.example, delegated to dns2tcpd on 198.51.100.4, carrying a 128 KiB file at 32 KiB/s to a TCP service behind it; shop.example also serves 300 q/s of ordinary names from 198.51.100.40",
-			run: func(t *testing.T, c *corpusLab, r *recorder) {
-				c.tunnelRun(t, r, "t.shop.example", func() (uint64, string) {
-					sink := lab.NewSink(t, c.n.Srv, cpDns2tcpd+":9001")
-					data := lab.RandomBytes(2, 128<<10)
+				return got, "iodine -f -r -P ... 198.51.100.1 t.corp.example, then TCP to 198.51.100.193:9000 through the tunnel: bytes carried"
+			}),
+		tunnelScenario("tunnel-dns2tcp", 11, "dns2tcp", "dns2tcpc", "t.shop.example",
+			"dns2tcp (TCP over DNS, TXT records, through unbound) under t.shop.example, delegated to dns2tcpd on 198.51.100.4, carrying a 128 KiB file at 32 KiB/s to a TCP service behind it; shop.example also serves 300 q/s of ordinary names from 198.51.100.40",
+			func(t *testing.T, c *corpusLab) (uint64, string) {
+				data := lab.RandomBytes(2, 128<<10)
+				got := c.carried(t, "dns2tcp", cpDns2tcpd+":9001", data, 40*time.Second, func() (stop func()) {
 					p := c.n.Dns2tcpc(s4u, "t.shop.example", "xfer", lab.NewPaced(bytes.NewReader(data), 32<<10))
-					got := sink.Received(int64(len(data)), 40*time.Second)
-					p.Stop(syscall.SIGTERM) // it ends by itself once its stdin has, or polls on
-					if got != int64(len(data)) {
-						t.Errorf("dns2tcp carried %d bytes of %d", got, len(data))
-					}
-					return uint64(got), "bytes carried through the tunnel (dns2tcpc -r xfer, stdin)"
+					return func() { p.Stop(syscall.SIGTERM) } // it ends by itself once its stdin has, or polls on
 				})
-			}},
+				return got, "bytes carried through the tunnel (dns2tcpc -r xfer, stdin)"
+			}),
 		{name: "ordinary-busy-zone", mix: 9,
 			desc: "the ordinary mix and 300 q/s of ordinary names under corp.example (the tunnels' parent zones, without a tunnel) from 198.51.100.40",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
@@ -617,21 +602,40 @@ func (c *corpusLab) tunnelUp(t *testing.T, r *recorder, tool string) func() {
 	}
 }
 
-// tunnelRun runs heavy ordinary traffic under the tunnel's parent zone,
-// and 1.5 s later the transfer through the tunnel under sub.
-func (c *corpusLab) tunnelRun(t *testing.T, r *recorder, sub string, transfer func() (uint64, string)) {
-	_, parent, _ := strings.Cut(sub, ".")
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); c.busy(t, r, parent, 9) }()
-	time.Sleep(1500 * time.Millisecond)
-	r.expect(lab.Expected{Kind: "dns_tunneling", Zone: sub}, lab.QueryUnder(sub))
-	tool := "iodine"
-	if strings.Contains(sub, "shop") {
-		tool = "dns2tcpc"
+// tunnelScenario is a tunnel's scenario: the server's side of tool
+// (tunnelUp) up before the capture, heavy ordinary traffic under sub's
+// parent zone and, 1.5 s later, the transfer through the tunnel under sub,
+// made by client; it expects dns_tunneling about sub.
+func tunnelScenario(name string, mix int, tool, client, sub, desc string, transfer func(*testing.T, *corpusLab) (uint64, string)) corpusScenario {
+	return corpusScenario{name: name, mix: mix, desc: desc,
+		setup: func(t *testing.T, c *corpusLab, r *recorder) func() { return c.tunnelUp(t, r, tool) },
+		run: func(t *testing.T, c *corpusLab, r *recorder) {
+			_, parent, _ := strings.Cut(sub, ".")
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); c.busy(t, r, parent, 9) }()
+			time.Sleep(1500 * time.Millisecond)
+			r.expect(lab.Expected{Kind: "dns_tunneling", Zone: sub}, lab.QueryUnder(sub))
+			r.run("attack", client, nil, []string{c4}, []string{s4u}, func() (uint64, string) { return transfer(t, c) })
+			wg.Wait()
+		}}
+}
+
+// carried starts send, which sends data through a tunnel to addr in the
+// server namespace, and returns how many bytes a TCP sink there received
+// within wait (an error when short); then it calls the stop send returned,
+// if any.
+func (c *corpusLab) carried(t *testing.T, tool, addr string, data []byte, wait time.Duration, send func() (stop func())) uint64 {
+	sink := lab.NewSink(t, c.n.Srv, addr)
+	stop := send()
+	got := sink.Received(int64(len(data)), wait)
+	if stop != nil {
+		stop()
 	}
-	r.run("attack", tool, nil, []string{c4}, []string{s4u}, transfer)
-	wg.Wait()
+	if got != int64(len(data)) {
+		t.Errorf("%s carried %d bytes of %d", tool, got, len(data))
+	}
+	return uint64(got)
 }
 
 // busy asks for secs seconds 300 ordinary names a second under zone (a
