@@ -211,9 +211,43 @@ func (t *tableWriter) findings(r *Report) {
 		}
 		t.lines(wrap(strings.ToUpper(orDash(f.Severity))+" "+orDash(f.Kind)+"  "+when, "", t.o.Width))
 		t.lines(wrap(f.Summary, "  ", t.o.Width))
+		t.verdict(&f)
 		t.evidence(f.Evidence)
 	}
 	t.line("")
+}
+
+// verdict writes why the finding holds, how sure the detector is, what
+// its cause explains and what to look at next, as labelled lines.
+func (t *tableWriter) verdict(f *Finding) {
+	const (
+		label  = "  %-11s "
+		indent = "              "
+	)
+	if f.Why != "" {
+		t.lines(hang(fmt.Sprintf(label, "why"), f.Why, t.o.Width))
+	}
+	if f.Confidence > 0 {
+		t.lines(hang(fmt.Sprintf(label, "confidence"), pct(f.Confidence), t.o.Width))
+	}
+	if len(f.Explains) > 0 {
+		parts := make([]string, len(f.Explains))
+		for i, e := range f.Explains {
+			parts[i] = e.Kind
+			if e.Key != "" {
+				parts[i] += " " + e.Key
+			}
+			parts[i] += " (" + count(e.Count) + ")"
+		}
+		t.lines(hang(fmt.Sprintf(label, "explains"), strings.Join(parts, ", "), t.o.Width))
+	}
+	for i, n := range f.Next {
+		first := fmt.Sprintf(label, "next")
+		if i > 0 {
+			first = indent
+		}
+		t.lines(hang(first+"- ", n, t.o.Width))
+	}
 }
 
 // evidence writes the evidence as aligned "key: value" lines, values
