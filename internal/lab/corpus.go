@@ -15,6 +15,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/visor-dns/visor/internal/truth"
 )
 
 // CorpusTruth is what the findings corpus (docs/findings-scorecard.md)
@@ -42,21 +44,15 @@ type CorpusTruth struct {
 	Built string `json:"built,omitempty"`
 }
 
-// Expected is one finding visor must report: its kind, what it is about
-// (Zone, or Target, or Source), and when the attack was launched.
+// Expected is one finding visor must report (its kind and what it is
+// about) and when the attack was launched.
 type Expected struct {
-	Kind   string `json:"kind"`
-	Zone   string `json:"zone,omitempty"`
-	Target string `json:"target,omitempty"`
-	Source string `json:"source,omitempty"`
+	truth.Expect
 	// Launch is when the attack's first packet was sent (RFC 3339, the
 	// capture's clock: the lab's host stamps packets with the clock the
 	// test reads).
 	Launch string `json:"launch"`
 }
-
-// Key is what the finding is about.
-func (e Expected) Key() string { return e.Zone + e.Target + e.Source }
 
 // Launch is one program the scenario ran.
 type Launch struct {

@@ -10,6 +10,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/visor-dns/visor/internal/truth"
 )
 
 var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
@@ -20,7 +22,7 @@ func found(kind, keyName, key string, start, end time.Duration, count float64) F
 }
 
 func TestScore(t *testing.T) {
-	attack := &CorpusTruth{Scenario: "a", Expect: []Expected{{Kind: "random_subdomain", Zone: "victim.example", Launch: TimeString(t0)}}}
+	attack := &CorpusTruth{Scenario: "a", Expect: []Expected{{Expect: truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, Launch: TimeString(t0)}}}
 	ordinary := &CorpusTruth{Scenario: "o", Expect: []Expected{}}
 	rs := found("random_subdomain", "zone", "victim.example", 500*time.Millisecond, 5*time.Second, 1000)
 	for _, c := range []struct {
@@ -55,7 +57,7 @@ func TestScore(t *testing.T) {
 }
 
 func TestConsistent(t *testing.T) {
-	attack := &CorpusTruth{Scenario: "a", Expect: []Expected{{Kind: "random_subdomain", Zone: "victim.example", Launch: TimeString(t0)}}}
+	attack := &CorpusTruth{Scenario: "a", Expect: []Expected{{Expect: truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, Launch: TimeString(t0)}}}
 	rows := []Row{
 		Score(attack, time.Second, []Found{found("random_subdomain", "zone", "victim.example", 0, 10*time.Second, 1000)}),
 		Score(attack, 10*time.Second, []Found{found("random_subdomain", "zone", "victim.example", 900*time.Millisecond, 10*time.Second, 1040)}),

@@ -99,17 +99,24 @@ type Tap struct {
 // attack began (RFC 3339, the capture's clock). Ordinary traffic has an
 // empty Kind and Findings 0.
 type Attack struct {
-	File     string `json:"file"`
-	Kind     string `json:"kind"`
-	Zone     string `json:"zone,omitempty"`
-	Target   string `json:"target,omitempty"`
-	Source   string `json:"source,omitempty"`
+	File string `json:"file"`
+	Expect
 	Findings *int   `json:"findings,omitempty"`
 	Start    string `json:"start,omitempty"`
 }
 
-// Key is what the attack's finding is about: its zone, target or source.
-func (a *Attack) Key() string { return a.Zone + a.Target + a.Source }
+// Expect is a finding visor must report: its kind and what it is about
+// (Zone, or Target, or Source). The lab's attacks (Attack) and the findings
+// corpus (internal/lab's Expected) say it so.
+type Expect struct {
+	Kind   string `json:"kind"`
+	Zone   string `json:"zone,omitempty"`
+	Target string `json:"target,omitempty"`
+	Source string `json:"source,omitempty"`
+}
+
+// Key is what the finding is about: its zone, target or source.
+func (e Expect) Key() string { return e.Zone + e.Target + e.Source }
 
 // Directions sums the message types visor counts as in (the logging server
 // was asked: CLIENT_*, AUTH_*, UPDATE_*) and out (it asked: RESOLVER_*,

@@ -108,7 +108,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestAttackDiff(t *testing.T) {
-	a := &Attack{Kind: "nxdomain_flood", Zone: "flood.example", Start: "2026-01-01T00:00:10.500000000Z"}
+	a := &Attack{Expect: Expect{Kind: "nxdomain_flood", Zone: "flood.example"}, Start: "2026-01-01T00:00:10.500000000Z"}
 	f := report.Finding{Kind: "nxdomain_flood", Severity: "high", Summary: "s", Start: report.MustParseTimestamp("2026-01-01T00:00:10Z"),
 		Peak: report.MustParseTimestamp("2026-01-01T00:00:11Z"), End: report.MustParseTimestamp("2026-01-01T00:00:12Z"), Evidence: map[string]any{"zones": []any{map[string]any{"name": "flood.example"}}}}
 	if d := a.Diff([]report.Finding{f}, time.Second, 0); len(d) != 0 {

@@ -184,7 +184,7 @@ func TestAttacks(t *testing.T) {
 	} {
 		t.Run(sc.file, func(t *testing.T) {
 			path, start := a.capture(t, sc.file, sc.mix, sc.attack)
-			want := truth.Attack{File: sc.file, Kind: sc.kind, Zone: sc.zone, Target: sc.tgt, Source: sc.src}
+			want := truth.Attack{File: sc.file, Expect: truth.Expect{Kind: sc.kind, Zone: sc.zone, Target: sc.tgt, Source: sc.src}}
 			if sc.kind == "" {
 				zero := 0
 				want.Findings = &zero

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/visor-dns/visor/internal/lab"
+	"github.com/visor-dns/visor/internal/truth"
 	"github.com/visor-dns/visor/report"
 )
 
@@ -117,9 +118,9 @@ func (r *recorder) run(role, tool string, args, sources, servers []string, fn fu
 
 // expect records a finding visor must report, launched now: its launch is
 // the first packet match accepts from now on.
-func (r *recorder) expect(e lab.Expected, match func(*lab.Pkt) bool) {
+func (r *recorder) expect(e truth.Expect, match func(*lab.Pkt) bool) {
 	r.mu.Lock()
-	r.pend = append(r.pend, pending{e, time.Now(), match})
+	r.pend = append(r.pend, pending{lab.Expected{Expect: e}, time.Now(), match})
 	r.mu.Unlock()
 }
 
@@ -314,7 +315,7 @@ func (c *corpusLab) write(t *testing.T, name string, lines []string) string {
 // floodFor4s is a scenario (8 s of ordinary mix) whose attack is one
 // dnsperf for 4 s from src: the queries q, written as file, to server at
 // qps, with the dnsperf options extra; it expects e.
-func floodFor4s(name, desc string, e lab.Expected, src, server, qps, file string, q []string, note string, extra ...string) corpusScenario {
+func floodFor4s(name, desc string, e truth.Expect, src, server, qps, file string, q []string, note string, extra ...string) corpusScenario {
 	return corpusScenario{name: name, mix: 8, desc: desc, run: func(t *testing.T, c *corpusLab, r *recorder) {
 		f := c.write(t, file, q)
 		r.expect(e, lab.FromAny(src))
@@ -440,7 +441,7 @@ func corpusScenarios() []corpusScenario {
 				for i, f := range files {
 					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", bots(cpBots)[i], "-s", s4u, "-d", f, "-n", "1", "-Q", "10"})
 				}
-				r.expect(lab.Expected{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(cpBots)...))
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(cpBots)...))
 				c.dnsperfAll(r, "attack", runs, "2000 unique random names, 50 a source")
 			}},
 		{name: "random-shared-list", mix: 10,
@@ -459,7 +460,7 @@ func corpusScenarios() []corpusScenario {
 				for _, b := range bots(32) {
 					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", b, "-s", s4k, "-d", f, "-n", "1", "-Q", "20"})
 				}
-				r.expect(lab.Expected{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(32)...))
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(32)...))
 				c.dnsperfAll(r, "attack", runs, fmt.Sprintf("one shared list of %d names, replayed by every source", len(q)))
 			}},
 		{name: "random-subzone", mix: 9,
@@ -474,21 +475,21 @@ func corpusScenarios() []corpusScenario {
 				for i, f := range files {
 					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", bots(20)[i], "-s", s4u, "-d", f, "-n", "1", "-Q", "10"})
 				}
-				r.expect(lab.Expected{Kind: "random_subdomain", Zone: "img.shop.example"}, lab.FromAny(bots(20)...))
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "img.shop.example"}, lab.FromAny(bots(20)...))
 				c.dnsperfAll(r, "attack", runs, "800 unique random names under img.shop.example, 40 a source")
 				wg.Wait()
 			}},
 		floodFor4s("nxdomain-repeated", "NXDOMAIN flood of 6 repeated names (gone1..6.flood.example) at 500 q/s for 4 s from one source, straight to knotd",
-			lab.Expected{Kind: "nxdomain_flood", Zone: "flood.example"}, cpNX, s4k, "500", "nx.txt", numbered("gone%d.flood.example A", 6), "6 names, each asked again and again"),
+			truth.Expect{Kind: "nxdomain_flood", Zone: "flood.example"}, cpNX, s4k, "500", "nx.txt", numbered("gone%d.flood.example A", 6), "6 names, each asked again and again"),
 		floodFor4s("servfail-storm", "SERVFAIL storm: 200 q/s for 4 s of 30 names under broken.example, whose servers (198.51.100.254) are a blackhole behind unbound",
-			lab.Expected{Kind: "servfail_storm", Zone: "broken.example"}, cpSF, s4u, "200", "servfail.txt", numbered("host%d.broken.example A", 30), "unreachable upstream"),
+			truth.Expect{Kind: "servfail_storm", Zone: "broken.example"}, cpSF, s4u, "200", "servfail.txt", numbered("host%d.broken.example A", 30), "unreachable upstream"),
 		floodFor4s("reflection-any", "ANY and 3 kB TXT queries with EDNS (4096) at 150 q/s for 4 s in the name of 198.51.100.66 (its address, as a spoofer would), straight to knotd: large, fragmented answers towards the target",
-			lab.Expected{Kind: "reflection", Target: cpRefl}, cpRefl, s4k, "150", "amp.txt", []string{"amp.example ANY", "big.amp.example TXT"}, "ANY and large TXT", "-e"),
+			truth.Expect{Kind: "reflection", Target: cpRefl}, cpRefl, s4k, "150", "amp.txt", []string{"amp.example ANY", "big.amp.example TXT"}, "ANY and large TXT", "-e"),
 		{name: "syn-flood-hping3", mix: 8,
 			desc: "hping3 SYN flood: 3000 SYNs at 1000/s to knotd's port 53 from 198.51.100.52 (no socket there: its kernel answers the SYN-ACKs with RST)",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				args := []string{"-S", "-p", "53", "-a", cpSYN, "-i", "u1000", "-c", "3000", "-q", s4k}
-				r.expect(lab.Expected{Kind: "tcp_syn_flood", Target: s4k}, func(p *lab.Pkt) bool { return p.SYN && !p.ACK && p.Src.String() == cpSYN })
+				r.expect(truth.Expect{Kind: "tcp_syn_flood", Target: s4k}, func(p *lab.Pkt) bool { return p.SYN && !p.ACK && p.Src.String() == cpSYN })
 				r.run("attack", "hping3", args, []string{cpSYN}, []string{s4k}, func() (uint64, string) {
 					out := c.n.Hping3(args...)
 					return 3000, strings.TrimSpace(out)
@@ -501,7 +502,7 @@ func corpusScenarios() []corpusScenario {
 				for i := 181; i <= 184; i++ {
 					srcs = append(srcs, fmt.Sprintf("198.51.100.%d", i))
 				}
-				r.expect(lab.Expected{Kind: "tcp_syn_flood", Target: s4k}, func(p *lab.Pkt) bool { return p.SYN && !p.ACK && p.Dst.String() == s4k })
+				r.expect(truth.Expect{Kind: "tcp_syn_flood", Target: s4k}, func(p *lab.Pkt) bool { return p.SYN && !p.ACK && p.Dst.String() == s4k })
 				r.run("attack", "hping3", []string{"-S", "-p", "53", "-a", "198.51.100.18[1-4]", "-i", "u4000", "-c", "750", "-q", s4k}, srcs, []string{s4k}, func() (uint64, string) {
 					var wg sync.WaitGroup
 					for _, a := range srcs {
@@ -615,7 +616,7 @@ func tunnelScenario(name string, mix int, tool, client, sub, desc string, transf
 			wg.Add(1)
 			go func() { defer wg.Done(); c.busy(t, r, parent, 9) }()
 			time.Sleep(1500 * time.Millisecond)
-			r.expect(lab.Expected{Kind: "dns_tunneling", Zone: sub}, lab.QueryUnder(sub))
+			r.expect(truth.Expect{Kind: "dns_tunneling", Zone: sub}, lab.QueryUnder(sub))
 			r.run("attack", client, nil, []string{c4}, []string{s4u}, func() (uint64, string) { return transfer(t, c) })
 			wg.Wait()
 		}}
@@ -727,7 +728,7 @@ func buildLong(attack bool) func(t *testing.T, c *corpusLab, r *recorder) string
 		role := "background"
 		if attack {
 			role = "attack"
-			r.pend = append(r.pend, pending{lab.Expected{Kind: "random_subdomain", Zone: zone}, time.Time{}, lab.FromAny(src)})
+			r.pend = append(r.pend, pending{lab.Expected{Expect: truth.Expect{Kind: "random_subdomain", Zone: zone}}, time.Time{}, lab.FromAny(src)})
 		}
 		args[9] = filepath.Base(args[9])
 		r.truth.Launched = append(r.truth.Launched, lab.Launch{Role: role, Tool: "dnsperf", Args: args, Sources: []string{src}, Servers: []string{s4u},
