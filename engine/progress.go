@@ -162,6 +162,9 @@ func (p *progress) newBar() {
 		progressbar.OptionThrottle(0), // update throttles already
 		progressbar.OptionSetRenderBlankState(false),
 		progressbar.OptionSpinnerType(14),
+		// No spinner ticker of its own: it would draw before the quiet
+		// second and after the last line; our updates draw.
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)
 	p.bar.StartWithoutRender() // elapsed, rate and ETA from now
 }

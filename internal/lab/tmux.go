@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,6 +75,10 @@ func (m *Tmux) All() []string {
 	return strings.Split(s, "\n")
 }
 
+// exitRE finds the "[exit N]" the shell line prints after the command,
+// at the end of the command's last line when that line has no newline.
+var exitRE = regexp.MustCompile(`\[exit (-?\d+)\]$`)
+
 // PID is the command's process: the pane's shell's child.
 func (m *Tmux) PID() int {
 	m.t.Helper()
@@ -97,8 +102,8 @@ func (m *Tmux) PID() int {
 func (m *Tmux) Exited() (bool, int) {
 	m.t.Helper()
 	for _, l := range m.All() {
-		if rest, ok := strings.CutPrefix(l, "[exit "); ok {
-			code, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+		if mm := exitRE.FindStringSubmatch(l); mm != nil {
+			code, err := strconv.Atoi(mm[1])
 			if err != nil {
 				return true, -1
 			}

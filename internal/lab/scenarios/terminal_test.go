@@ -239,9 +239,13 @@ func TestTerminalLiveView(t *testing.T) {
 func withoutExit(lines []string) []string {
 	var out []string
 	for _, l := range lines {
-		if !strings.HasPrefix(l, "[exit ") {
-			out = append(out, l)
+		if strings.HasPrefix(l, "[exit ") {
+			continue
 		}
+		if i := strings.LastIndex(l, " [exit "); i >= 0 && strings.HasSuffix(l, "]") {
+			l = l[:i] // a last line without a newline: the command's own part
+		}
+		out = append(out, l)
 	}
 	return trimBlank(out)
 }
