@@ -71,17 +71,7 @@ func Validate(doc []byte) error {
 	err = sch.Validate(inst)
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
-		return fmt.Errorf("diff: does not match %s: %s", Schema, strings.Join(leaves(ve, nil), "; "))
+		return fmt.Errorf("diff: does not match %s: %s", Schema, strings.Join(report.SchemaErrors(ve), "; "))
 	}
 	return err
-}
-
-func leaves(ve *jsonschema.ValidationError, out []string) []string {
-	if len(ve.Causes) == 0 {
-		return append(out, ve.Error())
-	}
-	for _, c := range ve.Causes {
-		out = leaves(c, out)
-	}
-	return out
 }

@@ -62,13 +62,16 @@ func Validate(doc []byte) error {
 	err = sch.Validate(inst)
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
-		return fmt.Errorf("report: does not match %s: %s", Schema, strings.Join(leafErrors(ve, nil), "; "))
+		return fmt.Errorf("report: does not match %s: %s", Schema, strings.Join(SchemaErrors(ve), "; "))
 	}
 	return err
 }
 
-// leafErrors flattens the error tree into its leaves, which carry the
-// instance location and the reason; the inner nodes only repeat them.
+// SchemaErrors flattens a validation error tree into its distinct leaves,
+// which carry the instance location and the reason (the inner nodes only
+// repeat them): what report.Validate, and diff's, print.
+func SchemaErrors(ve *jsonschema.ValidationError) []string { return leafErrors(ve, nil) }
+
 func leafErrors(ve *jsonschema.ValidationError, out []string) []string {
 	if len(ve.Causes) == 0 {
 		msg := ve.Error()
