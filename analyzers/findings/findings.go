@@ -510,6 +510,28 @@ func (d *Detector) episode(k episodeKey, hs []hit, byIdx map[int64]*winRec, det 
 // last seconds reaching a tenth of it. Times stay within the events seen.
 // It also returns the peak per second and the series' sum over the
 // episode's windows.
+// addrEpisode is an address-keyed episode's times (on the series pick
+// chooses) and its address' counts merged over the episode's windows;
+// each, when set, sees every window where the address was counted.
+func (d *Detector) addrEpisode(ep *episode, pick func(*addrStat) *series, each func(*winRec)) (a addrStat, start, peak, end int64, rate float64) {
+	ta, _ := netip.ParseAddr(ep.key)
+	start, peak, end, rate, _ = d.when(ep, func(r *winRec) *series {
+		if x := r.addrs[ta]; x != nil {
+			return pick(x)
+		}
+		return nil
+	})
+	for _, r := range ep.wins {
+		if x := r.addrs[ta]; x != nil {
+			a.merge(x)
+			if each != nil {
+				each(r)
+			}
+		}
+	}
+	return a, start, peak, end, rate
+}
+
 func (d *Detector) when(ep *episode, s func(r *winRec) *series) (start, peak, end int64, rate float64, sum uint64) {
 	var best uint32
 	for _, r := range ep.wins {

@@ -63,19 +63,7 @@ func (reflection) judge(d *Detector, r *winRec, held func(string, float64)) {
 }
 
 func (reflection) finding(d *Detector, ep *episode) *Finding {
-	ta, _ := netip.ParseAddr(ep.key)
-	start, peak, end, pr, _ := d.when(ep, func(r *winRec) *series {
-		if x := r.addrs[ta]; x != nil {
-			return &x.rbs
-		}
-		return nil
-	})
-	var a addrStat
-	for _, r := range ep.wins {
-		if x := r.addrs[ta]; x != nil {
-			a.merge(x)
-		}
-	}
+	a, start, peak, end, pr := d.addrEpisode(ep, func(x *addrStat) *series { return &x.rbs }, nil)
 	amp := share(a.rBytes, max(a.qBytes, 1))
 	ev := &ReflectionEvidence{Common: Common{Windows: ep.nHeld}, Target: ep.key, Responses: a.r, ResponseBytes: a.rBytes,
 		Queries: a.q, QueryBytes: a.qBytes, Amplification: round(amp), AnyOrLarge: a.big,

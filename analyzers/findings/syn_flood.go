@@ -62,21 +62,9 @@ func (synFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 }
 
 func (synFlood) finding(d *Detector, ep *episode) *Finding {
-	ta, _ := netip.ParseAddr(ep.key)
-	start, peak, end, pr, _ := d.when(ep, func(r *winRec) *series {
-		if x := r.addrs[ta]; x != nil {
-			return &x.syns
-		}
-		return nil
-	})
-	var a addrStat
 	var srcs uint64
-	for _, r := range ep.wins {
-		if x := r.addrs[ta]; x != nil {
-			a.merge(x)
-			srcs = max(srcs, r.synSrcs)
-		}
-	}
+	a, start, peak, end, pr := d.addrEpisode(ep, func(x *addrStat) *series { return &x.syns },
+		func(r *winRec) { srcs = max(srcs, r.synSrcs) })
 	ev := &SYNFloodEvidence{Common: Common{Windows: ep.nHeld}, Target: ep.key, SYNs: a.syn, SYNAcks: a.synAck, ACKs: a.ackIn,
 		Completed: round(completed(&a)), PeakPerSecond: round(pr), SYNSources: srcs}
 	f := &Finding{Kind: KindSYNFlood, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
