@@ -1,0 +1,546 @@
+package findings
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/visor-dns/visor/sketch"
+)
+
+// A State serialises as the FindingsState message of
+// summary/visor_summary.proto (format version 2), written and read with
+// protowire: every field Merge needs, so that a merge of summary files
+// judges the findings again as a merge in memory (-j) does. The memos and
+// the shard's shortcuts are not written: Merge clears them.
+
+// ErrCorrupt wraps every error of UnmarshalBinary.
+var ErrCorrupt = errors.New("corrupt findings state")
+
+func corrupt(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, a...))
+}
+
+// Bounds of what UnmarshalBinary accepts past the tables' own.
+const (
+	// MaxWireWindows bounds the windows of one state (a day-long bucket
+	// has 8640).
+	MaxWireWindows = 1 << 16
+	maxZoneName    = 1024
+)
+
+// The counters of a zone and an address, in their packed order on the
+// wire: append new ones at the end.
+func (z *zoneStat) counters() [16]*uint64 {
+	return [16]*uint64{&z.q, &z.r, &z.nx, &z.sf, &z.refused, &z.qBytes, &z.rBytes, &z.udp, &z.tcp,
+		&z.v4, &z.v6, &z.dataTypes, &z.labelN, &z.subLen, &z.maxLabel, &z.entropyMb}
+}
+
+func (a *addrStat) counters() [16]*uint64 {
+	return [16]*uint64{&a.weight, &a.q, &a.qBytes, &a.anyQ, &a.r, &a.rBytes, &a.big, &a.nxGot, &a.qRecv,
+		&a.rSent, &a.nxSent, &a.sfSent, &a.syn, &a.synAck, &a.synSent, &a.ackIn}
+}
+
+func appendCounters(b []byte, num protowire.Number, cs [16]*uint64) []byte {
+	var vs [16]uint64
+	n := 0
+	for i, p := range cs {
+		vs[i] = *p
+		if *p != 0 {
+			n = i + 1
+		}
+	}
+	return sketch.AppendPackedUints(b, num, vs[:n])
+}
+
+func parseCounters(val []byte, cs [16]*uint64) error {
+	var vs [16]uint64
+	got, err := sketch.PackedUints(vs[:0], val, len(vs))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	for i, v := range got {
+		*cs[i] = v
+	}
+	return nil
+}
+
+func appendSeries(b []byte, num protowire.Number, s *series) []byte {
+	if *s == (series{}) {
+		return b
+	}
+	var vs [winSec]uint64
+	for i, v := range s {
+		vs[i] = uint64(v)
+	}
+	return sketch.AppendPackedUints(b, num, vs[:])
+}
+
+func parseSeries(val []byte, s *series) error {
+	var vs [winSec]uint64
+	got, err := sketch.PackedUints(vs[:0], val, winSec)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if len(got) != winSec {
+		return corrupt("a series of %d seconds, not %d", len(got), winSec)
+	}
+	for i, v := range got {
+		if v > math.MaxUint32 {
+			return corrupt("a second's count %d over 32 bits", v)
+		}
+		s[i] = uint32(v)
+	}
+	return nil
+}
+
+func appendInt(b []byte, num protowire.Number, v int64) []byte {
+	return sketch.AppendUint(b, num, uint64(v))
+}
+
+func appendCard(b []byte, num protowire.Number, c *sketch.Cardinality) ([]byte, error) {
+	var err error
+	b = sketch.AppendMessage(b, num, func(b []byte) []byte {
+		b, err = c.AppendBinary(b)
+		return b
+	})
+	return b, err
+}
+
+func parseCard(val []byte, c *sketch.Cardinality) error {
+	if err := c.UnmarshalBinary(val); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return nil
+}
+
+// addrBytes is a's 4 or 16 bytes (an IPv4-mapped address keeps 16).
+func addrBytes(a netip.Addr) []byte { return a.AsSlice() }
+
+func parseAddr(val []byte) (netip.Addr, error) {
+	a, ok := netip.AddrFromSlice(val)
+	if !ok {
+		return a, corrupt("an address of %d bytes", len(val))
+	}
+	return a, nil
+}
+
+// AppendBinary appends s as a FindingsState message: its windows in the
+// order they were first seen, each one's tables sorted by key (so the
+// same state gives the same bytes).
+func (s *State) AppendBinary(b []byte) ([]byte, error) {
+	var err error
+	for _, w := range s.wins {
+		if err != nil {
+			break
+		}
+		b = sketch.AppendMessage(b, 1, func(b []byte) []byte {
+			b, err = w.appendBinary(b)
+			return b
+		})
+	}
+	return b, err
+}
+
+func (w *window) appendBinary(b []byte) ([]byte, error) {
+	b = appendInt(b, 1, w.idx)
+	// Always written: 0 is a time, and a window that saw nothing has
+	// MaxInt64 and MinInt64.
+	b = protowire.AppendTag(b, 2, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(w.first))
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(w.last))
+	b = sketch.AppendPackedUints(b, 4, []uint64{w.queries, w.responses, w.nx, w.servfail, w.syn,
+		w.dropped.Zones, w.dropped.Addrs, w.dropped.Prefixes})
+	b = appendSeries(b, 5, &w.qs)
+	b = appendSeries(b, 6, &w.nxs)
+	b = appendSeries(b, 7, &w.sfs)
+	b = appendSeries(b, 8, &w.syns)
+	b, err := appendCard(b, 9, w.synSrcs)
+	if err != nil {
+		return b, err
+	}
+	for _, z := range sortedZoneNames(w.zones) {
+		b = sketch.AppendMessage(b, 10, func(b []byte) []byte {
+			b, err = w.zones[z].appendBinary(b, err)
+			return b
+		})
+	}
+	for _, a := range sortedAddrs(w.addrs) {
+		b = sketch.AppendMessage(b, 11, func(b []byte) []byte {
+			b = sketch.AppendBytes(b, 1, addrBytes(a.addr))
+			b = appendCounters(b, 2, a.counters())
+			b = appendSeries(b, 3, &a.qs)
+			b = appendSeries(b, 4, &a.rbs)
+			return appendSeries(b, 5, &a.syns)
+		})
+	}
+	ps := make([]*prefixStat, 0, len(w.prefixes))
+	for _, p := range w.prefixes {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(a, b *prefixStat) int {
+		if c := a.p.Addr().Compare(b.p.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.p.Bits(), b.p.Bits())
+	})
+	for _, p := range ps {
+		b = sketch.AppendMessage(b, 12, func(b []byte) []byte {
+			b = sketch.AppendBytes(b, 1, addrBytes(p.p.Addr()))
+			b = sketch.AppendUint(b, 2, uint64(p.p.Bits()))
+			b = sketch.AppendUint(b, 3, p.q)
+			b = appendSeries(b, 4, &p.qs)
+			b, err = appendCard(b, 5, p.src)
+			return b
+		})
+	}
+	return b, err
+}
+
+func sortedZoneNames(m map[string]*zoneStat) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func (z *zoneStat) appendBinary(b []byte, err error) ([]byte, error) {
+	if err != nil {
+		return b, err
+	}
+	b = sketch.AppendBytes(b, 1, []byte(z.zone))
+	b = appendCounters(b, 2, z.counters())
+	if b, err = appendCard(b, 3, z.names); err != nil {
+		return b, err
+	}
+	if b, err = appendCard(b, 4, z.srcs); err != nil {
+		return b, err
+	}
+	if n := z.sample.n; n > 0 {
+		hs := make([]uint64, n)
+		firsts := make([]uint64, n)
+		flags := make([]uint64, n)
+		for i, e := range z.sample.e[:n] {
+			hs[i], firsts[i] = e.h, uint64(e.first)
+			if e.random {
+				flags[i] |= 1
+			}
+			if e.failed {
+				flags[i] |= 2
+			}
+		}
+		b = protowire.AppendTag(b, 5, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(8*n))
+		for _, h := range hs {
+			b = protowire.AppendFixed64(b, h)
+		}
+		b = sketch.AppendPackedUints(b, 6, firsts)
+		b = sketch.AppendPackedUints(b, 7, flags)
+	}
+	for _, e := range z.top.e[:z.top.n] {
+		b = sketch.AppendBytes(b, 8, addrBytes(e.a))
+	}
+	if z.top.n > 0 {
+		ns := make([]uint64, z.top.n)
+		for i, e := range z.top.e[:z.top.n] {
+			ns[i] = e.n
+		}
+		// Always as many as the addresses, zeros included.
+		b = protowire.AppendTag(b, 9, protowire.BytesType)
+		size := 0
+		for _, v := range ns {
+			size += protowire.SizeVarint(v)
+		}
+		b = protowire.AppendVarint(b, uint64(size))
+		for _, v := range ns {
+			b = protowire.AppendVarint(b, v)
+		}
+	}
+	return appendSeries(b, 10, &z.qs), nil
+}
+
+// UnmarshalBinary replaces s's windows with the FindingsState message b.
+// Every table is checked against its bound, every key for duplicates and
+// validity, the name samples for order: hostile bytes give an error that
+// wraps ErrCorrupt, never a panic or an allocation past the bounds.
+func (s *State) UnmarshalBinary(b []byte) error {
+	s.Reset()
+	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
+		if num != 1 || typ != protowire.BytesType {
+			return nil
+		}
+		if len(s.wins) >= MaxWireWindows {
+			return corrupt("more than %d windows", MaxWireWindows)
+		}
+		idx, err := windowIdx(val)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(s.wins, func(w *window) bool { return w.idx == idx }) {
+			return corrupt("window %d twice", idx)
+		}
+		w := s.pool.window(idx)
+		s.wins = append(s.wins, w)
+		if err := w.parse(val); err != nil {
+			return fmt.Errorf("window %d: %w", idx, err)
+		}
+		return nil
+	})
+	if err != nil {
+		s.Reset()
+		return wrapSketch(err)
+	}
+	return nil
+}
+
+// wrapSketch makes the sketch package's framing errors ErrCorrupt too.
+func wrapSketch(err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrCorrupt, err)
+}
+
+func windowIdx(b []byte) (int64, error) {
+	var idx int64
+	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+		if num == 1 && typ == protowire.VarintType {
+			idx = int64(v)
+		}
+		return nil
+	})
+	// A window's start in ns must be a time: |idx*winSec*1e9| < 2^63.
+	if err == nil && (idx > math.MaxInt64/(winSec*int64(1e9))-1 || idx < math.MinInt64/(winSec*int64(1e9))+1) {
+		err = corrupt("window index %d out of range", idx)
+	}
+	return idx, err
+}
+
+func (w *window) parse(b []byte) error {
+	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
+		switch {
+		case num == 2 && typ == protowire.VarintType:
+			w.first = int64(v)
+		case num == 3 && typ == protowire.VarintType:
+			w.last = int64(v)
+		case num == 4 && typ == protowire.BytesType:
+			var vs [8]uint64
+			got, err := sketch.PackedUints(vs[:0], val, len(vs))
+			if err != nil {
+				return wrapSketch(err)
+			}
+			copy(vs[:], got)
+			w.queries, w.responses, w.nx, w.servfail, w.syn = vs[0], vs[1], vs[2], vs[3], vs[4]
+			w.dropped = Dropped{Zones: vs[5], Addrs: vs[6], Prefixes: vs[7]}
+		case num >= 5 && num <= 8 && typ == protowire.BytesType:
+			return parseSeries(val, [4]*series{&w.qs, &w.nxs, &w.sfs, &w.syns}[num-5])
+		case num == 9 && typ == protowire.BytesType:
+			return parseCard(val, w.synSrcs)
+		case num == 10 && typ == protowire.BytesType:
+			return w.parseZone(val)
+		case num == 11 && typ == protowire.BytesType:
+			return w.parseAddr(val)
+		case num == 12 && typ == protowire.BytesType:
+			return w.parsePrefix(val)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if w.first > w.last && (w.first != math.MaxInt64 || w.last != math.MinInt64) {
+		return corrupt("first event at %d after the last at %d", w.first, w.last)
+	}
+	return nil
+}
+
+func (w *window) parseZone(b []byte) error {
+	if len(w.zones) >= maxZones {
+		return corrupt("more than %d zones", maxZones)
+	}
+	var name []byte
+	named := false
+	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, _ uint64, val []byte) error {
+		if num == 1 && typ == protowire.BytesType {
+			name, named = val, true
+		}
+		return nil
+	})
+	if err != nil {
+		return wrapSketch(err)
+	}
+	if !named || len(name) == 0 || len(name) > maxZoneName {
+		return corrupt("a zone named with %d bytes", len(name))
+	}
+	if w.zones[string(name)] != nil {
+		return corrupt("zone %q twice", name)
+	}
+	z := w.pool.zone(string(name))
+	w.zones[z.zone] = z
+	var hs, firsts, flags, ns []uint64
+	var tops []netip.Addr
+	err = sketch.Fields(b, func(num protowire.Number, typ protowire.Type, _ uint64, val []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		var err error
+		switch num {
+		case 2:
+			return parseCounters(val, z.counters())
+		case 3:
+			return parseCard(val, z.names)
+		case 4:
+			return parseCard(val, z.srcs)
+		case 5:
+			if len(val)%8 != 0 || len(val)/8 > sampleK {
+				return corrupt("a name sample of %d bytes (at most %d hashes)", len(val), sampleK)
+			}
+			hs = hs[:0]
+			for i := 0; i < len(val); i += 8 {
+				h, _ := protowire.ConsumeFixed64(val[i:])
+				hs = append(hs, h)
+			}
+		case 6:
+			firsts, err = sketch.PackedUints(firsts[:0], val, sampleK)
+		case 7:
+			flags, err = sketch.PackedUints(flags[:0], val, sampleK)
+		case 8:
+			if len(tops) >= topAddrs {
+				return corrupt("more than %d top sources", topAddrs)
+			}
+			a, err := parseAddr(val)
+			if err != nil {
+				return err
+			}
+			tops = append(tops, a)
+		case 9:
+			ns, err = sketch.PackedUints(ns[:0], val, topAddrs)
+		case 10:
+			return parseSeries(val, &z.qs)
+		}
+		return wrapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("zone %q: %w", name, err)
+	}
+	if len(firsts) != len(hs) || len(flags) != len(hs) {
+		return corrupt("zone %q: a sample of %d hashes, %d times and %d flags", name, len(hs), len(firsts), len(flags))
+	}
+	for i, h := range hs {
+		if i > 0 && h <= hs[i-1] {
+			return corrupt("zone %q: the sample's hashes are not ascending", name)
+		}
+		z.sample.e[i] = sampled{h: h, first: int64(firsts[i]), random: flags[i]&1 != 0, failed: flags[i]&2 != 0}
+	}
+	z.sample.n = len(hs)
+	if len(ns) != len(tops) {
+		return corrupt("zone %q: %d top sources and %d counts", name, len(tops), len(ns))
+	}
+	for i, a := range tops {
+		z.top.e[i] = addrCount{a, ns[i]}
+	}
+	z.top.n = len(tops)
+	return nil
+}
+
+func wrapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return wrapSketch(err)
+}
+
+func (w *window) parseAddr(b []byte) error {
+	if len(w.addrs) >= maxAddrs {
+		return corrupt("more than %d addresses", maxAddrs)
+	}
+	e := &addrStat{}
+	var have bool
+	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, _ uint64, val []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case 1:
+			a, err := parseAddr(val)
+			e.addr, have = a, err == nil
+			return err
+		case 2:
+			return parseCounters(val, e.counters())
+		case 3:
+			return parseSeries(val, &e.qs)
+		case 4:
+			return parseSeries(val, &e.rbs)
+		case 5:
+			return parseSeries(val, &e.syns)
+		}
+		return nil
+	})
+	if err != nil {
+		return wrapSketch(err)
+	}
+	if !have {
+		return corrupt("an address entry without its address")
+	}
+	if w.addrs[e.addr] != nil {
+		return corrupt("address %v twice", e.addr)
+	}
+	a := w.pool.addr(e.addr, 0)
+	*a = *e
+	w.addrs[a.addr] = a
+	return nil
+}
+
+func (w *window) parsePrefix(b []byte) error {
+	if len(w.prefixes) >= maxPrefixes {
+		return corrupt("more than %d prefixes", maxPrefixes)
+	}
+	var addr netip.Addr
+	var bits, q uint64
+	var qs series
+	var src []byte
+	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
+		var err error
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			addr, err = parseAddr(val)
+		case num == 2 && typ == protowire.VarintType:
+			bits = v
+		case num == 3 && typ == protowire.VarintType:
+			q = v
+		case num == 4 && typ == protowire.BytesType:
+			err = parseSeries(val, &qs)
+		case num == 5 && typ == protowire.BytesType:
+			src = val
+		}
+		return err
+	})
+	if err != nil {
+		return wrapSketch(err)
+	}
+	if !addr.IsValid() || bits > uint64(addr.BitLen()) {
+		return corrupt("a prefix of %d bits on %v", bits, addr)
+	}
+	k := netip.PrefixFrom(addr, int(bits))
+	if k != k.Masked() {
+		return corrupt("prefix %v has host bits", k)
+	}
+	if w.prefixes[k] != nil {
+		return corrupt("prefix %v twice", k)
+	}
+	p := w.pool.prefix(k)
+	p.q, p.qs = q, qs
+	w.prefixes[k] = p
+	if src != nil {
+		return parseCard(src, p.src)
+	}
+	return nil
+}
