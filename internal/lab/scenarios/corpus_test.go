@@ -46,6 +46,11 @@ const (
 	cpSYN      = "198.51.100.52"    // hping3's source
 	cpRefl     = "198.51.100.66"    // the reflection's target (its address is "spoofed")
 	cpSlow     = "198.51.100.88"    // the low-and-slow client
+	cpPTR      = "198.51.100.22"    // the PTR sweeper
+	cpCat      = "198.51.100.60"    // the short-label tunnel's client
+	cpRefl6    = "2001:db8:100::66" // the IPv6 reflection's target
+	cpBot6     = "2001:db8:100::1"  // IPv6 bots: 2001:db8:100::101 ...
+	cpBots6    = 20                 // ... to ::120
 	cpBot0     = 101                // bots: 198.51.100.101 ...
 	cpBots     = 40                 // ... to .140
 	cpPassword = "visor-corpus-pw1" // iodine's
@@ -53,7 +58,12 @@ const (
 
 // corpusZones are the knotd zones beyond the crawler's.
 var corpusZones = []string{"visor-lab.example", "victim.example", "flood.example", "amp.example",
-	"corp.example", "shop.example", "slow.example"}
+	"corp.example", "shop.example", "slow.example", "100.51.198.in-addr.arpa"}
+
+// corpusTemplated are knotd zones made from a shared template: the
+// blocklists (dnsbl.zone) and zones where every name exists (crawl.zone).
+var corpusTemplated = map[string]string{"bl.example": "dnsbl.zone", "rbl.example": "dnsbl.zone",
+	"cdn.example": "crawl.zone", "trk.example": "crawl.zone", "cat.example": "crawl.zone"}
 
 type corpusLab struct {
 	n   *lab.Net
@@ -262,31 +272,44 @@ func makeCorpus(t *testing.T) (dirs, notMade []string) {
 func newCorpusLab(t *testing.T) *corpusLab {
 	lab.Require(t, "ip", "knotd", "unbound", "dnsperf", "kdig", "tcpdump", "ethtool")
 	cli := []string{c4 + "/24"}
-	for _, a := range []string{cpCrawler, cpMail, cpTCPLoad, cpBusy, cpNX, cpSF, cpSYN, cpRefl, cpSlow} {
+	for _, a := range []string{cpCrawler, cpMail, cpTCPLoad, cpBusy, cpNX, cpSF, cpSYN, cpRefl, cpSlow, cpPTR, cpCat} {
 		cli = append(cli, a+"/32")
 	}
 	for i := 0; i < cpBots; i++ {
 		cli = append(cli, fmt.Sprintf("198.51.100.%d/32", cpBot0+i))
 	}
+	cli = append(cli, c6+"/64", cpRefl6+"/128")
+	for _, a := range bots6(cpBots6) {
+		cli = append(cli, a+"/128")
+	}
 	c := &corpusLab{dir: t.TempDir(), out: os.Getenv("VISOR_CORPUS_OUT")}
 	c.n = lab.NewNet(t, lab.NetConfig{
-		SrvAddrs: []string{s4u + "/24", s4k + "/24", cpIodined + "/24", cpDns2tcpd + "/24"},
-		CliAddrs: cli, Blackholes: []string{dead + "/32"}, V4Only: true, NoOffload: true,
+		SrvAddrs: []string{s4u + "/24", s4k + "/24", cpIodined + "/24", cpDns2tcpd + "/24", s6u + "/64", s6k + "/64"},
+		CliAddrs: cli, Blackholes: []string{dead + "/32"}, NoOffload: true,
 	})
 	c.crawl = crawlZones()
 	files := map[string]string{}
+	zones := append(append([]string{}, corpusZones...), c.crawl...)
 	for _, z := range c.crawl {
 		files[z] = "crawl.zone"
 	}
-	knot := c.n.StartKnot(c.dir, lab.Knot{Listen: []string{s4k}, UDPMaxPayload: 4096, LogLevel: "warning",
-		Zones: append(append([]string{}, corpusZones...), c.crawl...), ZoneFiles: files})
+	for z, f := range corpusTemplated {
+		files[z] = f
+		zones = append(zones, z)
+	}
+	knot := c.n.StartKnot(c.dir, lab.Knot{Listen: []string{s4k, s6k}, UDPMaxPayload: 4096, LogLevel: "warning",
+		Zones: zones, ZoneFiles: files})
 	stubs := map[string]string{"example": s4k, "broken.example": dead, ".": dead}
-	for _, z := range corpusZones {
+	for _, z := range zones[:len(corpusZones)] {
+		stubs[z] = s4k
+	}
+	for z := range corpusTemplated {
 		stubs[z] = s4k
 	}
 	ub := c.n.StartUnbound(c.dir, "unbound", lab.Unbound{
-		Interfaces: []string{s4u}, Outgoing: []string{s4u},
+		Interfaces: []string{s4u, s6u}, Outgoing: []string{s4u},
 		Extra: []string{"serve-expired: no", "infra-keep-probing: yes", "ratelimit: 0", "ip-ratelimit: 0",
+			`local-zone: "100.51.198.in-addr.arpa." nodefault`,
 			"num-queries-per-thread: 4096", "outgoing-range: 8192", "msg-cache-size: 64m", "rrset-cache-size: 64m"},
 		Stubs: stubs,
 	})
@@ -319,7 +342,7 @@ func floodFor4s(name, desc string, e truth.Expect, src, server, qps, file string
 	return corpusScenario{name: name, mix: 8, desc: desc, run: func(t *testing.T, c *corpusLab, r *recorder) {
 		f := c.write(t, file, q)
 		r.expect(e, lab.FromAny(src))
-		args := append([]string{"-t", "2", "-f", "inet", "-a", src, "-s", server}, extra...)
+		args := append([]string{"-t", "2", "-f", family(src), "-a", src, "-s", server}, extra...)
 		c.dnsperfAll(r, "attack", [][]string{append(args, "-d", f, "-l", "4", "-Q", qps)}, note)
 	}}
 }
@@ -404,6 +427,23 @@ func (c *corpusLab) make(t *testing.T, sc corpusScenario) string {
 		}
 	}
 	return dir
+}
+
+// family is dnsperf's -f for a source address.
+func family(addr string) string {
+	if strings.Contains(addr, ":") {
+		return "inet6"
+	}
+	return "inet"
+}
+
+// bots6 returns the first k IPv6 bot addresses.
+func bots6(k int) []string {
+	var out []string
+	for i := 0; i < k; i++ {
+		out = append(out, fmt.Sprintf("%s%02d", cpBot6, i+1))
+	}
+	return out
 }
 
 // bots returns the first k bot addresses.
@@ -576,6 +616,89 @@ func corpusScenarios() []corpusScenario {
 				f := c.write(t, "mail.txt", q)
 				c.dnsperfAll(r, "background", [][]string{{"-t", "2", "-f", "inet", "-a", cpMail, "-s", s4u, "-d", f, "-n", "1", "-Q", "150"}},
 					"a mail server checking senders' MX, SPF, DMARC and DKIM")
+			}},
+		{name: "random-ipv6", mix: 9,
+			desc: "random-subdomain flood over IPv6: 20 sources (2001:db8:100::101-120), each asking 30 unique random names (8-16 [a-z0-9]) under victim.example at 10 q/s to unbound's IPv6 address (2001:db8:100::1), inside the ordinary (IPv4) mix",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				_, files := lab.RandomNames(t, c.sub(t, "random-ipv6"), 20261203, "victim.example", cpBots6*30, 0, 1, 30)
+				var runs [][]string
+				for i, f := range files {
+					runs = append(runs, []string{"-t", "2", "-f", "inet6", "-a", bots6(cpBots6)[i], "-s", s6u, "-d", f, "-n", "1", "-Q", "10"})
+				}
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots6(cpBots6)...))
+				c.dnsperfAll(r, "attack", runs, "600 unique random names over IPv6, 30 a source")
+			}},
+		floodFor4s("reflection-ipv6", "ANY and 3 kB TXT queries with EDNS (4096) at 150 q/s for 4 s over IPv6 in the name of 2001:db8:100::66, straight to knotd's 2001:db8:100::2: large answers, IPv6-fragmented, towards the target",
+			truth.Expect{Kind: "reflection", Target: cpRefl6}, cpRefl6, s6k, "150", "amp6.txt", []string{"amp.example ANY", "big.amp.example TXT"}, "ANY and large TXT over IPv6", "-e"),
+		{name: "random-dga-words", mix: 9,
+			desc: "random-subdomain flood of dictionary-made names (bluehorse-42, cloudapplecar, river-stone: real words, low character entropy): 30 sources, 40 unique names each under victim.example at 10 q/s through unbound",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				names := wordNames(20261204, 30*40)
+				var runs [][]string
+				for i, b := range bots(30) {
+					var q []string
+					for _, n := range names[i*40 : (i+1)*40] {
+						q = append(q, n+".victim.example A")
+					}
+					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", b, "-s", s4u, "-d", c.write(t, fmt.Sprintf("dga-%d.txt", i), q), "-n", "1", "-Q", "10"})
+				}
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(30)...))
+				c.dnsperfAll(r, "attack", runs, "1200 unique dictionary-made names, 40 a source")
+			}},
+		{name: "random-tcp", mix: 9,
+			desc: "random-subdomain flood over TCP only: 12 sources, each dnsperf -m tcp asking 40 unique random names under victim.example at 10 q/s through unbound",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				files, _ := lab.RandomNames(t, c.sub(t, "random-tcp"), 20261205, "victim.example", 12*40, 12*40, 40, 1)
+				var runs [][]string
+				for i, f := range files {
+					runs = append(runs, []string{"-t", "2", "-m", "tcp", "-c", "2", "-f", "inet", "-a", bots(12)[i], "-s", s4u, "-d", f, "-n", "1", "-Q", "10"})
+				}
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(12)...))
+				c.dnsperfAll(r, "attack", runs, "480 unique random names over TCP, 40 a source")
+			}},
+		{name: "tunnel-short-labels", mix: 9,
+			desc: "a dnscat2-style tunnel that keeps labels short: one client (198.51.100.60) asking 50 q/s for 5 s TXT, CNAME and MX names made of 18-40 hex characters (a session header and a few bytes of data) split into labels of at most 16, under cat.example through unbound; dnsperf sends the names (dnscat2 is not packaged)",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				f := c.write(t, "cat.txt", catNames(20261206, 250))
+				r.expect(truth.Expect{Kind: "dns_tunneling", Zone: "cat.example"}, lab.FromAny(cpCat))
+				c.dnsperfAll(r, "tunnel", [][]string{{"-t", "2", "-f", "inet", "-a", cpCat, "-s", s4u, "-d", f, "-n", "1", "-Q", "50"}},
+					"250 hex-encoded names, each once (a tunnel's upstream)")
+			}},
+		{name: "ordinary-dnsbl-ptr", mix: 10,
+			desc: "legitimate lookups that look like an attack: a mail server (198.51.100.21) checking 400 senders against two blocklists (reversed IPv4 under bl.example and rbl.example: 800 distinct names, nearly all NXDOMAIN) at 100 q/s through unbound, and a PTR sweep of 198.51.100.0/24 (256 names, mostly NXDOMAIN) from 198.51.100.22 at 50 q/s",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				var q, ptr []string
+				for i := 0; i < 400; i++ {
+					ip := fmt.Sprintf("%d.%d.%d.%d", i%256, (i*7)%200, []int{113, 2, 100}[i%3], []int{203, 192, 198}[i%3])
+					q = append(q, ip+".bl.example A", ip+".rbl.example A")
+				}
+				for i := 0; i < 256; i++ {
+					ptr = append(ptr, fmt.Sprintf("%d.100.51.198.in-addr.arpa PTR", i))
+				}
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c.dnsperfAll(r, "background", [][]string{{"-t", "2", "-f", "inet", "-a", cpPTR, "-s", s4u, "-d", c.write(t, "ptr.txt", ptr), "-n", "1", "-Q", "50"}},
+						"a PTR sweep of 198.51.100.0/24")
+				}()
+				c.dnsperfAll(r, "background", [][]string{{"-t", "2", "-f", "inet", "-a", cpMail, "-s", s4u, "-d", c.write(t, "dnsbl.txt", q), "-n", "1", "-Q", "100"}},
+					"a mail server's DNSBL lookups: 400 senders, two lists")
+				wg.Wait()
+			}},
+		{name: "ordinary-cdn-hex", mix: 9,
+			desc: "CDN and tracking names with long hex labels (a1b2c3d4e5f6.cdn.example, 32-hex ids under trk.example: 150 names) asked again and again by 40 clients (198.51.100.101-140), each over the whole list in its own order at 10 q/s through unbound: all NOERROR",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				names := cdnNames(20261207, 150)
+				var runs [][]string
+				for i, b := range bots(cpBots) {
+					q := make([]string, len(names))
+					for j := range names {
+						q[j] = names[(j*7+i*13)%len(names)]
+					}
+					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", b, "-s", s4u, "-d", c.write(t, fmt.Sprintf("cdn-%d.txt", i), q), "-l", "5", "-Q", "10"})
+				}
+				c.dnsperfAll(r, "background", runs, "150 hex-labelled CDN and tracking names, every client over all of them")
 			}},
 		{name: "ordinary-long-crawler", build: buildLong(false),
 			desc: "benign and slow: 3 new real-looking host names a second across 120 zones (1800 in 10 minutes, from the crawler-like 198.51.100.20 through unbound, all NOERROR) inside 200 ordinary queries a second, in an 11-minute capture assembled from real pieces (see built)"},
@@ -788,6 +911,75 @@ func ordinaryMix(crawl []string) []string {
 		}
 	}
 	return q
+}
+
+// words makes dictionary-based DGA names.
+var words = []string{"blue", "horse", "cloud", "apple", "car", "river", "stone", "green", "tiger", "happy", "silver",
+	"market", "orange", "window", "garden", "rocket", "winter", "summer", "paper", "light", "dragon", "forest",
+	"castle", "pencil", "yellow", "planet", "coffee", "mountain", "ocean", "purple", "falcon", "bridge", "candle",
+	"doctor", "engine", "flower", "guitar", "island", "jungle", "kitten", "lemon", "mirror", "number", "pillow"}
+
+// wordNames returns n distinct dictionary-made labels (two or three
+// words, sometimes a dash and a number), seeded.
+func wordNames(seed uint64, n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lab.RandomLabels(seed, "0123456789", 8, 50*n) {
+		w := func(i int) string { return words[(int(l[i]-'0')*10+int(l[i+1]-'0'))%len(words)] }
+		var name string
+		switch l[6] {
+		case '0', '1', '2':
+			name = w(0) + w(2)
+		case '3', '4', '5':
+			name = w(0) + w(2) + w(4)
+		case '6', '7':
+			name = w(0) + w(2) + "-" + l[6:8]
+		default:
+			name = w(0) + "-" + w(2)
+		}
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+			if len(out) == n {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// catNames returns n dnscat2-style queries: hex of a 9-byte header and 0
+// to 11 bytes of data, in labels of at most 16, under cat.example.
+func catNames(seed uint64, n int) []string {
+	hex := lab.RandomLabels(seed, "0123456789abcdef", 40, n)
+	types := []string{"TXT", "TXT", "TXT", "CNAME", "MX"}
+	var out []string
+	for i, h := range hex {
+		h = h[:18+2*(i*5%12)]
+		var labels []string
+		for len(h) > 16 {
+			labels, h = append(labels, h[:16]), h[16:]
+		}
+		labels = append(labels, h)
+		out = append(out, strings.Join(labels, ".")+".cat.example "+types[i%len(types)])
+	}
+	return out
+}
+
+// cdnNames returns n CDN and tracking host names with hex labels.
+func cdnNames(seed uint64, n int) []string {
+	var out []string
+	for i, h := range lab.RandomLabels(seed, "0123456789abcdef", 32, n) {
+		switch i % 3 {
+		case 0:
+			out = append(out, h[:12]+".cdn.example A")
+		case 1:
+			out = append(out, "e"+h[:10]+".a.cdn.example AAAA")
+		default:
+			out = append(out, h+".trk.example A")
+		}
+	}
+	return out
 }
 
 var (
