@@ -1,10 +1,6 @@
 package findings
 
-import (
-	"fmt"
-
-	"github.com/visor-dns/visor/report"
-)
+import "fmt"
 
 // dns_tunneling: data carried in the names under a zone cut: long, random
 // names, mostly of the types that carry data back (TXT, NULL, CNAME, MX) or
@@ -15,29 +11,11 @@ type tunneling struct{}
 
 // TunnelingEvidence is the evidence of a dns_tunneling finding.
 type TunnelingEvidence struct {
-	Common
-	Zone             string            `json:"zone"`
-	Queries          uint64            `json:"queries"`
-	Responses        uint64            `json:"responses"`
-	DistinctNames    uint64            `json:"distinct_names"`
-	DistinctPerQuery float64           `json:"distinct_per_query"`
-	NXDomain         uint64            `json:"nxdomain"`
-	Servfail         uint64            `json:"servfail"`
-	Sources          uint64            `json:"sources"`
-	TopSources       []report.TopItem  `json:"top_sources"`
-	Transport        map[string]uint64 `json:"transport"`
-	IPVersion        map[string]uint64 `json:"ip_version"`
-	LabelLenMean     float64           `json:"label_len_mean"`
-	LabelEntropyMean float64           `json:"label_entropy_mean"`
-	LongestLabelMean float64           `json:"longest_label_mean"`
-	DataTypeShare    float64           `json:"data_type_share"`
-	QueryBytes       uint64            `json:"query_bytes"`
-	ResponseBytes    uint64            `json:"response_bytes"`
-	PeakQPS          float64           `json:"peak_qps"`
-}
-
-func (e *TunnelingEvidence) selector(s *Selector) {
-	s.zones, s.Key = []string{e.Zone}, e.Zone
+	ZoneEvidence
+	LongestLabelMean float64 `json:"longest_label_mean"`
+	DataTypeShare    float64 `json:"data_type_share"`
+	QueryBytes       uint64  `json:"query_bytes"`
+	ResponseBytes    uint64  `json:"response_bytes"`
 }
 
 func init() { register(tunneling{}) }
@@ -80,16 +58,12 @@ func (tunneling) finding(d *Detector, ep *episode) *Finding {
 			}
 		}
 	}
-	srcs := z.srcs.Estimate()
-	ev := &TunnelingEvidence{
-		Common: Common{Windows: ep.nHeld}, Zone: z.zone, Queries: z.q, Responses: z.r, DistinctNames: z.distinct(),
-		DistinctPerQuery: round(share(z.distinct(), z.q)), NXDomain: z.nx, Servfail: z.sf, Sources: srcs,
-		TopSources: addrItems(z.top.list(listLen)),
-		Transport:  map[string]uint64{"udp": z.udp, "tcp": z.tcp}, IPVersion: map[string]uint64{"ipv4": z.v4, "ipv6": z.v6},
-		LabelLenMean: round(z.meanLen()), LabelEntropyMean: round(z.meanEntropy()),
+	ev := &TunnelingEvidence{ZoneEvidence: zoneCommon(z),
 		LongestLabelMean: round(share(z.maxLabel, z.labelN)), DataTypeShare: round(share(z.dataTypes, z.q)),
-		QueryBytes: z.qBytes, ResponseBytes: z.rBytes, PeakQPS: pq,
+		QueryBytes: z.qBytes, ResponseBytes: z.rBytes,
 	}
+	ev.Windows, ev.PeakQPS = ep.nHeld, pq
+	srcs := ev.Sources
 	f := &Finding{Kind: KindTunneling, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
 		Explains: explains(ep), Confidence: confidence(ep.score, ep.nHeld)}
 	f.Summary = fmt.Sprintf("Possible DNS tunnel through %s: %d queries with %.0f-character, %.1f-bit names carried %d bytes, from %d source(s).",

@@ -40,6 +40,42 @@ type Common struct {
 	Windows int `json:"windows"`
 }
 
+// ZoneEvidence is the evidence of the kinds judged per zone cut
+// (random_subdomain, dns_tunneling): the cut's counts in the finding's
+// windows.
+type ZoneEvidence struct {
+	Common
+	Zone             string            `json:"zone"`
+	Queries          uint64            `json:"queries"`
+	Responses        uint64            `json:"responses"`
+	DistinctNames    uint64            `json:"distinct_names"`
+	DistinctPerQuery float64           `json:"distinct_per_query"`
+	NXDomain         uint64            `json:"nxdomain"`
+	Servfail         uint64            `json:"servfail"`
+	Sources          uint64            `json:"sources"`
+	TopSources       []report.TopItem  `json:"top_sources"`
+	Transport        map[string]uint64 `json:"transport"`
+	IPVersion        map[string]uint64 `json:"ip_version"`
+	LabelLenMean     float64           `json:"label_len_mean"`
+	LabelEntropyMean float64           `json:"label_entropy_mean"`
+	PeakQPS          float64           `json:"peak_qps"`
+}
+
+// zoneCommon fills in a zone cut's common evidence (not Windows nor PeakQPS).
+func zoneCommon(z *zoneStat) ZoneEvidence {
+	return ZoneEvidence{
+		Zone: z.zone, Queries: z.q, Responses: z.r, DistinctNames: z.distinct(),
+		DistinctPerQuery: round(share(z.distinct(), z.q)), NXDomain: z.nx, Servfail: z.sf,
+		Sources: z.srcs.Estimate(), TopSources: addrItems(z.top.list(listLen)),
+		Transport: map[string]uint64{"udp": z.udp, "tcp": z.tcp}, IPVersion: map[string]uint64{"ipv4": z.v4, "ipv6": z.v6},
+		LabelLenMean: round(z.meanLen()), LabelEntropyMean: round(z.meanEntropy()),
+	}
+}
+
+func (e *ZoneEvidence) selector(s *Selector) {
+	s.zones, s.Key = []string{e.Zone}, e.Zone
+}
+
 // Report returns f in the report's form.
 func (f *Finding) Report() report.Finding {
 	ev := map[string]any{}

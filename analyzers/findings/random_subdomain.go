@@ -21,34 +21,16 @@ type randomSubdomain struct{}
 
 // RandomSubdomainEvidence is the evidence of a random_subdomain finding.
 type RandomSubdomainEvidence struct {
-	Common
-	Zone             string  `json:"zone"`
-	Queries          uint64  `json:"queries"`
-	Responses        uint64  `json:"responses"`
-	DistinctNames    uint64  `json:"distinct_names"`
-	DistinctPerQuery float64 `json:"distinct_per_query"`
-	NXDomain         uint64  `json:"nxdomain"`
-	Servfail         uint64  `json:"servfail"`
-	FailureShare     float64 `json:"failure_share"`
+	ZoneEvidence
+	FailureShare float64 `json:"failure_share"`
 	// FailedNameShare is the share of a sample of the distinct names
 	// whose answer failed.
-	FailedNameShare  float64           `json:"failed_name_share"`
-	RandomShare      float64           `json:"random_share"`
-	BaselineRandom   float64           `json:"baseline_random_share"`
-	Sources          uint64            `json:"sources"`
-	TopSources       []report.TopItem  `json:"top_sources"`
-	Transport        map[string]uint64 `json:"transport"`
-	IPVersion        map[string]uint64 `json:"ip_version"`
-	LabelLenMean     float64           `json:"label_len_mean"`
-	LabelEntropyMean float64           `json:"label_entropy_mean"`
-	PeakQPS          float64           `json:"peak_qps"`
+	FailedNameShare float64 `json:"failed_name_share"`
+	RandomShare     float64 `json:"random_share"`
+	BaselineRandom  float64 `json:"baseline_random_share"`
 	// Pace is "burst" (found in windows of winSec seconds) or
 	// "low_and_slow" (found only over the whole capture).
 	Pace string `json:"pace"`
-}
-
-func (e *RandomSubdomainEvidence) selector(s *Selector) {
-	s.zones, s.Key = []string{e.Zone}, e.Zone
 }
 
 func init() { register(randomSubdomain{}) }
@@ -123,13 +105,9 @@ func (randomSubdomain) finding(d *Detector, ep *episode) *Finding {
 }
 
 func zoneEvidence(d *Detector, z *zoneStat) *RandomSubdomainEvidence {
-	return &RandomSubdomainEvidence{
-		Zone: z.zone, Queries: z.q, Responses: z.r, DistinctNames: z.distinct(),
-		DistinctPerQuery: round(share(z.distinct(), z.q)), NXDomain: z.nx, Servfail: z.sf,
+	return &RandomSubdomainEvidence{ZoneEvidence: zoneCommon(z),
 		FailureShare: round(share(z.nx+z.sf, z.r)), FailedNameShare: round(z.sample.failShare()), RandomShare: round(randomShare(&z.sample)),
-		BaselineRandom: round(d.baseline(z.zone)), Sources: z.srcs.Estimate(), TopSources: addrItems(z.top.list(listLen)),
-		Transport: map[string]uint64{"udp": z.udp, "tcp": z.tcp}, IPVersion: map[string]uint64{"ipv4": z.v4, "ipv6": z.v6},
-		LabelLenMean: round(z.meanLen()), LabelEntropyMean: round(z.meanEntropy()),
+		BaselineRandom: round(d.baseline(z.zone)),
 	}
 }
 
