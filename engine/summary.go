@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/visor-dns/visor/analyzers"
-	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/report"
 	"github.com/visor-dns/visor/summary"
@@ -105,12 +104,14 @@ func (c *Config) readInputSummaries(stderr io.Writer) (*summary.Summary, error) 
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "visor: %s\n", w)
 	}
+	s.Thresholds = c.thresholds
 	return s, nil
 }
 
 // SummaryReport renders a summary as a report whose tool is this visor,
 // with its parts (--split-by) when cfg asks for them.
 func (c *Config) SummaryReport(s *summary.Summary) (*report.Report, error) {
+	s.Thresholds = c.thresholds
 	rep, err := s.Report()
 	if err != nil {
 		return nil, err
@@ -171,6 +172,7 @@ func SplitReport(s *summary.Summary, by string) ([]report.Part, error) {
 			return nil, err
 		}
 		m.Header.Params.Top = s.Header.Params.Top
+		m.Thresholds = s.Thresholds
 		r, err := m.Report()
 		if err != nil {
 			return nil, err
@@ -207,7 +209,7 @@ func (c *Config) params() summary.Params {
 }
 
 func (c *Config) header() (summary.Header, error) {
-	h := summary.Header{FormatVersion: summary.FormatVersion, Visor: c.Version, Params: c.params()}
+	h := summary.Header{FormatVersion: summary.FormatVersion, Visor: c.Version, Params: c.params(), FindingsStates: true}
 	ls, err := report.ParseLabels(c.Labels)
 	if err != nil {
 		return h, err
@@ -253,7 +255,10 @@ func AnalyzeSummary(ctx context.Context, cfg *Config, stdin io.Reader, stderr io
 	jobs := cfg.jobs(len(paths))
 	if len(paths) <= 1 || (jobs == 1 && cfg.SplitBy != "input") {
 		// One capture: the run says itself what it skips.
-		s, _, err := analyzeOne(ctx, cfg, cfg.Inputs, stdin, stderr, false)
+		s, _, err := analyzeOne(ctx, cfg, cfg.Inputs, stdin, stderr)
+		if s != nil {
+			s.Thresholds = cfg.thresholds
+		}
 		return s, err
 	}
 	n := uint64(0)
@@ -266,6 +271,9 @@ func AnalyzeSummary(ctx context.Context, cfg *Config, stdin io.Reader, stderr io
 	m, err := analyzeEach(ctx, cfg, paths, jobs, stdin, stderr)
 	if err == nil && n > 0 {
 		m.Trailer.Integrity[capture.ReasonInputSkipped] += n
+	}
+	if m != nil {
+		m.Thresholds = cfg.thresholds
 	}
 	return m, err
 }
@@ -287,7 +295,7 @@ func analyzeEach(ctx context.Context, cfg *Config, paths []string, jobs int, std
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				sums[i], _, errs[i] = analyzeOne(ctx, &sub, []string{paths[i]}, stdin, stderr, true)
+				sums[i], _, errs[i] = analyzeOne(ctx, &sub, []string{paths[i]}, stdin, stderr)
 			}
 		}()
 	}
@@ -347,9 +355,8 @@ func warnOverlaps(m *summary.Summary, stderr io.Writer) {
 }
 
 // analyzeOne runs one analysis over inputs (merged in time order) and
-// writes its summary to a temporary file. keepFinds keeps the findings
-// states of its buckets in memory, for a merge to judge them again.
-func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Reader, stderr io.Writer, keepFinds bool) (*summary.Summary, *report.Report, error) {
+// writes its summary, findings states included, to a temporary file.
+func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Reader, stderr io.Writer) (*summary.Summary, *report.Report, error) {
 	h, err := cfg.header()
 	if err != nil {
 		return nil, nil, err
@@ -368,21 +375,12 @@ func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Read
 	if err != nil {
 		return fail(err)
 	}
-	var finds map[int64]*findings.State
-	if keepFinds {
-		finds = map[int64]*findings.State{}
-	}
 	var werr error
 	sub := *cfg
 	sub.Inputs = inputs
 	rep, a, err := analyze(ctx, &sub, stdin, stderr, func(b analyzers.BucketStates) {
 		if werr == nil {
-			werr = w.Bucket(&summary.Bucket{Start: b.Start, End: b.End, Net: b.Net, DNS: b.DNS, PPS: b.PPS, QPS: b.QPS})
-		}
-		if finds != nil {
-			c := findings.NewState()
-			c.Merge(b.Find)
-			finds[b.Start] = c
+			werr = w.Bucket(&summary.Bucket{Start: b.Start, End: b.End, Net: b.Net, DNS: b.DNS, PPS: b.PPS, QPS: b.QPS, Find: b.Find})
 		}
 	})
 	if err != nil {
@@ -406,9 +404,6 @@ func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Read
 		return nil, nil, err
 	}
 	s.SetName(inputsName(inputs))
-	if keepFinds {
-		s.WithFindings(finds)
-	}
 	return s, rep, nil
 }
 

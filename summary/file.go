@@ -15,8 +15,13 @@ import (
 const Magic = "VISORSUM"
 
 // FormatVersion is the version of the format this package writes and the
-// newest it reads.
-const FormatVersion = 1
+// newest it reads. Version 2 added the findings states of the buckets;
+// version 1 files are still read (their findings as their runs judged
+// them).
+const FormatVersion = 2
+
+// oldestVersion is the oldest format version this package reads.
+const oldestVersion = 1
 
 // Record kinds.
 const (
@@ -69,10 +74,10 @@ type recordWriter struct {
 	buf []byte
 }
 
-func newRecordWriter(w io.Writer) *recordWriter {
+func newRecordWriter(w io.Writer, version uint16) *recordWriter {
 	rw := &recordWriter{w: bufio.NewWriterSize(w, 1<<16)}
 	var v [2]byte
-	binary.BigEndian.PutUint16(v[:], FormatVersion)
+	binary.BigEndian.PutUint16(v[:], version)
 	rw.write([]byte(Magic))
 	rw.write(v[:])
 	return rw
@@ -107,11 +112,12 @@ func (rw *recordWriter) flush() error {
 
 // recordReader reads the framing from r, counting the offset for errors.
 type recordReader struct {
-	r    *bufio.Reader
-	name string
-	off  int64
-	comp []byte
-	msg  []byte
+	r       *bufio.Reader
+	name    string
+	version uint16
+	off     int64
+	comp    []byte
+	msg     []byte
 }
 
 // openRecords checks the magic and version.
@@ -127,9 +133,14 @@ func openRecords(r io.Reader, name string) (*recordReader, error) {
 	if string(h[:8]) != Magic {
 		return nil, fmt.Errorf("%s: %w: not a visor summary (no %q magic at byte 0)", name, ErrCorrupt, Magic)
 	}
-	if v := binary.BigEndian.Uint16(h[8:]); v != FormatVersion {
-		return nil, fmt.Errorf("%s: %w: the file is format version %d, this visor reads version %d (a newer visor wrote it: upgrade visor to read it)", name, ErrVersion, v, FormatVersion)
+	v := binary.BigEndian.Uint16(h[8:])
+	if v > FormatVersion {
+		return nil, fmt.Errorf("%s: %w: the file is format version %d, this visor reads versions %d to %d (a newer visor wrote it: upgrade visor to read it)", name, ErrVersion, v, oldestVersion, FormatVersion)
 	}
+	if v < oldestVersion {
+		return nil, fmt.Errorf("%s: %w: format version %d", name, ErrCorrupt, v)
+	}
+	rr.version = v
 	rr.off = 10
 	return rr, nil
 }

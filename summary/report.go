@@ -81,9 +81,9 @@ func floorDiv(a, b int64) int64 {
 
 // Report renders the summary: its buckets (merged, with the transactions
 // joined across runs), their summary, the findings, inputs and integrity.
-// The findings are judged again on the merged buckets when every part was
-// made in this process (the findings states are not in the file format
-// yet); otherwise they are the parts' findings, joined. The report's
+// The findings are judged again on the merged buckets' findings states
+// when every part has them (format version 2, or made in this process);
+// otherwise (a version 1 part) they are the parts' findings, joined. The report's
 // buckets are in Stored (Close the report to release them).
 func (s *Summary) Report() (*report.Report, error) {
 	p := &s.Header.Params
@@ -115,7 +115,7 @@ func (s *Summary) Report() (*report.Report, error) {
 	}
 	var det *findings.Detector
 	if judge {
-		det = findings.NewDetector(nil)
+		det = findings.NewDetector(s.Thresholds)
 	}
 	sumNet, sumDNS := net.NewState(), dns.NewState()
 	// One bucket is held back: queries still unanswered after the last

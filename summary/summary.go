@@ -40,6 +40,9 @@ type Header struct {
 	Visor         string // the version of visor that wrote it
 	Params        Params
 	Labels        []Label
+	// FindingsStates says that every bucket carries its findings state
+	// (format version 2), so that a merge judges the findings again.
+	FindingsStates bool
 }
 
 // Params are the analysis settings of a summary. Those that change what a
@@ -66,7 +69,8 @@ type Trailer struct {
 	Inputs    []report.Input
 	Integrity map[string]uint64
 	// Findings as the run judged them; a merge judges again when it has
-	// the findings states (in-process), else keeps these (see Report).
+	// the findings states (version 2 files, -j), else keeps these (see
+	// Report).
 	Findings []report.Finding
 	// Open are the queries open when the run ended, Orphans the responses
 	// near its start without a query: Report pairs them across summaries.
@@ -80,8 +84,8 @@ type Bucket struct {
 	Start, End int64
 	Net        *net.State
 	DNS        *dns.State
-	// Find is the findings state, kept only in memory (summaries made in
-	// the same process: -j); nil when read from a file.
+	// Find is the findings state (format version 2; nil in version 1
+	// files).
 	Find *findings.State
 	// PPS and QPS are the packets and queries a second of the bucket
 	// (the rates' peaks); nil in files of visor before they were kept.
@@ -99,6 +103,9 @@ type Summary struct {
 	finds    map[int64]*findings.State // in-process findings states by bucket start, or nil
 	hasFinds bool
 	tmp      bool // path is a temporary file to remove on Close
+
+	// Thresholds judge the findings again (nil: the defaults).
+	Thresholds *findings.Thresholds
 }
 
 // DefaultParams are the params of sketches as this visor makes them, for
@@ -165,6 +172,10 @@ func (s *Summary) scan(r io.Reader, name string, fn func(*Bucket) error) error {
 	if err := s.Header.validate(); err != nil {
 		return fmt.Errorf("%s: header: %w", name, err)
 	}
+	if s.Header.FormatVersion != uint32(rr.version) {
+		return fmt.Errorf("%s: header: %w: format version %d in a file of version %d", name, ErrCorrupt, s.Header.FormatVersion, rr.version)
+	}
+	s.hasFinds = s.Header.FindingsStates
 	var n uint64
 	last := int64(0)
 	for {
@@ -211,8 +222,11 @@ func (s *Summary) scan(r io.Reader, name string, fn func(*Bucket) error) error {
 }
 
 func (h *Header) validate() error {
-	if h.FormatVersion != FormatVersion {
-		return fmt.Errorf("%w: the header says format version %d, this visor reads %d", ErrVersion, h.FormatVersion, FormatVersion)
+	if h.FormatVersion > FormatVersion || h.FormatVersion < oldestVersion {
+		return fmt.Errorf("%w: the header says format version %d, this visor reads %d to %d", ErrVersion, h.FormatVersion, oldestVersion, FormatVersion)
+	}
+	if h.FindingsStates && h.FormatVersion < 2 {
+		return corrupt("findings states in a format version %d file", h.FormatVersion)
 	}
 	p := &h.Params
 	if p.BucketNS < 1e9 || p.BucketNS%1e9 != 0 {
@@ -244,8 +258,10 @@ func (s *Summary) Buckets() iter.Seq2[*Bucket, error] {
 		stop := fmt.Errorf("stop")
 		var t Summary
 		err = t.scan(f, s.name, func(b *Bucket) error {
-			if s.finds != nil {
-				b.Find = s.finds[b.Start]
+			if f := s.finds[b.Start]; f != nil {
+				// Owned by the map: the caller gets a copy.
+				b.Find = findings.NewState()
+				b.Find.Merge(f)
 			}
 			if !yield(b, nil) {
 				return stop
@@ -304,12 +320,6 @@ func (s *Summary) mergedBuckets() iter.Seq2[*Bucket, error] {
 				}
 				if out == nil {
 					out = h.b
-					if out.Find != nil {
-						// Owned by the part's map: merge into a copy.
-						f := findings.NewState()
-						f.Merge(out.Find)
-						out.Find = f
-					}
 				} else {
 					mergeBucket(out, h.b)
 				}
@@ -361,7 +371,7 @@ func Merge(sums ...*Summary) (*Summary, []string, error) {
 		return nil, nil, fmt.Errorf("no summary to merge")
 	}
 	var warns []string
-	m := &Summary{Header: sums[0].Header, hasFinds: true}
+	m := &Summary{Header: sums[0].Header, hasFinds: true, Thresholds: sums[0].Thresholds}
 	m.Header.Labels = slices.Clone(m.Header.Labels)
 	m.Trailer.Integrity = map[string]uint64{}
 	seen := map[string]string{}
@@ -398,6 +408,9 @@ func Merge(sums ...*Summary) (*Summary, []string, error) {
 		names = append(names, s.name)
 		if !s.hasFinds {
 			m.hasFinds = false
+		}
+		if !s.hasFinds && len(sums) > 1 {
+			warns = append(warns, fmt.Sprintf("%s: no findings states (format version %d, or a merge of such a summary): the merge's findings are those its runs judged, not judged again on the merged data (analyse its captures again with this visor to have them)", s.name, s.Header.FormatVersion))
 		}
 	}
 	m.name = strings.Join(names, "+")
@@ -539,7 +552,7 @@ type Writer struct {
 // NewWriter writes the magic, version and header to w.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	h.FormatVersion = FormatVersion
-	sw := &Writer{rw: newRecordWriter(w)}
+	sw := &Writer{rw: newRecordWriter(w, FormatVersion)}
 	if err := sw.rw.record(kindHeader, h.append(nil)); err != nil {
 		return nil, err
 	}
@@ -567,15 +580,19 @@ func (w *Writer) Close(t Trailer) error {
 }
 
 // Write writes s as a summary file to w (a merge's buckets merged as they
-// go). The findings are those Report would give.
+// go), with the findings states when every part had them. The findings
+// are those Report would give.
 func (s *Summary) Write(w io.Writer) error {
-	sw, err := NewWriter(w, s.Header)
+	h := s.Header
+	h.FindingsStates = s.hasFinds
+	sw, err := NewWriter(w, h)
 	if err != nil {
 		return err
 	}
 	t := s.Trailer
-	if s.hasFinds {
-		// Judged again on the merged states, as Report does.
+	if s.hasFinds && s.parts != nil {
+		// Judged again on the merged states, as Report does (a file's
+		// own are its run's).
 		rep, err := s.Report()
 		if err != nil {
 			return err
@@ -649,7 +666,7 @@ func Rewrite(w io.Writer, src string, edit func(*Trailer)) error {
 	if err != nil {
 		return err
 	}
-	rw := newRecordWriter(w)
+	rw := newRecordWriter(w, rr.version)
 	for {
 		kind, msg, err := rr.next()
 		if err != nil {

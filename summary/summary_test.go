@@ -3,27 +3,65 @@ package summary
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
+	"github.com/visor-dns/visor/decode"
 	"github.com/visor-dns/visor/report"
+	"github.com/visor-dns/visor/sketch"
 )
 
-// sample is a small summary: two buckets with counters and sketches.
+// findState is a findings state that saw a query and its NXDOMAIN answer
+// at ts.
+func findState(t testing.TB, ts int64) *findings.State {
+	s := findings.NewState()
+	q := []byte{0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'x', '7', 'q', 6, 'v', 'i', 'c', 't', 'i', 'm', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1}
+	r := bytes.Clone(q)
+	r[2], r[3] = 0x81, 0x83
+	c, srv := netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("198.51.100.1")
+	for i, b := range [][]byte{q, r} {
+		var v decode.DNS
+		if !decode.ParseDNS(b, &v) {
+			t.Fatal("cannot parse the test message")
+		}
+		m := visor.Message{TS: ts + int64(i)*1e6, IPVersion: 4, Transport: visor.TransportUDP, Src: c, Dst: srv, WireLen: len(b), Data: b}
+		if i == 1 {
+			m.Src, m.Dst = srv, c
+		}
+		s.ObserveDNS(&m, &v, sketch.Hash(v.QName()), visor.DirUnknown)
+	}
+	return s
+}
+
+// sample is a small summary: two buckets with counters, sketches and
+// findings states.
 func sample(t testing.TB) []byte {
-	h := Header{Visor: "test", Params: DefaultParams(60e9, 10, 5e9, 5e8), Labels: []Label{{"server", "ns1"}}}
+	return sampleVersion(t, FormatVersion)
+}
+
+// sampleVersion writes sample in format version v (1: without findings
+// states, as visor wrote before version 2).
+func sampleVersion(t testing.TB, v uint16) []byte {
+	h := Header{Visor: "test", Params: DefaultParams(60e9, 10, 5e9, 5e8), Labels: []Label{{"server", "ns1"}}, FindingsStates: v >= 2}
 	var b bytes.Buffer
-	w, err := NewWriter(&b, h)
-	if err != nil {
+	h.FormatVersion = uint32(v)
+	w := &Writer{rw: newRecordWriter(&b, v)}
+	if err := w.rw.record(kindHeader, h.append(nil)); err != nil {
 		t.Fatal(err)
 	}
 	for i := int64(0); i < 2; i++ {
 		bk := &Bucket{Start: i * 60e9, End: (i + 1) * 60e9, Net: net.NewState(), DNS: dns.NewState()}
 		bk.Net.Packets, bk.DNS.Queries = 10+uint64(i), 5
+		if v >= 2 {
+			bk.Find = findState(t, i*60e9+15e9)
+		}
 		if err := w.Bucket(bk); err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +93,7 @@ func TestParse(t *testing.T) {
 func TestRefuses(t *testing.T) {
 	good := sample(t)
 	newer := bytes.Clone(good)
-	newer[9] = 2
+	newer[9] = FormatVersion + 1
 	for _, c := range []struct {
 		name string
 		b    []byte
@@ -117,6 +155,7 @@ func TestMergeRefusesParams(t *testing.T) {
 // summary that reports; never a panic.
 func FuzzSummary(f *testing.F) {
 	f.Add(sample(f))
+	f.Add(sampleVersion(f, 1))
 	f.Add([]byte(Magic + "\x00\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, _, err := Parse(bytes.NewReader(b), "fuzz.vsum")
@@ -162,7 +201,7 @@ func FuzzSummaryMessages(f *testing.F) {
 			bk.Net.SettleRates()
 			bk.DNS.Report(10)
 			bk.Net.Report(10)
-			o := &Bucket{Start: bk.Start, End: bk.End, Net: net.NewState(), DNS: dns.NewState()}
+			o := &Bucket{Start: bk.Start, End: bk.End, Net: net.NewState(), DNS: dns.NewState(), Find: findings.NewState()}
 			mergeBucket(o, bk)
 			if _, err := appendBucket(nil, o); err != nil {
 				t.Fatalf("a bucket read back does not write: %v", err)
@@ -175,4 +214,86 @@ func FuzzSummaryMessages(f *testing.F) {
 			tr.append(nil)
 		}
 	})
+}
+
+// TestFindingsStates: a version 2 summary carries its buckets' findings
+// states, and a merge judges the findings again on them; a version 1
+// summary is read, its findings kept, and a merge with it says so.
+func TestFindingsStates(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) *Summary {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	v2 := write("v2.vsum", sample(t))
+	_, bs, err := Parse(bytes.NewReader(sample(t)), "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := findState(t, 15e9)
+	wb, _ := want.AppendBinary(nil)
+	for i, b := range bs {
+		if b.Find == nil {
+			t.Fatalf("bucket %d: no findings state read", i)
+		}
+		if got, _ := b.Find.AppendBinary(nil); i == 0 && !bytes.Equal(got, wb) {
+			t.Errorf("bucket 0: the findings state read back differs from the one written")
+		}
+	}
+	v1 := write("v1.vsum", sampleVersion(t, 1))
+	if v1.Header.FormatVersion != 1 || v1.Header.FindingsStates {
+		t.Fatalf("version 1 header %+v", v1.Header)
+	}
+	_, bs1, err := Parse(bytes.NewReader(sampleVersion(t, 1)), "v1")
+	if err != nil || len(bs1) != 2 || bs1[0].Find != nil {
+		t.Fatalf("version 1: %v, %d buckets", err, len(bs1))
+	}
+	v1.Trailer.Inputs[0].SHA256 = "cd" // another input
+	v1.Trailer.Findings = []report.Finding{{Kind: "kept", Summary: "as the run judged it"}}
+	m, warns, err := Merge(v2, v1)
+	if err != nil || len(warns) != 1 || !strings.Contains(warns[0], "not judged again") || !strings.Contains(warns[0], "v1.vsum") {
+		t.Fatalf("err %v warnings %q", err, warns)
+	}
+	rep, err := m.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Kind != "kept" {
+		t.Errorf("findings %+v, want the version 1 part's, kept", rep.Findings)
+	}
+	rep.Close()
+	// Two version 2 parts: judged again; the states written by a merge
+	// read back.
+	v2b := write("v2b.vsum", sample(t))
+	v2b.Trailer.Inputs[0].SHA256 = "ef"
+	v2b.Trailer.Findings = []report.Finding{{Kind: "not kept"}}
+	m2, warns, err := Merge(v2, v2b)
+	if err != nil || len(warns) != 0 || !m2.hasFinds {
+		t.Fatalf("err %v warnings %q", err, warns)
+	}
+	var out bytes.Buffer
+	if err := m2.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	back, bs2, err := Parse(&out, "merged")
+	if err != nil || !back.Header.FindingsStates || len(bs2) != 2 || bs2[1].Find == nil {
+		t.Fatalf("merged: %v, header %+v", err, back.Header)
+	}
+	rep, err = m2.Report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	for _, f := range rep.Findings {
+		if f.Kind == "not kept" {
+			t.Errorf("findings %+v: a part's own findings kept, not judged again", rep.Findings)
+		}
+	}
 }

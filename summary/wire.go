@@ -11,6 +11,7 @@ import (
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/analyzers"
 	"github.com/visor-dns/visor/analyzers/dns"
+	"github.com/visor-dns/visor/analyzers/findings"
 	"github.com/visor-dns/visor/analyzers/net"
 	"github.com/visor-dns/visor/report"
 	"github.com/visor-dns/visor/sketch"
@@ -76,6 +77,9 @@ func (h *Header) append(b []byte) []byte {
 			return appendString(b, 2, l.Value)
 		})
 	}
+	if h.FindingsStates {
+		b = sketch.AppendUint(b, 5, 1)
+	}
 	return b
 }
 
@@ -104,6 +108,8 @@ func (h *Header) parse(b []byte) error {
 				return err
 			})
 			h.Labels = append(h.Labels, l)
+		case num == 5 && typ == protowire.VarintType:
+			h.FindingsStates = v != 0
 		}
 		return err
 	})
@@ -214,6 +220,12 @@ func appendBucket(b []byte, bk *Bucket) ([]byte, error) {
 			})
 		}
 	}
+	if bk.Find != nil && err2 == nil {
+		b = appendMsg(b, 7, func(b []byte) []byte {
+			b, err2 = bk.Find.AppendBinary(b)
+			return b
+		})
+	}
 	return b, err2
 }
 
@@ -237,6 +249,9 @@ func parseBucket(b []byte) (*Bucket, error) {
 				bk.QPS = p
 			}
 			return p.UnmarshalBinary(val)
+		case num == 7 && typ == protowire.BytesType:
+			bk.Find = findings.NewState()
+			return bk.Find.UnmarshalBinary(val)
 		}
 		return nil
 	})
@@ -245,6 +260,11 @@ func parseBucket(b []byte) (*Bucket, error) {
 	}
 	if bk.End <= bk.Start {
 		return nil, corrupt("bucket [%d, %d) is empty", bk.Start, bk.End)
+	}
+	if bk.Find != nil {
+		if err := bk.Find.ValidateSpan(bk.Start, bk.End); err != nil {
+			return nil, err
+		}
 	}
 	return bk, nil
 }

@@ -544,3 +544,15 @@ func (w *window) parsePrefix(b []byte) error {
 	}
 	return nil
 }
+
+// ValidateSpan checks that every window of s overlaps [start, end): a
+// bucket's state holds the windows its events fell in, no other.
+func (s *State) ValidateSpan(start, end int64) error {
+	for _, w := range s.wins {
+		lo := w.idx * winSec * 1e9
+		if lo >= end || lo+winSec*1e9 <= start {
+			return corrupt("window at %d s outside its bucket [%d, %d) s", lo/1e9, start/1e9, end/1e9)
+		}
+	}
+	return nil
+}
