@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Formats are the record formats.
@@ -38,7 +37,7 @@ func NewWriter(format string, w io.Writer, inputs []string) (Writer, error) {
 	case "csv":
 		return &textWriter{w: bufio.NewWriterSize(w, 256<<10), inputs: inputs}, nil
 	case "parquet":
-		return newParquetWriter(w, inputs), nil
+		return newPQWriter(w, inputs), nil
 	}
 	return nil, fmt.Errorf("unknown record format %q (ndjson, csv or parquet)", format)
 }
@@ -220,106 +219,4 @@ func Schema() *parquet.Schema {
 			Tag: reflect.StructTag(`parquet:"` + tag + `"`)}
 	}
 	return parquet.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
-}
-
-// parquetWriter hands parquet-go a batch a column at a time (each column's
-// values in one call, so runs of nulls and values are written in bulk),
-// ending a row group every RowGroupRows rows.
-type parquetWriter struct {
-	// Writer, not GenericWriter: the schema is built at run time from the column table.
-	w       *parquet.Writer //lint:ignore SA1019 see above
-	inputs  []string
-	vals    []parquet.Value
-	arena   []byte
-	offs    []int32
-	inGroup int
-}
-
-func newParquetWriter(w io.Writer, inputs []string) *parquetWriter {
-	return &parquetWriter{w: parquet.NewWriter(w, Schema(), parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-		parquet.DictionaryMaxBytes(dictMaxBytes), parquet.CreatedBy("visor", "", "")), inputs: inputs}
-}
-
-// dictMaxBytes bounds a column chunk's dictionary: a column of mostly
-// distinct values (a random-subdomain flood's names) goes on in plain
-// encoding past it.
-const dictMaxBytes = 256 << 10
-
-func (p *parquetWriter) Write(x *Batch) error {
-	for len(x.Rows) > 0 {
-		n := min(len(x.Rows), RowGroupRows-p.inGroup)
-		if err := p.write(x, x.Rows[:n]); err != nil {
-			return err
-		}
-		p.inGroup += n
-		if p.inGroup == RowGroupRows {
-			p.inGroup = 0
-			if err := p.w.Flush(); err != nil {
-				return err
-			}
-		}
-		x = &Batch{Rows: x.Rows[n:], Text: x.Text}
-	}
-	return nil
-}
-
-func (p *parquetWriter) write(x *Batch, rows []Record) error {
-	cols := p.w.ColumnWriters()
-	for ci := range Columns {
-		c := &Columns[ci]
-		v := p.vals[:0]
-		def := byte(1) // a value's definition level
-		if c.Required {
-			def = 0
-		}
-		if c.Kind == KindString {
-			// The texts first, then the values pointing into them (the
-			// arena may move while it grows).
-			a, offs := p.arena[:0], p.offs[:0]
-			for i := range rows {
-				var ok bool
-				start := len(a)
-				if a, ok = c.Text(a, &rows[i], x, p.inputs); !ok {
-					a = a[:start]
-					offs = append(offs, -1)
-					continue
-				}
-				offs = append(offs, int32(start))
-			}
-			offs = append(offs, int32(len(a)))
-			for i, o := range offs[:len(rows)] {
-				if o < 0 {
-					v = append(v, parquet.NullValue().Level(0, 0, ci))
-					continue
-				}
-				end := offs[i+1]
-				for j := i + 2; end < 0; j++ {
-					end = offs[j]
-				}
-				v = append(v, parquet.ByteArrayValue(a[o:end:end]).Level(0, int(def), ci))
-			}
-			p.arena, p.offs = a, offs
-		} else {
-			for i := range rows {
-				n, ok := c.Num(&rows[i])
-				switch {
-				case !ok:
-					v = append(v, parquet.NullValue().Level(0, 0, ci))
-				case c.Kind == KindBool:
-					v = append(v, parquet.BooleanValue(n != 0).Level(0, int(def), ci))
-				default:
-					v = append(v, parquet.Int64Value(n).Level(0, int(def), ci))
-				}
-			}
-		}
-		p.vals = v
-		if _, err := cols[ci].WriteRowValues(v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *parquetWriter) Close() error {
-	return p.w.Close()
 }

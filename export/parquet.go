@@ -1,0 +1,631 @@
+package export
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"math"
+	"math/bits"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// pqWriter writes the records' Parquet file itself, a column at a time
+// from the batch's records, without parquet-go's per-value Values (which
+// took most of an export's CPU): each row group's columns are gathered
+// into typed slices (definition levels, int64 values, strings or their
+// dictionary indices), then written as one data page a column chunk (a
+// dictionary page before it for dictionary-encoded strings), zstd at its
+// fastest level. The file is Parquet 1.0 with v1 data pages, as every
+// engine reads: PLAIN values, RLE definition levels, RLE_DICTIONARY
+// indices; INT64 columns carry min, max and null count statistics.
+//
+// A string column's dictionary is bounded (dictMaxBytes a column chunk):
+// a column whose chunk outgrows it (a flood of distinct names) is written
+// PLAIN from that chunk to the end of the file.
+type pqWriter struct {
+	out    *bufio.Writer
+	off    int64 // bytes written so far
+	inputs []string
+	cols   []pqColumn
+	rows   int // rows of the open row group
+	total  int64
+	groups []pqGroup
+	zenc   *zstd.Encoder
+	page   []byte // a page's uncompressed bytes
+	comp   []byte // and compressed
+	hdr    thrift
+	err    error
+}
+
+// pqGroup is a written row group's metadata.
+type pqGroup struct {
+	rows   int64
+	offset int64
+	chunks []pqChunk
+}
+
+// pqChunk is a written column chunk's metadata.
+type pqChunk struct {
+	dictOff, dataOff   int64
+	uncomp, comp       int64
+	nulls              int64
+	dict               bool
+	hasStats           bool // min and max of an INT64 column with values
+	min, max           int64
+}
+
+// pqColumn gathers one column's values of the open row group.
+type pqColumn struct {
+	c     *Column
+	ptype int32 // Parquet physical type
+	def   []byte
+	ints  []int64
+	nulls int64
+	// Strings: text holds the values back to back, ends their ends; a
+	// dictionary column also indexes them in dict (values in dtext/dends).
+	text         []byte
+	ends         []uint32
+	useDict      bool // a dictionary column that has not fallen back to PLAIN
+	dict         map[string]int32
+	dtext        []byte
+	dends        []uint32
+	idx          []int32
+	lastIdx      int32
+	lastStart    uint32
+	lastN        uint32
+	hasLast      bool
+	dictOverflow bool // this chunk outgrew its dictionary
+}
+
+// Parquet's physical types, encodings and codecs (parquet.thrift).
+const (
+	pqBoolean   = 0
+	pqInt64     = 2
+	pqByteArray = 6
+
+	encPlain         = 0
+	encRLE           = 3
+	encRLEDictionary = 8
+
+	codecZstd = 6
+
+	pageData = 0
+	pageDict = 2
+)
+
+func newPQWriter(w io.Writer, inputs []string) *pqWriter {
+	zenc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(false))
+	if err != nil {
+		panic(err) // only for invalid options
+	}
+	p := &pqWriter{out: bufio.NewWriterSize(w, 1<<20), inputs: inputs, zenc: zenc, cols: make([]pqColumn, len(Columns))}
+	for i := range Columns {
+		c := &p.cols[i]
+		c.c = &Columns[i]
+		switch c.c.Kind {
+		case KindBool:
+			c.ptype = pqBoolean
+		case KindString:
+			c.ptype = pqByteArray
+			if !c.c.Plain {
+				c.useDict, c.dict = true, map[string]int32{}
+			}
+		default:
+			c.ptype = pqInt64
+		}
+	}
+	p.write([]byte("PAR1"))
+	return p
+}
+
+func (p *pqWriter) write(b []byte) {
+	if p.err != nil {
+		return
+	}
+	n, err := p.out.Write(b)
+	p.off += int64(n)
+	p.err = err
+}
+
+func (p *pqWriter) Write(x *Batch) error {
+	rows := x.Rows
+	for len(rows) > 0 && p.err == nil {
+		n := min(len(rows), RowGroupRows-p.rows)
+		for i := range p.cols {
+			p.cols[i].add(x, rows[:n], p.inputs)
+		}
+		p.rows += n
+		rows = rows[n:]
+		if p.rows == RowGroupRows {
+			p.flushGroup()
+		}
+	}
+	return p.err
+}
+
+// add gathers the column's values of rows.
+func (c *pqColumn) add(x *Batch, rows []Record, inputs []string) {
+	col := c.c
+	if col.Kind != KindString {
+		for i := range rows {
+			v, ok := col.Num(&rows[i])
+			if !col.Required {
+				c.def = append(c.def, b2u8(ok))
+			}
+			if ok {
+				c.ints = append(c.ints, v)
+			} else {
+				c.nulls++
+			}
+		}
+		return
+	}
+	for i := range rows {
+		start := len(c.text)
+		var ok bool
+		c.text, ok = col.Text(c.text, &rows[i], x, inputs)
+		if !col.Required {
+			c.def = append(c.def, b2u8(ok))
+		}
+		if !ok {
+			c.text = c.text[:start]
+			c.nulls++
+			continue
+		}
+		c.ends = append(c.ends, uint32(len(c.text)))
+		if c.useDict && !c.dictOverflow {
+			c.index(uint32(start))
+		}
+	}
+}
+
+// index adds the value at text[start:] to the chunk's dictionary.
+func (c *pqColumn) index(start uint32) {
+	v := c.text[start:]
+	if c.hasLast && int(c.lastN) == len(v) && bytes.Equal(c.text[c.lastStart:c.lastStart+c.lastN], v) {
+		c.idx = append(c.idx, c.lastIdx)
+		c.lastStart = start
+		return
+	}
+	i, ok := c.dict[string(v)]
+	if !ok {
+		if len(c.dtext)+len(v) > dictMaxBytes {
+			c.dictOverflow = true
+			return
+		}
+		i = int32(len(c.dends))
+		c.dtext = append(c.dtext, v...)
+		c.dends = append(c.dends, uint32(len(c.dtext)))
+		c.dict[string(v)] = i
+	}
+	c.idx = append(c.idx, i)
+	c.hasLast, c.lastIdx, c.lastStart, c.lastN = true, i, start, uint32(len(v))
+}
+
+func b2u8(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// flushGroup writes the open row group's column chunks.
+func (p *pqWriter) flushGroup() {
+	if p.rows == 0 || p.err != nil {
+		return
+	}
+	g := pqGroup{rows: int64(p.rows), offset: p.off, chunks: make([]pqChunk, len(p.cols))}
+	for i := range p.cols {
+		g.chunks[i] = p.writeChunk(&p.cols[i], p.rows)
+	}
+	p.groups = append(p.groups, g)
+	p.total += int64(p.rows)
+	p.rows = 0
+}
+
+// writeChunk writes c's gathered values as a column chunk and empties c.
+func (p *pqWriter) writeChunk(c *pqColumn, rows int) pqChunk {
+	ch := pqChunk{nulls: c.nulls}
+	start := p.off
+	dict := c.useDict && !c.dictOverflow && len(c.dends) > 0
+	if dict {
+		ch.dict, ch.dictOff = true, p.off
+		b := p.page[:0]
+		s := uint32(0)
+		for _, e := range c.dends {
+			b = binary.LittleEndian.AppendUint32(b, e-s)
+			b = append(b, c.dtext[s:e]...)
+			s = e
+		}
+		p.page = b
+		ch.uncomp += p.writePage(pageDict, len(c.dends), encPlain)
+	}
+	ch.dataOff = p.off
+	b := p.page[:0]
+	if !c.c.Required {
+		b = append(b, 0, 0, 0, 0)
+		b = appendRLE(b, c.def, 1)
+		binary.LittleEndian.PutUint32(b, uint32(len(b)-4)) // the levels come first
+	}
+	enc := int32(encPlain)
+	switch {
+	case dict:
+		enc = encRLEDictionary
+		w := max(bits.Len32(uint32(len(c.dends)-1)), 1)
+		b = append(b, byte(w))
+		b = appendRLE32(b, c.idx, w)
+	case c.ptype == pqByteArray:
+		s := uint32(0)
+		for _, e := range c.ends {
+			b = binary.LittleEndian.AppendUint32(b, e-s)
+			b = append(b, c.text[s:e]...)
+			s = e
+		}
+	case c.ptype == pqBoolean:
+		n := len(b)
+		b = append(b, make([]byte, (len(c.ints)+7)/8)...)
+		for i, v := range c.ints {
+			b[n+i/8] |= byte(v&1) << (i % 8)
+		}
+	default:
+		if len(c.ints) > 0 {
+			ch.hasStats, ch.min, ch.max = true, math.MaxInt64, math.MinInt64
+		}
+		for _, v := range c.ints {
+			b = binary.LittleEndian.AppendUint64(b, uint64(v))
+			ch.min, ch.max = min(ch.min, v), max(ch.max, v)
+		}
+	}
+	p.page = b
+	ch.uncomp += p.writePage(pageData, rows, enc)
+	ch.comp = p.off - start
+	if c.dictOverflow {
+		c.useDict = false
+	}
+	c.def, c.ints, c.text, c.ends, c.idx, c.dtext, c.dends = c.def[:0], c.ints[:0], c.text[:0], c.ends[:0], c.idx[:0], c.dtext[:0], c.dends[:0]
+	c.nulls, c.hasLast, c.dictOverflow = 0, false, false
+	if c.dict != nil {
+		clear(c.dict)
+		if !c.useDict {
+			c.dict = nil
+		}
+	}
+	return ch
+}
+
+// writePage compresses p.page and writes it with its header; it returns
+// the page's uncompressed size, header included.
+func (p *pqWriter) writePage(typ int32, n int, enc int32) int64 {
+	p.comp = p.zenc.EncodeAll(p.page, p.comp[:0])
+	t := &p.hdr
+	t.reset()
+	t.i32(1, typ)
+	t.i32(2, int32(len(p.page)))
+	t.i32(3, int32(len(p.comp)))
+	if typ == pageDict {
+		t.begin(7)
+		t.i32(1, int32(n))
+		t.i32(2, enc)
+		t.end()
+	} else {
+		t.begin(5)
+		t.i32(1, int32(n))
+		t.i32(2, enc)
+		t.i32(3, encRLE)
+		t.i32(4, encRLE)
+		t.end()
+	}
+	t.stop()
+	p.write(t.b)
+	p.write(p.comp)
+	return int64(len(t.b) + len(p.page))
+}
+
+// Close writes the last row group and the footer.
+func (p *pqWriter) Close() error {
+	p.flushGroup()
+	t := &p.hdr
+	t.reset()
+	t.i32(1, 1) // version
+	t.list(2, tStruct, len(p.cols)+1)
+	t.elem()
+	t.bin(4, []byte("schema"))
+	t.i32(5, int32(len(p.cols)))
+	t.end()
+	for i := range p.cols {
+		c := &p.cols[i]
+		t.elem()
+		t.i32(1, c.ptype)
+		if c.c.Required {
+			t.i32(3, 0)
+		} else {
+			t.i32(3, 1)
+		}
+		t.bin(4, []byte(c.c.Name))
+		switch c.c.Kind {
+		case KindString:
+			t.i32(6, 0) // UTF8
+			t.begin(10)
+			t.begin(1) // STRING
+			t.end()
+			t.end()
+		case KindTime:
+			t.begin(10)
+			t.begin(8) // TIMESTAMP
+			t.boolean(1, true)
+			t.begin(2)
+			t.begin(3) // NANOS
+			t.end()
+			t.end()
+			t.end()
+			t.end()
+		}
+		t.end()
+	}
+	t.i64(3, p.total)
+	t.list(4, tStruct, len(p.groups))
+	for gi, g := range p.groups {
+		t.elem()
+		t.list(1, tStruct, len(g.chunks))
+		var uncomp, comp int64
+		for i, ch := range g.chunks {
+			c := &p.cols[i]
+			uncomp += ch.uncomp
+			comp += ch.comp
+			t.elem()
+			first := ch.dataOff
+			if ch.dict {
+				first = ch.dictOff
+			}
+			t.i64(2, first)
+			t.begin(3)
+			t.i32(1, c.ptype)
+			if ch.dict {
+				t.list(2, tI32, 3)
+				t.varint(encPlain)
+				t.varint(encRLE)
+				t.varint(encRLEDictionary)
+			} else {
+				t.list(2, tI32, 2)
+				t.varint(encPlain)
+				t.varint(encRLE)
+			}
+			t.list(3, tBinary, 1)
+			t.str([]byte(c.c.Name))
+			t.i32(4, codecZstd)
+			t.i64(5, g.rows)
+			t.i64(6, ch.uncomp)
+			t.i64(7, ch.comp)
+			t.i64(9, ch.dataOff)
+			if ch.dict {
+				t.i64(11, ch.dictOff)
+			}
+			t.begin(12)
+			t.i64(3, ch.nulls)
+			if ch.hasStats {
+				t.bin(5, binary.LittleEndian.AppendUint64(nil, uint64(ch.max)))
+				t.bin(6, binary.LittleEndian.AppendUint64(nil, uint64(ch.min)))
+			}
+			t.end()
+			t.end() // ColumnMetaData
+			t.end() // ColumnChunk
+		}
+		t.i64(2, uncomp)
+		t.i64(3, g.rows)
+		t.i64(5, g.offset)
+		t.i64(6, comp)
+		t.i16(7, int16(gi))
+		t.end()
+	}
+	t.bin(6, []byte("visor"))
+	t.list(7, tStruct, len(p.cols))
+	for range p.cols {
+		t.elem()
+		t.begin(1) // TYPE_ORDER
+		t.end()
+		t.end()
+	}
+	t.stop()
+	p.write(t.b)
+	p.write(binary.LittleEndian.AppendUint32(nil, uint32(len(t.b))))
+	p.write([]byte("PAR1"))
+	if p.err == nil {
+		p.err = p.out.Flush()
+	}
+	p.zenc.Close()
+	return p.err
+}
+
+// appendRLE appends levels (each < 2^w, w <= 8) in Parquet's RLE /
+// bit-packing hybrid: runs of 8 or more equal values as RLE runs, the rest
+// bit-packed in groups of 8.
+func appendRLE(b, v []byte, w int) []byte {
+	for i := 0; i < len(v); {
+		r := runLen(v, i)
+		if r >= 8 {
+			b = binary.AppendUvarint(b, uint64(r)<<1)
+			b = append(b, v[i])
+			i += r
+			continue
+		}
+		start := i
+		for i < len(v) && (i == start || runLen(v, i) < 8) {
+			i += 8
+		}
+		end := min(i, len(v))
+		groups := (i - start) / 8
+		b = binary.AppendUvarint(b, uint64(groups)<<1|1)
+		var acc uint64
+		nb := 0
+		for j := start; j < start+groups*8; j++ {
+			var x uint64
+			if j < end {
+				x = uint64(v[j])
+			}
+			acc |= x << nb
+			nb += w
+			for nb >= 8 {
+				b = append(b, byte(acc))
+				acc >>= 8
+				nb -= 8
+			}
+		}
+		if i > len(v) {
+			i = len(v)
+		}
+	}
+	return b
+}
+
+// runLen is the length of the run of equal values at v[i].
+func runLen(v []byte, i int) int {
+	j := i + 1
+	for j < len(v) && v[j] == v[i] {
+		j++
+	}
+	return j - i
+}
+
+// appendRLE32 is appendRLE for dictionary indices (w <= 32).
+func appendRLE32(b []byte, v []int32, w int) []byte {
+	vw := (w + 7) / 8
+	for i := 0; i < len(v); {
+		j := i + 1
+		for j < len(v) && v[j] == v[i] {
+			j++
+		}
+		if j-i >= 8 {
+			b = binary.AppendUvarint(b, uint64(j-i)<<1)
+			for k := range vw {
+				b = append(b, byte(uint32(v[i])>>(8*k)))
+			}
+			i = j
+			continue
+		}
+		start := i
+		for i < len(v) {
+			if i != start {
+				k := i + 1
+				for k < len(v) && k-i < 8 && v[k] == v[i] {
+					k++
+				}
+				if k-i >= 8 {
+					break
+				}
+			}
+			i += 8
+		}
+		end := min(i, len(v))
+		groups := (i - start) / 8
+		b = binary.AppendUvarint(b, uint64(groups)<<1|1)
+		var acc uint64
+		nb := 0
+		for j := start; j < start+groups*8; j++ {
+			var x uint64
+			if j < end {
+				x = uint64(uint32(v[j]))
+			}
+			acc |= x << nb
+			nb += w
+			for nb >= 8 {
+				b = append(b, byte(acc))
+				acc >>= 8
+				nb -= 8
+			}
+		}
+		if i > len(v) {
+			i = len(v)
+		}
+	}
+	return b
+}
+
+// thrift writes Thrift's compact protocol: the page headers and the footer.
+type thrift struct {
+	b     []byte
+	id    int16
+	stack []int16
+}
+
+// Compact protocol types.
+const (
+	tTrue   = 1
+	tFalse  = 2
+	tI16    = 4
+	tI32    = 5
+	tI64    = 6
+	tBinary = 8
+	tList   = 9
+	tStruct = 12
+)
+
+func (t *thrift) reset() { t.b, t.id, t.stack = t.b[:0], 0, t.stack[:0] }
+
+func (t *thrift) field(id int16, typ byte) {
+	if d := id - t.id; d > 0 && d <= 15 {
+		t.b = append(t.b, byte(d)<<4|typ)
+	} else {
+		t.b = append(t.b, typ)
+		t.b = binary.AppendUvarint(t.b, zigzag(int64(id)))
+	}
+	t.id = id
+}
+
+func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
+
+func (t *thrift) varint(v int64)        { t.b = binary.AppendUvarint(t.b, zigzag(v)) }
+func (t *thrift) i16(id int16, v int16) { t.field(id, tI16); t.varint(int64(v)) }
+func (t *thrift) i32(id int16, v int32) { t.field(id, tI32); t.varint(int64(v)) }
+func (t *thrift) i64(id int16, v int64) { t.field(id, tI64); t.varint(v) }
+func (t *thrift) str(v []byte) {
+	t.b = binary.AppendUvarint(t.b, uint64(len(v)))
+	t.b = append(t.b, v...)
+}
+func (t *thrift) bin(id int16, v []byte) { t.field(id, tBinary); t.str(v) }
+func (t *thrift) boolean(id int16, v bool) {
+	if v {
+		t.field(id, tTrue)
+	} else {
+		t.field(id, tFalse)
+	}
+}
+
+// begin starts a struct field; end ends it (or a list's struct element).
+func (t *thrift) begin(id int16) {
+	t.field(id, tStruct)
+	t.elem()
+}
+
+// elem starts a struct element of a list.
+func (t *thrift) elem() {
+	t.stack = append(t.stack, t.id)
+	t.id = 0
+}
+
+func (t *thrift) end() {
+	t.b = append(t.b, 0)
+	t.id = t.stack[len(t.stack)-1]
+	t.stack = t.stack[:len(t.stack)-1]
+}
+
+// stop ends the top-level struct.
+func (t *thrift) stop() { t.b = append(t.b, 0) }
+
+// list starts a list field of n elements of type typ.
+func (t *thrift) list(id int16, typ byte, n int) {
+	t.field(id, tList)
+	if n < 15 {
+		t.b = append(t.b, byte(n)<<4|typ)
+	} else {
+		t.b = append(t.b, 0xf0|typ)
+		t.b = binary.AppendUvarint(t.b, uint64(n))
+	}
+}
+
+// dictMaxBytes bounds a column chunk's dictionary: a column of mostly
+// distinct values (a random-subdomain flood's names) goes on in PLAIN
+// encoding past it.
+const dictMaxBytes = 256 << 10
