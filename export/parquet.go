@@ -48,12 +48,12 @@ type pqGroup struct {
 
 // pqChunk is a written column chunk's metadata.
 type pqChunk struct {
-	dictOff, dataOff   int64
-	uncomp, comp       int64
-	nulls              int64
-	dict               bool
-	hasStats           bool // min and max of an INT64 column with values
-	min, max           int64
+	dictOff, dataOff int64
+	uncomp, comp     int64
+	nulls            int64
+	dict             bool
+	hasStats         bool // min and max of an INT64 column with values
+	min, max         int64
 }
 
 // pqColumn gathers one column's values of the open row group.
