@@ -22,6 +22,7 @@ import (
 	"github.com/visor-dns/visor/capture"
 	"github.com/visor-dns/visor/internal/outfile"
 	"github.com/visor-dns/visor/report"
+	"github.com/visor-dns/visor/summary"
 )
 
 // Live is a live run on a network interface: what to capture, when to
@@ -64,21 +65,48 @@ func IsTerminal(w io.Writer) bool {
 // (lo.Write) comes back as an ErrLiveWrite error with the report, which is
 // whole: the caller writes it, then fails.
 func RunLive(ctx context.Context, cfg *Config, lo Live, out, stderr io.Writer) (*report.Report, error) {
+	rep, _, err := runLiveIface(ctx, cfg, lo, false, out, stderr)
+	return rep, err
+}
+
+// RunLiveSummary is RunLive that also records the run's summary (visor
+// live --format summary): the mergeable state of the report's buckets,
+// written as they close, in a temporary file until the summary is closed.
+// The summary is nil when the report is; a summary that could not be
+// written comes back as an error with the report.
+func RunLiveSummary(ctx context.Context, cfg *Config, lo Live, out, stderr io.Writer) (*report.Report, *summary.Summary, error) {
+	return runLiveIface(ctx, cfg, lo, true, out, stderr)
+}
+
+func runLiveIface(ctx context.Context, cfg *Config, lo Live, record bool, out, stderr io.Writer) (*report.Report, *summary.Summary, error) {
 	if !cfg.valid {
 		if err := cfg.Validate(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	labels, err := report.ParseLabels(lo.Labels)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var rec *liveRecorder
+	if record {
+		if rec, err = newLiveRecorder(cfg); err != nil {
+			return nil, nil, err
+		}
+		rec.skipEmpty = true
+	}
+	abort := func() {
+		if rec != nil {
+			rec.abort()
+		}
 	}
 	var wfile *outfile.File
 	lopts := capture.LiveOptions{Interface: lo.Interface, Snaplen: lo.Snaplen, Promisc: lo.Promisc}
 	if lo.Write != "" {
 		// Committed (synced and renamed into place) when the capture ends.
 		if wfile, err = outfile.Create(lo.Write); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrLiveWrite, err)
+			abort()
+			return nil, nil, fmt.Errorf("%w: %w", ErrLiveWrite, err)
 		}
 		lopts.Write = wfile
 	}
@@ -87,7 +115,8 @@ func RunLive(ctx context.Context, cfg *Config, lo Live, out, stderr io.Writer) (
 		if wfile != nil {
 			wfile.Abort()
 		}
-		return nil, err
+		abort()
+		return nil, nil, err
 	}
 	var ln net.Listener
 	if lo.Listen != "" {
@@ -96,29 +125,37 @@ func RunLive(ctx context.Context, cfg *Config, lo Live, out, stderr io.Writer) (
 			if wfile != nil {
 				wfile.Abort()
 			}
-			return nil, fmt.Errorf("%w: %w", ErrLiveListen, err)
+			abort()
+			return nil, nil, fmt.Errorf("%w: %w", ErrLiveListen, err)
 		}
 	}
 	var commit func() error
 	if wfile != nil {
 		commit = wfile.Commit
 	}
-	return runLive(ctx, cfg, &lo, labels, src, commit, ln, out, stderr)
+	return runLive(ctx, cfg, &lo, labels, src, commit, ln, rec, out, stderr)
 }
 
 // runLive analyses src until the run ends; it closes src, commits the
-// --write file (commit, or nil) and closes ln (or nil).
+// --write file (commit, or nil) and closes ln (or nil). With rec, it also
+// records the run's summary.
 func runLive(ctx context.Context, cfg *Config, lo *Live, labels []report.Label, src liveSource, commit func() error, ln net.Listener,
-	out, stderr io.Writer) (*report.Report, error) {
+	rec *liveRecorder, out, stderr io.Writer) (*report.Report, *summary.Summary, error) {
 	g, err := cfg.OpenGeo()
 	if err != nil {
 		src.Close()
-		return nil, err
+		if rec != nil {
+			rec.abort()
+		}
+		return nil, nil, err
 	}
 	defer g.Close()
 	aopts := cfg.AnalyzerOptions()
 	aopts.GeoCity, aopts.GeoASN = g.City, g.ASN
 	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
+	if rec != nil {
+		aopts.Summary = rec.bucket
+	}
 	r := &liveRun{cfg: cfg, lo: lo, labels: labels, src: src, path: src.Info().Path, a: analyzers.New(aopts), start: time.Now()}
 	r.a.EnableSnapshots()
 
@@ -157,18 +194,25 @@ func runLive(ctx context.Context, cfg *Config, lo *Live, labels []report.Label, 
 		fmt.Fprintf(stderr, "visor: %v; the report covers the packets before it\n", capErr)
 		rep.Integrity["capture_error"]++
 	}
+	var sum *summary.Summary
+	var serr error
+	if rec != nil {
+		if sum, serr = rec.finish(rep, r.a, r.path); serr != nil {
+			serr = fmt.Errorf("cannot write the summary: %w", serr)
+		}
+	}
 	if lo.Stream {
 		if err := r.streamBuckets(out, rep.Buckets); err != nil {
-			return rep, fmt.Errorf("cannot write the stream: %w", err)
+			return rep, sum, errors.Join(fmt.Errorf("cannot write the stream: %w", err), serr)
 		}
 	}
 	if lo.View {
 		io.WriteString(out, "\x1b[H\x1b[2J")
 	}
 	if cerr != nil {
-		return rep, fmt.Errorf("%w: %s: %w", ErrLiveWrite, lo.Write, cerr)
+		return rep, sum, errors.Join(fmt.Errorf("%w: %s: %w", ErrLiveWrite, lo.Write, cerr), serr)
 	}
-	return rep, nil
+	return rep, sum, serr
 }
 
 // liveCounters are the reader's own numbers, for the view and /metrics.
@@ -402,19 +446,39 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 // duration passes, analyses every message received and returns the report.
 // A message skipped (malformed) is counted in integrity.
 func RunLiveDNSTap(ctx context.Context, cfg *Config, path string, mode os.FileMode, duration time.Duration, stderr io.Writer) (*report.Report, error) {
+	rep, _, err := runLiveDNSTap(ctx, cfg, path, mode, duration, false, stderr)
+	return rep, err
+}
+
+// RunLiveDNSTapSummary is RunLiveDNSTap that also records the run's
+// summary, as RunLiveSummary does.
+func RunLiveDNSTapSummary(ctx context.Context, cfg *Config, path string, mode os.FileMode, duration time.Duration, stderr io.Writer) (*report.Report, *summary.Summary, error) {
+	return runLiveDNSTap(ctx, cfg, path, mode, duration, true, stderr)
+}
+
+func runLiveDNSTap(ctx context.Context, cfg *Config, path string, mode os.FileMode, duration time.Duration, record bool, stderr io.Writer) (*report.Report, *summary.Summary, error) {
 	if !cfg.valid {
 		if err := cfg.Validate(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	g, err := cfg.OpenGeo()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer g.Close()
+	var rec *liveRecorder
+	if record {
+		if rec, err = newLiveRecorder(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
 	sock, err := capture.ListenDNSTap(path, mode)
 	if err != nil {
-		return nil, err
+		if rec != nil {
+			rec.abort()
+		}
+		return nil, nil, err
 	}
 	sock.Warn = func(err error) { fmt.Fprintln(stderr, "visor:", err) }
 	if duration > 0 {
@@ -438,6 +502,9 @@ func RunLiveDNSTap(ctx context.Context, cfg *Config, path string, mode os.FileMo
 	aopts := cfg.AnalyzerOptions()
 	aopts.GeoCity, aopts.GeoASN = g.City, g.ASN
 	aopts.Warn = func(s string) { fmt.Fprintln(stderr, s) }
+	if rec != nil {
+		aopts.Summary = rec.bucket
+	}
 	a := analyzers.New(aopts)
 	// not ctx: the run ends at the socket's io.EOF, after the last message
 	runErr := a.Run(context.Background(), sock)
@@ -446,7 +513,10 @@ func RunLiveDNSTap(ctx context.Context, cfg *Config, path string, mode os.FileMo
 	sock.Close()
 	if runErr != nil {
 		a.Finish().Close()
-		return nil, runErr
+		if rec != nil {
+			rec.abort()
+		}
+		return nil, nil, runErr
 	}
 	rep := a.Finish()
 	rep.Tool = cfg.tool()
@@ -455,5 +525,12 @@ func RunLiveDNSTap(ctx context.Context, cfg *Config, path string, mode os.FileMo
 	for reason, n := range in.Skipped {
 		rep.Integrity[reason] += n
 	}
-	return rep, nil
+	if rec == nil {
+		return rep, nil, nil
+	}
+	sum, err := rec.finish(rep, a, in.Path)
+	if err != nil {
+		return rep, nil, fmt.Errorf("cannot write the summary: %w", err)
+	}
+	return rep, sum, nil
 }

@@ -107,7 +107,7 @@ func TestLiveRun(t *testing.T) {
 	var out, errOut bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		rep, err := runLive(ctx, cfg, lo, labels, src, nil, ln, &out, &errOut)
+		rep, _, err := runLive(ctx, cfg, lo, labels, src, nil, ln, nil, &out, &errOut)
 		if err == nil {
 			err = report.WriteJSON(&out, rep)
 		}
@@ -188,7 +188,7 @@ func TestLiveStream(t *testing.T) {
 	cfg := liveTestConfig(t, time.Second)
 	lo := &Live{Interface: "veth-test", Snaplen: MaxSnaplen, Stream: true, Duration: 2500 * time.Millisecond}
 	var out, errOut bytes.Buffer
-	if _, err := runLive(context.Background(), cfg, lo, nil, src, nil, nil, &out, &errOut); err != nil {
+	if _, _, err := runLive(context.Background(), cfg, lo, nil, src, nil, nil, nil, &out, &errOut); err != nil {
 		t.Fatalf("run: %v (%s)", err, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -61,7 +62,20 @@ func interruptResult(ctx context.Context) error {
 	return &exitError{code: in.code(), err: fmt.Errorf("visor: %v: the report covers only the packets read before it (integrity.interrupted)", in)}
 }
 
+// useCPUs makes -j N the number of CPUs visor keeps busy, as make -j and
+// xz -T mean it: at most N goroutines run at once, and the engine derives
+// its shards and concurrent runs from that (0: all CPUs). The returned
+// function restores the previous setting (tests run many commands).
+func useCPUs(opts *analysisOptions) (restore func()) {
+	if opts.jobs <= 0 {
+		return func() {}
+	}
+	prev := runtime.GOMAXPROCS(opts.jobs)
+	return func() { runtime.GOMAXPROCS(prev) }
+}
+
 func runAnalyze(ctx context.Context, opts *analysisOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	defer useCPUs(opts)()
 	if opts.format == "summary" {
 		return runSummary(ctx, opts, stdin, stdout, stderr) // merge.go
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/visor-dns/visor/engine"
+	"github.com/visor-dns/visor/report"
 )
 
 // liveOptions are the flags of `visor live` besides the analysis ones.
@@ -81,15 +82,41 @@ func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, 
 	if err := liveSummary(opts); err != nil {
 		return err
 	}
-	rep, err := engine.RunLiveDNSTap(ctx, &opts.cfg, lo.socket, lo.mode, lo.duration, stderr)
-	if err != nil {
+	if opts.format == "summary" && (opts.output == "" || opts.output == "-") && engine.IsTerminal(stdout) {
+		return usageError("a summary is binary: give -o FILE (or redirect stdout)")
+	}
+	defer useCPUs(opts)()
+	var sum *engine.Summary
+	var rep *report.Report
+	var err error
+	if opts.format == "summary" {
+		rep, sum, err = engine.RunLiveDNSTapSummary(ctx, &opts.cfg, lo.socket, lo.mode, lo.duration, stderr)
+	} else {
+		rep, err = engine.RunLiveDNSTap(ctx, &opts.cfg, lo.socket, lo.mode, lo.duration, stderr)
+	}
+	if rep == nil {
 		return &exitError{code: exitUsage, err: prefixed(err)}
 	}
 	defer rep.Close()
-	if err := writeReport(ctx, opts, rep, stdout); err != nil {
+	if sum != nil {
+		defer sum.Close()
+	}
+	if err != nil {
+		return &exitError{code: exitUsage, err: prefixed(err)}
+	}
+	if err := writeLiveResult(ctx, opts, rep, sum, stdout); err != nil {
 		return err
 	}
 	return strictResult(opts, rep)
+}
+
+// writeLiveResult writes a live run's summary (--format summary) or its
+// report.
+func writeLiveResult(ctx context.Context, opts *analysisOptions, rep *report.Report, sum *engine.Summary, stdout io.Writer) error {
+	if sum != nil {
+		return writeSummaryResult(ctx, opts, sum, stdout) // merge.go
+	}
+	return writeReport(ctx, opts, rep, stdout)
 }
 
 // runLiveIface captures on an interface until a signal, --duration or
@@ -99,14 +126,28 @@ func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, 
 	if err := liveSummary(opts); err != nil {
 		return err
 	}
+	if opts.format == "summary" && (opts.output == "" || opts.output == "-") && engine.IsTerminal(stdout) {
+		return usageError("a summary is binary: give -o FILE (or redirect stdout)")
+	}
 	if err := lo.validate(); err != nil {
 		return err
 	}
+	defer useCPUs(opts)()
 	toStdout := opts.output == "" || opts.output == "-"
 	live := engine.Live{Interface: lo.iface, Snaplen: lo.snaplen, Promisc: lo.promisc, Count: lo.count, Duration: lo.duration,
 		Write: lo.write, Listen: lo.listen, Stream: lo.stream, Labels: opts.labels,
 		View: opts.format == "table" && toStdout && !lo.stream && engine.IsTerminal(stdout)}
-	rep, err := engine.RunLive(ctx, &opts.cfg, live, stdout, stderr)
+	var rep *report.Report
+	var sum *engine.Summary
+	var err error
+	if opts.format == "summary" {
+		rep, sum, err = engine.RunLiveSummary(ctx, &opts.cfg, live, stdout, stderr)
+	} else {
+		rep, err = engine.RunLive(ctx, &opts.cfg, live, stdout, stderr)
+	}
+	if sum != nil {
+		defer sum.Close()
+	}
 	if rep == nil {
 		switch {
 		case errors.Is(err, engine.ErrLiveWrite):
@@ -126,7 +167,7 @@ func runLiveIface(ctx context.Context, opts *analysisOptions, lo *ifaceOptions, 
 		}
 	}
 	if !(lo.stream && toStdout) { // with --stream, stdout carries the stream; the final report needs -o
-		if err := writeReport(ctx, opts, rep, stdout); err != nil {
+		if err := writeLiveResult(ctx, opts, rep, sum, stdout); err != nil {
 			return errors.Join(runErr, err)
 		}
 	}

@@ -202,12 +202,8 @@ func writeOpenMetricsParts(w io.Writer, opts *analysisOptions, rep *report.Repor
 	return report.WriteOpenMetrics(w, fams)
 }
 
-// liveSummary refuses what live does not do yet: write a summary, or
-// split its report.
+// liveSummary refuses what live does not do yet: split its report.
 func liveSummary(opts *analysisOptions) error {
-	if opts.format == "summary" {
-		return usageError("live does not write summaries yet: save the packets (--write FILE.pcapng) and run visor analyze --format summary on them")
-	}
 	if opts.splitBy != "" {
 		return usageError("--split-by applies to file inputs, not live")
 	}
