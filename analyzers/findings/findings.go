@@ -209,7 +209,8 @@ func (d *Detector) judgeWindow(w *window) {
 		d.follow(w, z)
 		dn := float64(z.distinct())
 		if dn >= t.RSNames*keepFrac && randomShare(&z.sample) >= t.RSRandom*keepFrac ||
-			float64(z.q) >= t.TunQueries*keepFrac && z.meanLen() >= t.TunLen/2 {
+			dn >= t.RSNames*keepFrac && z.sample.failShare() >= t.RSWordFail/2 && share(z.maxLabel, z.labelN) >= t.RSWordLen/2 ||
+			float64(z.q) >= t.TunQueries*keepFrac && z.meanLen() >= min(t.TunLen/2, t.TunShortLen) {
 			if r.zones == nil {
 				r.zones = map[string]*zoneStat{}
 			}
