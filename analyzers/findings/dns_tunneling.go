@@ -31,14 +31,26 @@ func (tunneling) kind() string { return KindTunneling }
 func (tunneling) judge(d *Detector, r *winRec, held func(string, float64)) {
 	t := &d.t
 	for _, z := range sortedZones(r.zones) {
-		if float64(z.q) >= t.TunQueries && z.meanLen() >= t.TunLen && z.meanEntropy() >= t.TunEntropy &&
-			(share(z.dataTypes, z.q) >= t.TunTypes || share(z.distinct(), z.q) >= 0.9) {
+		long := z.meanLen() >= t.TunLen && z.meanEntropy() >= t.TunEntropy &&
+			(share(z.dataTypes, z.q) >= t.TunTypes || share(z.distinct(), z.q) >= 0.9)
+		if float64(z.q) >= t.TunQueries && (long || d.shortTunnel(z)) {
 			held(z.zone, z.meanLen()/max(t.TunLen, 1)*float64(z.q)/max(t.TunQueries, 1))
 			r.causes = append(r.causes, z)
 			r.nxExpl += z.nx
 			r.sfExpl += z.sf
 		}
 	}
+}
+
+// shortTunnel is the rule for tunnels that keep their labels short
+// (dnscat2-like hex, base32 in short labels), whose names are too short and
+// of too few characters for the entropy of the long rule: data types, every
+// name new, machine-made, and answered (a random-subdomain attack's names
+// fail).
+func (d *Detector) shortTunnel(z *zoneStat) bool {
+	t := &d.t
+	return z.meanLen() >= t.TunShortLen && share(z.dataTypes, z.q) >= t.TunTypes && share(z.distinct(), z.q) >= 0.9 &&
+		randomShare(&z.sample) >= t.RSRandom && share(z.nx+z.sf, z.r) < t.RSFail
 }
 
 func (tunneling) finding(d *Detector, ep *episode) *Finding {

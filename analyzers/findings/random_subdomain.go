@@ -58,6 +58,17 @@ func (d *Detector) isRandom(zone string, distinct, q, r, failed uint64, sm *name
 		(failShare(failed, r, sm) >= t.RSFail || share(distinct, q) >= t.RSUnique)
 }
 
+// madeOfWords is the rule for names made of words (a dictionary DGA:
+// bluehorse-42, cloudapplecar), whose characters do not look machine-made:
+// enough distinct names, nearly all of them failing, in a cut whose
+// answers mostly fail, with long labels (reversed addresses under a
+// blocklist and PTR sweeps, digits of at most 3, are not).
+func (d *Detector) madeOfWords(z *zoneStat) bool {
+	t := &d.t
+	return float64(z.distinct()) >= t.RSNames && z.sample.n >= sampleK/2 && z.sample.failShare() >= t.RSWordFail &&
+		share(z.nx+z.sf, z.r) >= t.RSFail && share(z.maxLabel, z.labelN) >= t.RSWordLen
+}
+
 // failShare is the larger of the share of failed answers and the share of
 // the sampled distinct names that failed: ordinary names asked often under
 // the same cut do not hide failing random ones.
@@ -70,7 +81,7 @@ func (randomSubdomain) judge(d *Detector, r *winRec, held func(string, float64))
 		if slices.Contains(r.causes, z) {
 			continue // a tunnel
 		}
-		if d.isRandom(z.zone, z.distinct(), z.q, z.r, z.nx+z.sf, &z.sample, d.t.RSNames) {
+		if d.isRandom(z.zone, z.distinct(), z.q, z.r, z.nx+z.sf, &z.sample, d.t.RSNames) || d.madeOfWords(z) {
 			held(z.zone, float64(z.distinct())/max(d.t.RSNames, 1))
 			r.causes = append(r.causes, z)
 			r.nxExpl += z.nx
@@ -98,9 +109,19 @@ func (randomSubdomain) finding(d *Detector, ep *episode) *Finding {
 	}
 	ev := zoneEvidence(d, z)
 	ev.Windows, ev.PeakQPS, ev.Pace = ep.nHeld, pq, "burst"
+	conf := d.sampleConfidence(z.zone, &z.sample)
+	words := ev.RandomShare < d.t.RSRandom
+	if words {
+		// judged on failures and label length alone: less sure
+		conf = min(0.8, z.sample.failShare())
+	}
 	f := &Finding{Kind: KindRandomSubdomain, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
-		Explains: explains(ep), Confidence: min(confidence(ep.score, ep.nHeld), d.sampleConfidence(z.zone, &z.sample))}
+		Explains: explains(ep), Confidence: min(confidence(ep.score, ep.nHeld), conf)}
 	describeRandom(f, ev)
+	if words {
+		f.Why = fmt.Sprintf("%d distinct names under %s with labels of %.0f characters on average, only %.0f%% of a sample of them machine-made by their characters but %.0f%% of them failing (names made of words: a dictionary DGA); %.0f%% of all answers failed, %.2f distinct names per query.",
+			ev.DistinctNames, ev.Zone, share(z.maxLabel, z.labelN), 100*ev.RandomShare, 100*ev.FailedNameShare, 100*ev.FailureShare, ev.DistinctPerQuery)
+	}
 	return f
 }
 

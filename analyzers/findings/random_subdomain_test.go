@@ -1,7 +1,10 @@
 package findings
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -145,5 +148,73 @@ func TestNameSampleMerge(t *testing.T) {
 	a.merge(&b)
 	if a != whole {
 		t.Errorf("merged halves differ from the whole")
+	}
+}
+
+// dictWords are the words of TestRandomSubdomainWords' names.
+var dictWords = []string{"blue", "horse", "cloud", "apple", "car", "river", "stone", "green", "tiger", "happy", "silver",
+	"market", "orange", "window", "garden", "rocket", "winter", "summer", "paper", "light", "dragon", "forest"}
+
+// A random-subdomain attack whose names are made of words (bluehorse-42,
+// cloudapplecar: a dictionary DGA, few of them machine-made by their
+// characters) from 30 sources, all NXDOMAIN, inside ordinary traffic:
+// one random_subdomain finding on the zone (the words rule), which
+// explains the NXDOMAIN flood, the same at every bucket size.
+func TestRandomSubdomainWords(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	var evs traffic
+	evs.ordinary(r, t0, 60, 100, "example.com", "example.org")
+	w := func() string { return dictWords[r.IntN(len(dictWords))] }
+	launch := t0 + 20e9 + 4e8
+	randomish := 0
+	for i := 0; i < 1200; i++ {
+		var name string
+		switch i % 3 {
+		case 0:
+			name = w() + w()
+		case 1:
+			name = w() + w() + w()
+		default:
+			name = fmt.Sprintf("%s%s-%d", w(), w(), r.IntN(100))
+		}
+		if randomLooking([]byte(name)) {
+			randomish++
+		}
+		src := netip.AddrFrom4([4]byte{198, 51, 100, byte(101 + i%30)})
+		evs.ask(launch+int64(i)*5e6, src, addr("198.51.100.1"), name+".victim.example", 1, 3)
+	}
+	if randomish > 1200/5 {
+		t.Fatalf("%d of 1200 word names look machine-made: the test is not about words", randomish)
+	}
+	fs := sameAtEveryBucket(t, evs.sorted())
+	f := one(t, fs, KindRandomSubdomain, "victim.example", launch)
+	if f.Confidence <= 0.5 || f.Confidence > 0.8 || !strings.Contains(f.Why, "words") {
+		t.Errorf("confidence %v, why %q: want at most 0.8 and the words rule named", f.Confidence, f.Why)
+	}
+	if len(f.Explains) == 0 {
+		t.Errorf("explains nothing; want the NXDOMAIN flood")
+	}
+}
+
+// A mail server's blocklist lookups (reversed addresses under two lists,
+// many distinct names, nearly all NXDOMAIN) and a PTR sweep of a /24 are
+// no random-subdomain attack: their labels are short digits.
+func TestRandomSubdomainDNSBLAndPTR(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	var evs traffic
+	evs.ordinary(r, t0, 60, 100, "example.com", "example.org")
+	for i := 0; i < 1200; i++ {
+		ip := fmt.Sprintf("%d.%d.%d.%d", r.IntN(256), r.IntN(256), r.IntN(256), 1+r.IntN(223))
+		rc := uint8(3)
+		if i%50 == 0 {
+			rc = 0
+		}
+		evs.ask(t0+int64(i)*50e6, addr("198.51.100.21"), addr("198.51.100.1"), ip+[]string{".bl.example", ".zen.rbl.example"}[i%2], 1, rc)
+	}
+	for i := 0; i < 256; i++ {
+		evs.ask(t0+20e9+int64(i)*100e6, addr("198.51.100.22"), addr("198.51.100.1"), fmt.Sprintf("%d.100.51.198.in-addr.arpa", i), 12, 3)
+	}
+	if fs := detect(t, evs.sorted(), 60e9, 2, nil); len(fs) != 0 {
+		t.Errorf("findings %s, want none", kinds(fs))
 	}
 }

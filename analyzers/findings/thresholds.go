@@ -24,6 +24,13 @@ type Thresholds struct {
 	RSFail        float64
 	RSUnique      float64
 	RSSlowNames   float64
+	// random_subdomain of names made of words (a dictionary DGA: few look
+	// machine-made by their characters), per zone cut and window: at least
+	// RSNames distinct names, a share RSWordFail of a sample of them failed,
+	// a share RSFail of the cut's answers failed, and the longest label of
+	// the names' part under the cut RSWordLen characters on average
+	// (blocklist lookups and PTR sweeps, digits of at most 3, are not).
+	RSWordFail, RSWordLen float64
 	// nxdomain_flood: NXDOMAIN responses not explained by a random_subdomain
 	// or tunnel finding, at least NXMin in the window, NXRate per second at
 	// the peak and a share NXShare of the window's responses.
@@ -44,6 +51,13 @@ type Thresholds struct {
 	// TunEntropy bits per character, and either a share TunTypes of TXT,
 	// NULL, CNAME and MX queries or a distinct-name share of at least 0.9.
 	TunQueries, TunLen, TunEntropy, TunTypes float64
+	// dns_tunneling with short labels (dnscat2-like hex, base32 in short
+	// labels): at least TunQueries queries, the part under the cut
+	// TunShortLen characters on average, a share TunTypes of data types,
+	// 0.9 distinct names per query, a share RSRandom of the sampled names
+	// machine-made, and less than a share RSFail of the answers failed
+	// (the tunnel's server answers; a random-subdomain attack fails).
+	TunShortLen float64
 	// tcp_syn_flood: SYNs (without ACK) towards one address, at least SYNMin
 	// in the window and SYNRate per second at the peak, of which at most a
 	// share SYNComplete could have completed (ACKs to the address).
@@ -54,11 +68,12 @@ type Thresholds struct {
 func DefaultThresholds() Thresholds {
 	return Thresholds{
 		RSNames: 50, RSRandom: 0.5, RSRandomDelta: 0.3, RSFail: 0.5, RSUnique: 0.4, RSSlowNames: 200,
+		RSWordFail: 0.9, RSWordLen: 8,
 		NXMin: 200, NXRate: 50, NXShare: 0.5,
 		SFMin: 50, SFRate: 10, SFShare: 0.2,
 		FloodMin: 1000, FloodRate: 1000,
 		ReflBytes: 200e3, ReflRate: 100e3, ReflRatio: 5, ReflShare: 0.5,
-		TunQueries: 50, TunLen: 30, TunEntropy: 3.5, TunTypes: 0.3,
+		TunQueries: 50, TunLen: 30, TunEntropy: 3.5, TunTypes: 0.3, TunShortLen: 16,
 		SYNMin: 200, SYNRate: 100, SYNComplete: 0.5,
 	}
 }
@@ -68,12 +83,14 @@ func (t *Thresholds) fields() map[string]*float64 {
 	return map[string]*float64{
 		"rs-names": &t.RSNames, "rs-random": &t.RSRandom, "rs-random-delta": &t.RSRandomDelta,
 		"rs-fail": &t.RSFail, "rs-unique": &t.RSUnique, "rs-slow-names": &t.RSSlowNames,
+		"rs-word-fail": &t.RSWordFail, "rs-word-len": &t.RSWordLen,
 		"nx-min": &t.NXMin, "nx-rate": &t.NXRate, "nx-share": &t.NXShare,
 		"sf-min": &t.SFMin, "sf-rate": &t.SFRate, "sf-share": &t.SFShare,
 		"flood-min": &t.FloodMin, "flood-rate": &t.FloodRate,
 		"refl-bytes": &t.ReflBytes, "refl-rate": &t.ReflRate, "refl-ratio": &t.ReflRatio, "refl-share": &t.ReflShare,
 		"tun-queries": &t.TunQueries, "tun-len": &t.TunLen, "tun-entropy": &t.TunEntropy, "tun-types": &t.TunTypes,
-		"syn-min": &t.SYNMin, "syn-rate": &t.SYNRate, "syn-complete": &t.SYNComplete,
+		"tun-short-len": &t.TunShortLen,
+		"syn-min":       &t.SYNMin, "syn-rate": &t.SYNRate, "syn-complete": &t.SYNComplete,
 	}
 }
 
