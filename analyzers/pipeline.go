@@ -72,8 +72,9 @@ type Options struct {
 	Summary func(BucketStates)
 	// Transactions, when set, hears of every DNS transaction (visor
 	// export's records; records.go). The run then has one shard, so that
-	// it hears them in one order whatever the machine, and counts no net
-	// or findings state.
+	// it hears them in one order whatever the machine, and counts no net,
+	// findings or DNS state (its dns Analyzer only pairs: dns.Analyzer's
+	// PairOnly); the report's integrity is still counted.
 	Transactions TransactionHook
 	// Anonymize, when set, replaces every address by its pseudonym right
 	// after decoding and --bpf, before anything is counted (anonymize.go);

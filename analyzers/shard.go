@@ -98,6 +98,7 @@ func newShard(id int, a *Analysis, out chan<- part) *shard {
 	if a.opts.Transactions != nil {
 		s.rec = a.opts.Transactions
 		s.dnsA.Hook = s.rec
+		s.dnsA.PairOnly = true
 	}
 	return s
 }

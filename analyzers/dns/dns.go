@@ -77,6 +77,11 @@ type Analyzer struct {
 	// Carry, when set, keeps the transactions at the run's edges for a
 	// merge with the runs of the pieces around it (carry.go).
 	Carry *Carry
+	// PairOnly, when set, makes Observe parse, filter and pair messages
+	// for Hook without counting them into the State: no counters, top
+	// lists or sketches but the transactions' own and Malformed (visor
+	// export writes the transactions and nothing else). One branch a message.
+	PairOnly bool
 
 	open     openTable
 	fifo     []queued // queries in arrival order, for timeouts
@@ -111,6 +116,9 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	if (a.Include != nil || a.Exclude != nil) && !a.matchName(qname) {
 		a.Stats.FilteredByName++
 		return nil
+	}
+	if a.PairOnly {
+		return a.pair(m, v, st, dir, qname)
 	}
 	st.Messages++
 	switch m.Transport {
@@ -210,6 +218,25 @@ func (a *Analyzer) Observe(m *visor.Message, st *State, dir visor.Direction) *de
 	// The name is counted distinct already when its query was, in st.
 	if !a.response(m, v, st, dir, qh) && v.HasQuestion {
 		st.qnames.InsertHash(qh)
+	}
+	return v
+}
+
+// pair is Observe with PairOnly: the message only opens or closes its
+// transaction.
+func (a *Analyzer) pair(m *visor.Message, v *decode.DNS, st *State, dir visor.Direction, qname []byte) *decode.DNS {
+	if v.Malformed {
+		st.Malformed++
+	}
+	qh := uint64(0)
+	if v.HasQuestion {
+		qh = sketch.Hash(qname)
+	}
+	a.QHash = qh
+	if v.Response() {
+		a.response(m, v, st, dir, qh)
+	} else {
+		a.query(m, v, st, dir, qh)
 	}
 	return v
 }
