@@ -23,6 +23,12 @@ var (
 	htmlJS string
 )
 
+// partCSS styles the --split-by parts; it is added only to pages that
+// have parts.
+const partCSS = `section.part{border-top:3px solid var(--grid);margin-top:28px}section.part>h2{border:0;font-size:18px}
+section.part h3{font-size:16px;border-bottom:1px solid var(--grid);padding-bottom:3px;margin:18px 0 8px}section.part h4{font-size:15px;margin:0 0 4px}
+`
+
 // Chart geometry, in SVG user units (the SVG scales to the page's width).
 const (
 	chartW, chartH = 960, 210
@@ -53,9 +59,11 @@ func WriteHTML(w io.Writer, r *Report, o PostMortemOptions) error {
 }
 
 type htmlWriter struct {
-	w   *bufio.Writer
-	s   *story
-	err error
+	w      *bufio.Writer
+	s      *story
+	err    error
+	id     string      // prefix of the ids of a part's elements ("part-1-"); "" for the whole
+	charts []chartData // the charts drawn, for the hover data
 }
 
 func (h *htmlWriter) p(format string, a ...any) {
@@ -74,24 +82,16 @@ var esc = html.EscapeString
 
 func (h *htmlWriter) page() {
 	s, r := h.s, h.s.r
-	title := "visor report"
-	var names []string
-	for _, in := range r.Inputs {
-		names = append(names, in.Path)
-	}
-	if len(names) > 0 {
-		title += ": " + strings.Join(names, ", ")
-	}
+	title := pageTitle(r)
 	h.p("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	h.p("<meta name=\"generator\" content=\"%s %s\">\n<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n", esc(toolName(r)), esc(r.Tool.Version), esc(title), htmlCSS)
+	h.p("<meta name=\"generator\" content=\"%s %s\">\n<title>%s</title>\n<style>\n%s</style>\n", esc(toolName(r)), esc(r.Tool.Version), esc(title), htmlCSS)
+	if len(r.Parts) > 0 {
+		h.p("<style>\n%s</style>\n", partCSS)
+	}
+	h.p("</head>\n<body>\n")
 	h.header(title)
-	h.findings()
-	h.checks()
-	h.charts()
-	h.breakdowns()
-	h.tops()
-	h.inputs()
-	h.integrity()
+	writeSections(h, 2)
+	h.parts()
 	h.p("<footer>Made by %s %s (%s)", esc(toolName(r)), esc(r.Tool.Version), esc(r.Schema))
 	if len(s.o.Command) > 0 {
 		h.p(" with <code>%s</code>", esc(commandLine(s.o.Command)))
@@ -110,19 +110,50 @@ func toolName(r *Report) string {
 
 func (h *htmlWriter) header(title string) {
 	s, r := h.s, h.s.r
-	h.p("<header>\n<h1>%s</h1>\n<p class=\"meta\">", esc(title))
-	day := s.multiDay()
-	if s.capFirst != 0 {
-		h.p("%s → %s UTC (%s)", esc(clockOf(s.capFirst, true)), esc(clockOf(s.capLast, day)), esc(spaced(duration(time.Duration(s.capLast-s.capFirst)))))
-	} else {
-		h.p("no packet times")
-	}
-	h.p(" · %s buckets of %s · %s · %d finding%s</p>\n", count(uint64(s.buckets)), esc(spaced(duration(time.Duration(s.bucketNS)))),
-		esc(s.resolution()), len(r.Findings), plural(len(r.Findings)))
+	h.p("<header>\n<h1>%s</h1>\n", esc(title))
+	h.meta()
 	if len(s.o.Command) > 0 {
 		h.p("<p class=\"cmd\"><code>%s</code></p>\n", esc(commandLine(s.o.Command)))
 	}
 	h.p("<p class=\"meta\">%s %s</p>\n</header>\n", esc(toolName(r)), esc(r.Tool.Version))
+}
+
+// meta is the line under a report's or a part's title: the capture's
+// span, the buckets, the charts' resolution and the findings.
+func (h *htmlWriter) meta() {
+	s := h.s
+	span := s.captureText()
+	if span == "" {
+		span = "no packet times"
+	}
+	h.p("<p class=\"meta\">%s · %s · %s · %s</p>\n", esc(span), esc(s.bucketsText()), esc(s.resolution()), s.findingsCount())
+}
+
+// parts writes the list of the --split-by parts, then each part's
+// sections, its charts on the whole's time axis.
+func (h *htmlWriter) parts() {
+	whole := h.s
+	ps, err := whole.parts()
+	if err != nil {
+		h.err = err
+		return
+	}
+	if len(ps) == 0 {
+		return
+	}
+	h.p("<section id=\"parts\">\n<h2>%s</h2>\n<ul>\n", esc(partsTitle(whole.r)))
+	for _, p := range ps {
+		h.p("<li><a href=\"#%s\">%s</a>: %s</li>\n", p.Anchor, esc(p.Title), esc(p.partLine()))
+	}
+	h.p("</ul>\n</section>\n")
+	for _, p := range ps {
+		h.s, h.id = p.s, p.Anchor+"-"
+		h.p("<section class=\"part\" id=\"%s\">\n<h2>%s</h2>\n", p.Anchor, esc(p.Title))
+		h.meta()
+		writeSections(h, 3)
+		h.p("</section>\n")
+	}
+	h.s, h.id = whole, ""
 }
 
 func plural(n int) string {
@@ -132,26 +163,24 @@ func plural(n int) string {
 	return "s"
 }
 
-func (h *htmlWriter) findings() {
+func (h *htmlWriter) findings(level int) {
 	s := h.s
-	h.p("<section id=\"findings\">\n<h2>Findings (%d)</h2>\n", len(s.findings))
+	h.p("<section id=\"%sfindings\">\n<h%d>Findings (%d)</h%d>\n", h.id, level, len(s.findings), level)
 	if len(s.findings) == 0 {
-		h.p("<p>No finding: no detector's threshold was crossed.</p>\n")
+		h.p("<p>%s</p>\n", noFindingText)
 	}
 	day := s.multiDay()
 	for i, f := range s.findings {
-		h.p("<article class=\"finding sev-%s\" id=\"finding-%d\" data-kind=\"%s\" data-start=\"%d\" data-peak=\"%d\" data-end=\"%d\">\n",
-			esc(cssWord(f.Severity)), i, esc(f.Kind), f.Start/1e6, f.Peak/1e6, f.End/1e6)
-		h.p("<h3><span class=\"sev\">%s</span> %s", esc(strings.ToUpper(orDash(f.Severity))), esc(orDash(f.Kind)))
+		h.p("<article class=\"finding sev-%s\" id=\"%sfinding-%d\" data-kind=\"%s\" data-start=\"%d\" data-peak=\"%d\" data-end=\"%d\">\n",
+			esc(cssWord(f.Severity)), h.id, i, esc(f.Kind), f.Start/1e6, f.Peak/1e6, f.End/1e6)
+		h.p("<h%d><span class=\"sev\">%s</span> %s", level+1, esc(strings.ToUpper(orDash(f.Severity))), esc(orDash(f.Kind)))
 		if f.Target != "" {
 			h.p(" <span class=\"target\">%s</span>", esc(f.Target))
 		}
-		h.p("</h3>\n<p class=\"when\">")
-		if f.Start != 0 && f.End != 0 {
-			h.p("%s → %s UTC (%s)", esc(clockOf(f.Start, day)), esc(clockOf(f.End, day)), esc(spaced(duration(time.Duration(f.End-f.Start)))))
-		}
-		if f.Peak != 0 {
-			h.p(", peak %s", esc(clockOf(f.Peak, day)))
+		span, peak := f.spanText(day)
+		h.p("</h%d>\n<p class=\"when\">%s", level+1, esc(span))
+		if peak != "" {
+			h.p(", %s", esc(peak))
 		}
 		h.p("</p>\n<p>%s</p>\n", esc(f.Summary))
 		if f.Why != "" {
@@ -195,13 +224,13 @@ func cssWord(s string) string {
 	}, s)
 }
 
-func (h *htmlWriter) checks() {
+func (h *htmlWriter) checks(level int) {
 	cs := h.s.o.Checks
 	if len(cs) == 0 {
 		return
 	}
 	passed := h.s.checksPassed()
-	h.p("<section id=\"checks\">\n<h2>Assertions (%d of %d passed)</h2>\n<table>\n<thead><tr><th>result</th><th>assertion</th><th>detail</th></tr></thead>\n<tbody>\n", passed, len(cs))
+	h.p("<section id=\"checks\">\n<h%d>Assertions (%d of %d passed)</h%d>\n<table>\n<thead><tr><th>result</th><th>assertion</th><th>detail</th></tr></thead>\n<tbody>\n", level, passed, len(cs), level)
 	for i := range cs {
 		c := &cs[i]
 		res, cls := "PASS", "pass"
@@ -213,11 +242,11 @@ func (h *htmlWriter) checks() {
 	h.p("</tbody>\n</table>\n</section>\n")
 }
 
-func (h *htmlWriter) charts() {
+func (h *htmlWriter) timeline(level int) {
 	s := h.s
-	h.p("<section id=\"charts\">\n<h2>Over time</h2>\n")
+	h.p("<section id=\"%scharts\">\n<h%d>Over time</h%d>\n", h.id, level, level)
 	if len(s.times) == 0 {
-		h.p("<p>No bucket: nothing to draw.</p>\n</section>\n")
+		h.p("<p>%s</p>\n</section>\n", noBucketText)
 		return
 	}
 	h.p("<p class=\"meta\">%s; shaded: findings, from start to end.</p>\n", esc(s.resolution()))
@@ -263,13 +292,14 @@ func (h *htmlWriter) chart(c *storyChart) {
 		step, ymax = step*unit, ymax*unit
 	}
 	y := func(v float64) float64 { return plotT + ph - v/ymax*ph }
-	h.p("<figure class=\"chart\" id=\"chart-%s\">\n<figcaption>%s", esc(c.ID), esc(c.Title))
+	id := h.id + c.ID
+	h.p("<figure class=\"chart\" id=\"chart-%s\">\n<figcaption>%s", esc(id), esc(c.Title))
 	if c.Note != "" {
 		h.p(" <small>(%s)</small>", esc(c.Note))
 	}
 	h.p("</figcaption>\n")
 	h.p("<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\" data-chart=\"%s\" data-t0=\"%d\" data-t1=\"%d\" data-x0=\"%d\" data-x1=\"%d\" data-points=\"%d\">\n",
-		chartW, chartH, esc(c.Title), esc(c.ID), s.first/1e6, s.end/1e6, plotL, chartW-plotR, len(s.times))
+		chartW, chartH, esc(c.Title), esc(id), s.first/1e6, s.end/1e6, plotL, chartW-plotR, len(s.times))
 	// Grid and y labels.
 	h.p("<g class=\"grid\">")
 	for v := 0.0; v <= ymax*1.0000001; v += step {
@@ -349,6 +379,16 @@ func (h *htmlWriter) chart(c *storyChart) {
 	}
 	h.p("<line class=\"cursor\" x1=\"0\" x2=\"0\" y1=\"%d\" y2=\"%s\" visibility=\"hidden\"/>\n", plotT, f1(plotT+ph))
 	h.p("</svg>\n<ul class=\"legend\">")
+	cd := chartData{ID: id, Unit: c.Unit}
+	for _, ser := range c.Series {
+		cd.Names = append(cd.Names, ser.Name)
+		v := make([]any, len(ser.V))
+		for i, x := range ser.V {
+			v[i] = sig4(x)
+		}
+		cd.V = append(cd.V, v)
+	}
+	h.charts = append(h.charts, cd)
 	for si, ser := range c.Series {
 		cls := fmt.Sprintf("c%d", si%8)
 		if c.Stacked && si == len(c.Series)-1 {
@@ -476,34 +516,25 @@ func sig4(v float64) any {
 	return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
 }
 
-// data embeds the charts' values for the hover script.
+// chartData is one chart's values for the hover script.
+type chartData struct {
+	ID    string   `json:"id"`
+	Unit  string   `json:"unit"`
+	Names []string `json:"names"`
+	V     [][]any  `json:"v"`
+}
+
+// data embeds the charts' values for the hover script (the parts' charts
+// share the whole's time axis).
 func (h *htmlWriter) data() {
 	s := h.s
-	type chartData struct {
-		ID    string   `json:"id"`
-		Unit  string   `json:"unit"`
-		Names []string `json:"names"`
-		V     [][]any  `json:"v"`
-	}
 	d := struct {
 		T      []int64     `json:"t"`
 		Per    int64       `json:"per"`
 		Charts []chartData `json:"charts"`
-	}{T: make([]int64, len(s.times)), Per: s.colNS / 1e6, Charts: []chartData{}}
+	}{T: make([]int64, len(s.times)), Per: s.colNS / 1e6, Charts: append([]chartData{}, h.charts...)}
 	for i, t := range s.times {
 		d.T[i] = t / 1e6
-	}
-	for _, c := range s.charts {
-		cd := chartData{ID: c.ID, Unit: c.Unit}
-		for _, ser := range c.Series {
-			cd.Names = append(cd.Names, ser.Name)
-			v := make([]any, len(ser.V))
-			for i, x := range ser.V {
-				v[i] = sig4(x)
-			}
-			cd.V = append(cd.V, v)
-		}
-		d.Charts = append(d.Charts, cd)
 	}
 	j, err := json.Marshal(d)
 	if err != nil {
@@ -514,10 +545,10 @@ func (h *htmlWriter) data() {
 	h.p("<script type=\"application/json\" id=\"visor-data\">%s</script>\n", strings.ReplaceAll(string(j), "</", `<\/`))
 }
 
-func (h *htmlWriter) breakdowns() {
+func (h *htmlWriter) breakdowns(level int) {
 	rcodes, qtypes := h.s.breakdowns()
 	d := &h.s.r.Summary.DNS
-	h.p("<section id=\"breakdowns\">\n<h2>Response codes and query types</h2>\n<div class=\"pair\">\n")
+	h.p("<section id=\"%sbreakdowns\">\n<h%d>%s</h%d>\n<div class=\"pair\">\n", h.id, level, breakdownsTitle, level)
 	h.countTable("Response codes", "of responses", rcodes, d.Responses)
 	h.countTable("Query types", "of queries", qtypes, d.Queries)
 	h.p("</div>\n</section>\n")
@@ -539,8 +570,8 @@ func (h *htmlWriter) countTable(title, of string, l []TopItem, total uint64) {
 	h.p("</tbody>\n</table>\n")
 }
 
-func (h *htmlWriter) tops() {
-	h.p("<section id=\"tops\">\n<h2>Top lists (whole run)</h2>\n<p class=\"meta\">≈ marks an estimate: the true count lies between the estimate minus its ± error and the estimate.</p>\n<div class=\"tops\">\n")
+func (h *htmlWriter) tops(level int) {
+	h.p("<section id=\"%stops\">\n<h%d>%s</h%d>\n<p class=\"meta\">%s</p>\n<div class=\"tops\">\n", h.id, level, topsTitle, level, estimateText)
 	for _, t := range h.s.tops() {
 		h.p("<table class=\"top\">\n<caption>%s</caption>\n<thead><tr><th>#</th><th>name</th><th>%s</th></tr></thead>\n<tbody>\n", esc(t.Title), esc(t.Of))
 		if len(t.Items) == 0 {
@@ -558,8 +589,8 @@ func (h *htmlWriter) tops() {
 	h.p("</div>\n</section>\n")
 }
 
-func (h *htmlWriter) inputs() {
-	h.p("<section id=\"inputs\">\n<h2>Inputs</h2>\n<table>\n<thead><tr><th>path</th><th>format</th><th>packets</th><th>bytes</th><th>first</th><th>last</th><th>link types</th><th>sha256</th></tr></thead>\n<tbody>\n")
+func (h *htmlWriter) inputs(level int) {
+	h.p("<section id=\"%sinputs\">\n<h%d>Inputs</h%d>\n<table>\n<thead><tr><th>path</th><th>format</th><th>packets</th><th>bytes</th><th>first</th><th>last</th><th>link types</th><th>sha256</th></tr></thead>\n<tbody>\n", h.id, level, level)
 	ins := h.s.inputs()
 	if len(ins) == 0 {
 		h.p("<tr><td colspan=\"8\">none</td></tr>\n")
@@ -571,20 +602,20 @@ func (h *htmlWriter) inputs() {
 	h.p("</tbody>\n</table>\n</section>\n")
 }
 
-func (h *htmlWriter) integrity() {
+func (h *htmlWriter) integrity(level int) {
 	problems, normal := integrityLines(h.s.r.Integrity)
-	h.p("<section id=\"integrity\">\n<h2>Integrity</h2>\n")
+	h.p("<section id=\"%sintegrity\">\n<h%d>Integrity</h%d>\n", h.id, level, level)
 	if len(problems) == 0 {
-		h.p("<p class=\"ok\">No problem: every packet read was analysed.</p>\n")
+		h.p("<p class=\"ok\">%s</p>\n", integrityOKText)
 	} else {
-		h.p("<p class=\"bad\">Not everything was analysed:</p>\n<ul>\n")
+		h.p("<p class=\"bad\">%s</p>\n<ul>\n", integrityBad)
 		for _, p := range problems {
 			h.p("<li>%s</li>\n", esc(p))
 		}
 		h.p("</ul>\n")
 	}
 	if len(normal) > 0 {
-		h.p("<p>Normal at a capture's edges:</p>\n<ul>\n")
+		h.p("<p>%s</p>\n<ul>\n", edgesText)
 		for _, p := range normal {
 			h.p("<li>%s</li>\n", esc(p))
 		}

@@ -88,7 +88,12 @@ type storyPoint struct {
 	names, sources     uint64 // the largest of the buckets
 }
 
-func newStory(r *Report, o PostMortemOptions) (*story, error) {
+func newStory(r *Report, o PostMortemOptions) (*story, error) { return newStoryOn(r, o, nil) }
+
+// newStoryOn is newStory drawn on ax's time axis when ax is not nil (a
+// --split-by part under the whole): its points are ax's, without a value
+// where the part has no bucket, so the charts line up with the whole's.
+func newStoryOn(r *Report, o PostMortemOptions, ax *story) (*story, error) {
 	s := &story{r: r, o: o, bucketNS: int64(r.BucketSeconds * 1e9)}
 	s.capFirst, s.capLast = captureSpan(r)
 	var last int64
@@ -114,12 +119,16 @@ func newStory(r *Report, o PostMortemOptions) (*story, error) {
 	s.per = max((slots+maxStoryPoints-1)/maxStoryPoints, 1)
 	s.colNS = int64(s.per) * s.bucketNS
 	s.end = last + s.bucketNS
+	if ax != nil && ax.buckets > 0 {
+		s.first, s.end, s.per, s.colNS = ax.first, ax.end, ax.per, ax.colNS
+		slots = int((s.end - s.first) / s.bucketNS)
+	}
 	pts := make([]storyPoint, (slots+s.per-1)/s.per)
 	seen := make([]bool, len(pts))
 	rcodeTotal := map[string]uint64{}
 	err = r.EachBucket(func(b *Bucket) error {
 		st := int64(b.Start)
-		i := min(int((st-s.first)/s.colNS), len(pts)-1)
+		i := max(min(int((st-s.first)/s.colNS), len(pts)-1), 0)
 		p := &pts[i]
 		seen[i] = true
 		// A capture's first and last buckets are partly empty: their rates
@@ -158,9 +167,15 @@ func newStory(r *Report, o PostMortemOptions) (*story, error) {
 	}
 	var kept []storyPoint
 	for i := range pts {
-		if seen[i] {
+		if seen[i] && ax == nil {
 			s.times = append(s.times, s.first+int64(i)*s.colNS)
 			kept = append(kept, pts[i])
+		}
+	}
+	if ax != nil {
+		s.times = ax.times
+		for _, t := range ax.times {
+			kept = append(kept, pts[max(min(int((t-s.first)/s.colNS), len(pts)-1), 0)])
 		}
 	}
 	s.charts = storyCharts(kept, rcodeTotal, s.per)
@@ -242,8 +257,8 @@ func storyCharts(pts []storyPoint, rcodeTotal map[string]uint64, per int) []stor
 	}
 	charts = append(charts, storyChart{ID: "distinct", Title: "Distinct query names and source addresses per bucket", Note: maxNote,
 		Series: []storySeries{
-			series("query names", func(p *storyPoint) (float64, bool) { return float64(p.names), true }),
-			series("source addresses", func(p *storyPoint) (float64, bool) { return float64(p.sources), true }),
+			series("query names", func(p *storyPoint) (float64, bool) { return float64(p.names), p.seconds > 0 }),
+			series("source addresses", func(p *storyPoint) (float64, bool) { return float64(p.sources), p.seconds > 0 }),
 		}})
 	return charts
 }

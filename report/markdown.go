@@ -25,13 +25,10 @@ func WriteMarkdown(w io.Writer, r *Report, o PostMortemOptions) error {
 	var b bytes.Buffer
 	m := &mdWriter{b: &b, s: s}
 	m.header()
-	m.findings()
-	m.checks()
-	m.timeline()
-	m.breakdowns()
-	m.tops()
-	m.inputs()
-	m.integrity()
+	writeSections(m, 2)
+	if err := m.parts(); err != nil {
+		return err
+	}
 	fmt.Fprintf(&b, "\n---\nMade by %s %s (%s). Times are capture time, UTC.\n", toolName(r), mdEsc(r.Tool.Version), r.Schema)
 	_, err = w.Write(b.Bytes())
 	return err
@@ -43,6 +40,9 @@ type mdWriter struct {
 }
 
 func (m *mdWriter) p(format string, a ...any) { fmt.Fprintf(m.b, format, a...) }
+
+// h starts a heading of the level given.
+func (m *mdWriter) h(level int) string { return "\n" + strings.Repeat("#", level) + " " }
 
 // mdEsc keeps text from the traffic from being read as Markdown or HTML.
 func mdEsc(s string) string {
@@ -75,45 +75,65 @@ func mdCell(s string) string { return mdCode(strings.ReplaceAll(s, "|", "\\|")) 
 
 func (m *mdWriter) header() {
 	s, r := m.s, m.s.r
-	var names []string
-	for _, in := range r.Inputs {
-		names = append(names, mdEsc(in.Path))
-	}
-	m.p("# visor report")
-	if len(names) > 0 {
-		m.p(": %s", strings.Join(names, ", "))
-	}
-	m.p("\n\n")
-	if s.capFirst != 0 {
-		m.p("**Capture:** %s → %s UTC (%s)", clockOf(s.capFirst, true), clockOf(s.capLast, s.multiDay()), spaced(duration(time.Duration(s.capLast-s.capFirst))))
-	} else {
-		m.p("**Capture:** no packet times")
-	}
-	m.p(" · %s buckets of %s · %d finding%s  \n", count(uint64(s.buckets)), spaced(duration(time.Duration(s.bucketNS))), len(r.Findings), plural(len(r.Findings)))
+	m.p("# %s\n\n", mdEsc(pageTitle(r)))
+	m.meta()
 	if len(s.o.Command) > 0 {
 		m.p("**Command:** %s  \n", mdCode(commandLine(s.o.Command)))
 	}
 	m.p("**Tool:** %s %s\n", toolName(r), mdEsc(r.Tool.Version))
 }
 
-func (m *mdWriter) findings() {
+// meta is the line under a report's or a part's title: the capture's
+// span, the buckets and the findings.
+func (m *mdWriter) meta() {
 	s := m.s
-	m.p("\n## Findings (%d)\n\n", len(s.findings))
+	span := s.captureText()
+	if span == "" {
+		span = "no packet times"
+	}
+	m.p("**Capture:** %s · %s · %s  \n", span, s.bucketsText(), s.findingsCount())
+}
+
+// parts writes the list of the --split-by parts, then each part's
+// sections, its sparklines on the whole's time axis.
+func (m *mdWriter) parts() error {
+	whole := m.s
+	ps, err := whole.parts()
+	if err != nil || len(ps) == 0 {
+		return err
+	}
+	m.p("\n## %s\n\n", mdEsc(partsTitle(whole.r)))
+	for _, p := range ps {
+		m.p("- %s: %s\n", mdEsc(p.Title), p.partLine())
+	}
+	for _, p := range ps {
+		m.s = p.s
+		m.p("\n## %s\n\n", mdEsc(p.Title))
+		m.meta()
+		writeSections(m, 3)
+	}
+	m.s = whole
+	return nil
+}
+
+func (m *mdWriter) findings(level int) {
+	s := m.s
+	m.p("%sFindings (%d)\n\n", m.h(level), len(s.findings))
 	if len(s.findings) == 0 {
-		m.p("No finding: no detector's threshold was crossed.\n")
+		m.p("%s\n", noFindingText)
 		return
 	}
 	day := s.multiDay()
 	for _, f := range s.findings {
-		m.p("### %s %s", strings.ToUpper(orDash(f.Severity)), mdEsc(orDash(f.Kind)))
+		m.p("%s%s %s", m.h(level + 1)[1:], strings.ToUpper(orDash(f.Severity)), mdEsc(orDash(f.Kind)))
 		if f.Target != "" {
 			m.p(" %s", mdCode(f.Target))
 		}
 		m.p("\n\n")
-		if f.Start != 0 && f.End != 0 {
-			m.p("%s → %s UTC (%s)", clockOf(f.Start, day), clockOf(f.End, day), spaced(duration(time.Duration(f.End-f.Start))))
-			if f.Peak != 0 {
-				m.p(", peak %s", clockOf(f.Peak, day))
+		if span, peak := f.spanText(day); span != "" {
+			m.p("%s", span)
+			if peak != "" {
+				m.p(", %s", peak)
 			}
 			m.p("\n\n")
 		}
@@ -144,13 +164,13 @@ func (m *mdWriter) findings() {
 	}
 }
 
-func (m *mdWriter) checks() {
+func (m *mdWriter) checks(level int) {
 	cs := m.s.o.Checks
 	if len(cs) == 0 {
 		return
 	}
 	passed := m.s.checksPassed()
-	m.p("\n## Assertions (%d of %d passed)\n\n| result | assertion | detail |\n|---|---|---|\n", passed, len(cs))
+	m.p("%sAssertions (%d of %d passed)\n\n| result | assertion | detail |\n|---|---|---|\n", m.h(level), passed, len(cs))
 	for i := range cs {
 		c := &cs[i]
 		res := "✅ PASS"
@@ -167,11 +187,11 @@ const mdColumns = 60
 // timeline draws each series of each chart as a sparkline of at most
 // mdColumns columns (several points a column: their largest value), the
 // findings' spans on the same axis.
-func (m *mdWriter) timeline() {
+func (m *mdWriter) timeline(level int) {
 	s := m.s
-	m.p("\n## Over time\n\n")
+	m.p("%sOver time\n\n", m.h(level))
 	if len(s.times) == 0 {
-		m.p("No bucket: nothing to draw.\n")
+		m.p("%s\n", noBucketText)
 		return
 	}
 	slots := int((s.end-s.first)/s.colNS) + 1
@@ -237,10 +257,10 @@ func (m *mdWriter) timeline() {
 	m.p("%s%s%s%s\n```\n", strings.Repeat(" ", label), start, strings.Repeat(" ", gap), end)
 }
 
-func (m *mdWriter) breakdowns() {
+func (m *mdWriter) breakdowns(level int) {
 	rcodes, qtypes := m.s.breakdowns()
 	d := &m.s.r.Summary.DNS
-	m.p("\n## Response codes and query types\n\n")
+	m.p("%s%s\n\n", m.h(level), breakdownsTitle)
 	m.countTable("rcode", "of responses", rcodes, d.Responses)
 	m.p("\n")
 	m.countTable("qtype", "of queries", qtypes, d.Queries)
@@ -256,8 +276,8 @@ func (m *mdWriter) countTable(name, of string, l []TopItem, total uint64) {
 	}
 }
 
-func (m *mdWriter) tops() {
-	m.p("\n## Top lists (whole run)\n\n≈ marks an estimate: the true count lies between the estimate minus its ± error and the estimate.\n")
+func (m *mdWriter) tops(level int) {
+	m.p("%s%s\n\n%s\n", m.h(level), topsTitle, estimateText)
 	for _, t := range m.s.tops() {
 		m.p("\n**%s**\n\n| # | name | %s |\n|---:|---|---:|\n", t.Title, t.Of)
 		if len(t.Items) == 0 {
@@ -269,8 +289,8 @@ func (m *mdWriter) tops() {
 	}
 }
 
-func (m *mdWriter) inputs() {
-	m.p("\n## Inputs\n\n| path | format | packets | bytes | first | last | link types | sha256 |\n|---|---|---:|---:|---|---|---|---|\n")
+func (m *mdWriter) inputs(level int) {
+	m.p("%sInputs\n\n| path | format | packets | bytes | first | last | link types | sha256 |\n|---|---|---:|---:|---|---|---|---|\n", m.h(level))
 	ins := m.s.inputs()
 	for _, in := range ins {
 		m.p("| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdCell(in.Path), mdEsc(in.Format), in.Packets, in.Bytes,
@@ -281,19 +301,19 @@ func (m *mdWriter) inputs() {
 	}
 }
 
-func (m *mdWriter) integrity() {
+func (m *mdWriter) integrity(level int) {
 	problems, normal := integrityLines(m.s.r.Integrity)
-	m.p("\n## Integrity\n\n")
+	m.p("%sIntegrity\n\n", m.h(level))
 	if len(problems) == 0 {
-		m.p("No problem: every packet read was analysed.\n")
+		m.p("%s\n", integrityOKText)
 	} else {
-		m.p("**Not everything was analysed:**\n\n")
+		m.p("**%s**\n\n", integrityBad)
 		for _, p := range problems {
 			m.p("- %s\n", mdEsc(p))
 		}
 	}
 	if len(normal) > 0 {
-		m.p("\nNormal at a capture's edges:\n\n")
+		m.p("\n%s\n\n", edgesText)
 		for _, p := range normal {
 			m.p("- %s\n", mdEsc(p))
 		}
