@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Drivers of the findings corpus' attack and tunnel tools (iodine,
@@ -198,4 +201,54 @@ func RandomBytes(seed uint64, n int) []byte {
 		}
 	}
 	return b
+}
+
+// SpoofedUDP sends UDP packets (IP header included, as UDPPacket makes
+// them without their Ethernet header) from namespace ns through a raw
+// socket at rate a second: their source addresses are whatever they say,
+// no host need have them (a spoofed-source flood). The kernel routes each
+// by its destination.
+func SpoofedUDP(ns string, pkts [][]byte, rate float64) error {
+	return InNS(ns, func() error {
+		fds := map[int]int{}
+		defer func() {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		}()
+		t0 := time.Now()
+		for i, p := range pkts {
+			if len(p) < 40 {
+				return fmt.Errorf("packet %d: %d bytes, not an IP packet", i, len(p))
+			}
+			var to unix.Sockaddr
+			fam := unix.AF_INET
+			if p[0]>>4 == 6 {
+				fam = unix.AF_INET6
+				sa := &unix.SockaddrInet6{}
+				copy(sa.Addr[:], p[24:40])
+				to = sa
+			} else {
+				sa := &unix.SockaddrInet4{}
+				copy(sa.Addr[:], p[16:20])
+				to = sa
+			}
+			fd, ok := fds[fam]
+			if !ok {
+				var err error
+				// IPPROTO_RAW: the packet carries its own IP header
+				if fd, err = unix.Socket(fam, unix.SOCK_RAW, unix.IPPROTO_RAW); err != nil {
+					return err
+				}
+				fds[fam] = fd
+			}
+			if err := unix.Sendto(fd, p, 0, to); err != nil {
+				return fmt.Errorf("packet %d: %w", i, err)
+			}
+			if d := time.Until(t0.Add(time.Duration(float64(i+1) / rate * float64(time.Second)))); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		return nil
+	})
 }

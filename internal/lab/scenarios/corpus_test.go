@@ -5,6 +5,7 @@ package scenarios
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,27 +34,28 @@ import (
 //	VISOR_BIN_LABEL=TEXT    what the scorecard calls that binary
 
 const (
-	cpIodined  = "198.51.100.3"     // iodined, for t.corp.example
-	cpDns2tcpd = "198.51.100.4"     // dns2tcpd, for t.shop.example
-	cpTunnel   = "198.51.100.193"   // iodined's tunnel address
-	cpTunNet   = cpTunnel + "/27"   // the tunnel's network (client side: .194-.222)
-	cpCrawler  = "198.51.100.20"    // the crawler-like client
-	cpMail     = "198.51.100.21"    // the mail server
-	cpTCPLoad  = "198.51.100.30"    // the DNS-over-TCP load client
-	cpBusy     = "198.51.100.40"    // heavy ordinary traffic of a tunnel's parent zone
-	cpNX       = "198.51.100.50"    // the NXDOMAIN flooder
-	cpSF       = "198.51.100.51"    // the SERVFAIL storm's client
-	cpSYN      = "198.51.100.52"    // hping3's source
-	cpRefl     = "198.51.100.66"    // the reflection's target (its address is "spoofed")
-	cpSlow     = "198.51.100.88"    // the low-and-slow client
-	cpPTR      = "198.51.100.22"    // the PTR sweeper
-	cpCat      = "198.51.100.60"    // the short-label tunnel's client
-	cpRefl6    = "2001:db8:100::66" // the IPv6 reflection's target
-	cpBot6     = "2001:db8:100::1"  // IPv6 bots: 2001:db8:100::101 ...
-	cpBots6    = 20                 // ... to ::120
-	cpBot0     = 101                // bots: 198.51.100.101 ...
-	cpBots     = 40                 // ... to .140
-	cpPassword = "visor-corpus-pw1" // iodine's
+	cpIodined  = "198.51.100.3"      // iodined, for t.corp.example
+	cpDns2tcpd = "198.51.100.4"      // dns2tcpd, for t.shop.example
+	cpTunnel   = "198.51.100.193"    // iodined's tunnel address
+	cpTunNet   = cpTunnel + "/27"    // the tunnel's network (client side: .194-.222)
+	cpCrawler  = "198.51.100.20"     // the crawler-like client
+	cpMail     = "198.51.100.21"     // the mail server
+	cpTCPLoad  = "198.51.100.30"     // the DNS-over-TCP load client
+	cpBusy     = "198.51.100.40"     // heavy ordinary traffic of a tunnel's parent zone
+	cpNX       = "198.51.100.50"     // the NXDOMAIN flooder
+	cpSF       = "198.51.100.51"     // the SERVFAIL storm's client
+	cpSYN      = "198.51.100.52"     // hping3's source
+	cpRefl     = "198.51.100.66"     // the reflection's target (its address is "spoofed")
+	cpSlow     = "198.51.100.88"     // the low-and-slow client
+	cpPTR      = "198.51.100.22"     // the PTR sweeper
+	cpCat      = "198.51.100.60"     // the short-label tunnel's client
+	cpRefl6    = "2001:db8:100::66"  // the IPv6 reflection's target
+	cpSpoof6   = "2001:db8:200::/48" // spoofed sources, routed back to the client's link
+	cpBot6     = "2001:db8:100::1"   // IPv6 bots: 2001:db8:100::101 ...
+	cpBots6    = 20                  // ... to ::120
+	cpBot0     = 101                 // bots: 198.51.100.101 ...
+	cpBots     = 40                  // ... to .140
+	cpPassword = "visor-corpus-pw1"  // iodine's
 )
 
 // corpusZones are the knotd zones beyond the crawler's.
@@ -617,7 +619,7 @@ func corpusScenarios() []corpusScenario {
 				c.dnsperfAll(r, "background", [][]string{{"-t", "2", "-f", "inet", "-a", cpMail, "-s", s4u, "-d", f, "-n", "1", "-Q", "150"}},
 					"a mail server checking senders' MX, SPF, DMARC and DKIM")
 			}},
-		{name: "random-ipv6", mix: 9,
+		{name: "random-ipv6", mix: 7,
 			desc: "random-subdomain flood over IPv6: 20 sources (2001:db8:100::101-120), each asking 30 unique random names (8-16 [a-z0-9]) under victim.example at 10 q/s to unbound's IPv6 address (2001:db8:100::1), inside the ordinary (IPv4) mix",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				_, files := lab.RandomNames(t, c.sub(t, "random-ipv6"), 20261203, "victim.example", cpBots6*30, 0, 1, 30)
@@ -630,7 +632,7 @@ func corpusScenarios() []corpusScenario {
 			}},
 		floodFor4s("reflection-ipv6", "ANY and 3 kB TXT queries with EDNS (4096) at 150 q/s for 4 s over IPv6 in the name of 2001:db8:100::66, straight to knotd's 2001:db8:100::2: large answers, IPv6-fragmented, towards the target",
 			truth.Expect{Kind: "reflection", Target: cpRefl6}, cpRefl6, s6k, "150", "amp6.txt", []string{"amp.example ANY", "big.amp.example TXT"}, "ANY and large TXT over IPv6", "-e"),
-		{name: "random-dga-words", mix: 9,
+		{name: "random-dga-words", mix: 7,
 			desc: "random-subdomain flood of dictionary-made names (bluehorse-42, cloudapplecar, river-stone: real words, low character entropy): 30 sources, 40 unique names each under victim.example at 10 q/s through unbound",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				names := wordNames(20261204, 30*40)
@@ -645,7 +647,7 @@ func corpusScenarios() []corpusScenario {
 				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, lab.FromAny(bots(30)...))
 				c.dnsperfAll(r, "attack", runs, "1200 unique dictionary-made names, 40 a source")
 			}},
-		{name: "random-tcp", mix: 9,
+		{name: "random-tcp", mix: 7,
 			desc: "random-subdomain flood over TCP only: 12 sources, each dnsperf -m tcp asking 40 unique random names under victim.example at 10 q/s through unbound",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				files, _ := lab.RandomNames(t, c.sub(t, "random-tcp"), 20261205, "victim.example", 12*40, 12*40, 40, 1)
@@ -664,11 +666,50 @@ func corpusScenarios() []corpusScenario {
 				c.dnsperfAll(r, "tunnel", [][]string{{"-t", "2", "-f", "inet", "-a", cpCat, "-s", s4u, "-d", f, "-n", "1", "-Q", "50"}},
 					"250 hex-encoded names, each once (a tunnel's upstream)")
 			}},
-		{name: "ordinary-dnsbl-ptr", mix: 10,
-			desc: "legitimate lookups that look like an attack: a mail server (198.51.100.21) checking 400 senders against two blocklists (reversed IPv4 under bl.example and rbl.example: 800 distinct names, nearly all NXDOMAIN) at 100 q/s through unbound, and a PTR sweep of 198.51.100.0/24 (256 names, mostly NXDOMAIN) from 198.51.100.22 at 50 q/s",
+		{name: "random-spoofed-v6", mix: 7,
+			desc: "random-subdomain flood from 2000 spoofed sources: 2000 UDP queries, each from a random address of its own in 2001:db8:200::/48 (no host has them; knotd's answers are routed back to the client's link and captured there), for unique random names under victim.example straight to knotd's 2001:db8:100::2 at 500 q/s, sent through a raw socket",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				if out, err := exec.Command("ip", "-n", c.n.Srv, "-6", "route", "replace", cpSpoof6, "via", c6).CombinedOutput(); err != nil {
+					t.Fatalf("ip route: %v: %s", err, out)
+				}
+				names := lab.RandomLabels(20261208, "abcdefghijklmnopqrstuvwxyz0123456789", 12, 2000)
+				srcs := lab.RandomLabels(20261209, "0123456789abcdef", 20, 2000)
+				pkts := make([][]byte, len(names))
+				for i, n := range names {
+					q, err := lab.TCPQuery(n + ".victim.example")
+					if err != nil {
+						t.Fatal(err)
+					}
+					s := srcs[i]
+					src := fmt.Sprintf("2001:db8:200:%s:%s:%s:%s:%s", s[0:4], s[4:8], s[8:12], s[12:16], s[16:20])
+					pkts[i] = lab.UDP(t, src, s6k, uint16(1024+i), 53, q[2:])[14:] // no Ethernet header
+				}
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "victim.example"}, func(p *lab.Pkt) bool {
+					return netip.MustParsePrefix(cpSpoof6).Contains(p.Src)
+				})
+				r.run("attack", "raw socket (lab.SpoofedUDP)", nil, []string{cpSpoof6 + " (2000 random addresses)"}, []string{s6k}, func() (uint64, string) {
+					if err := lab.SpoofedUDP(c.n.Cli, pkts, 500); err != nil {
+						t.Errorf("spoofed queries: %v", err)
+					}
+					return uint64(len(pkts)), "2000 queries, one a spoofed source, unique random names"
+				})
+			}},
+		{name: "random-far-zone", mix: 7,
+			desc: "random-subdomain attack on a far zone seen at the resolver's client side: 20 sources, 30 unique random names each under broken.example (its servers, 198.51.100.254, a blackhole: unbound answers SERVFAIL) at 10 q/s through unbound",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				files, _ := lab.RandomNames(t, c.sub(t, "random-far-zone"), 20261210, "broken.example", 600, 600, 30, 1)
+				var runs [][]string
+				for i, f := range files {
+					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", bots(20)[i], "-s", s4u, "-d", f, "-n", "1", "-Q", "10"})
+				}
+				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "broken.example"}, lab.FromAny(bots(20)...))
+				c.dnsperfAll(r, "attack", runs, "600 unique random names under an unreachable zone, 30 a source")
+			}},
+		{name: "ordinary-dnsbl-ptr", mix: 7,
+			desc: "legitimate lookups that look like an attack: a mail server (198.51.100.21) checking 250 senders against two blocklists (reversed IPv4 under bl.example and rbl.example: 500 distinct names, nearly all NXDOMAIN) at 100 q/s through unbound, and a PTR sweep of 198.51.100.0/24 (256 names, mostly NXDOMAIN) from 198.51.100.22 at 50 q/s",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				var q, ptr []string
-				for i := 0; i < 400; i++ {
+				for i := 0; i < 250; i++ {
 					ip := fmt.Sprintf("%d.%d.%d.%d", i%256, (i*7)%200, []int{113, 2, 100}[i%3], []int{203, 192, 198}[i%3])
 					q = append(q, ip+".bl.example A", ip+".rbl.example A")
 				}
@@ -683,10 +724,10 @@ func corpusScenarios() []corpusScenario {
 						"a PTR sweep of 198.51.100.0/24")
 				}()
 				c.dnsperfAll(r, "background", [][]string{{"-t", "2", "-f", "inet", "-a", cpMail, "-s", s4u, "-d", c.write(t, "dnsbl.txt", q), "-n", "1", "-Q", "100"}},
-					"a mail server's DNSBL lookups: 400 senders, two lists")
+					"a mail server's DNSBL lookups: 250 senders, two lists")
 				wg.Wait()
 			}},
-		{name: "ordinary-cdn-hex", mix: 9,
+		{name: "ordinary-cdn-hex", mix: 7,
 			desc: "CDN and tracking names with long hex labels (a1b2c3d4e5f6.cdn.example, 32-hex ids under trk.example: 150 names) asked again and again by 40 clients (198.51.100.101-140), each over the whole list in its own order at 10 q/s through unbound: all NOERROR",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				names := cdnNames(20261207, 150)
@@ -696,7 +737,7 @@ func corpusScenarios() []corpusScenario {
 					for j := range names {
 						q[j] = names[(j*7+i*13)%len(names)]
 					}
-					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", b, "-s", s4u, "-d", c.write(t, fmt.Sprintf("cdn-%d.txt", i), q), "-l", "5", "-Q", "10"})
+					runs = append(runs, []string{"-t", "2", "-f", "inet", "-a", b, "-s", s4u, "-d", c.write(t, fmt.Sprintf("cdn-%d.txt", i), q), "-l", "4", "-Q", "10"})
 				}
 				c.dnsperfAll(r, "background", runs, "150 hex-labelled CDN and tracking names, every client over all of them")
 			}},
