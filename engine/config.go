@@ -50,10 +50,11 @@ type Config struct {
 	// RSSAC002 (rssac002.go); ExactSources counts their distinct sources
 	// exactly instead of estimating them.
 	RSSAC002, ExactSources bool
-	// Jobs is how many inputs are analysed at once (-j; 0: one per CPU).
-	// With more than one, each input is analysed on its own and the
-	// results merged through summaries (summary.go); 1 reads the inputs as
-	// one capture, merged in time order.
+	// Jobs is the number of CPUs a run uses (-j; 0: all): the command sets
+	// GOMAXPROCS to it, and the shards follow GOMAXPROCS. With several
+	// inputs and Jobs above 1, up to Jobs inputs are analysed at once,
+	// each on its own, and the results merged through summaries
+	// (summary.go); 1 reads the inputs as one capture, merged in time order.
 	Jobs int
 	// Labels (--label k=v) go into a summary's header; SplitBy ("",
 	// "input" or "label") asks for one report part per input or label.

@@ -38,6 +38,7 @@ func newAnalyzeCommand(stdout, stderr io.Writer) *cobra.Command {
 // analyse runs the engine on the checked options; its errors become exit
 // statuses here.
 func analyse(ctx context.Context, opts *analysisOptions, stdin io.Reader, stderr io.Writer) (*report.Report, error) {
+	defer useCPUs(opts)() // check and replay come here too
 	rep, err := engine.Analyze(ctx, &opts.cfg, stdin, stderr)
 	if err != nil {
 		if in := interruptOf(ctx); in != nil {

@@ -76,7 +76,7 @@ func (o *analysisOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ascii, "ascii", false, "table: ASCII only (no sparklines, arrows or ≈ ±); the default when the locale is not UTF-8")
 	fs.IntVar(&o.topSeries, "top-series", 1000, "OpenMetrics and replay: label values kept per family labelled from the traffic (top lists, rcode, qtype) over the run; the rest are summed into one "+replay.Other+" series (0: keep all)")
 	fs.StringVar(&o.geoASN, "geoip-asn", "", "MaxMind ASN database (.mmdb): adds asn tops of remote addresses and ECS prefixes")
-	fs.IntVarP(&o.jobs, "jobs", "j", 0, "inputs analysed at once, each apart, then merged (0: one per CPU; 1: the inputs read as one capture)")
+	fs.IntVarP(&o.jobs, "jobs", "j", 0, "CPUs to use, as make -j (0: all); with several inputs, up to N analysed at once, each apart, then merged (1: one CPU, the inputs read as one capture)")
 	fs.StringVar(&o.splitBy, "split-by", "", "also report each input (input) or each --label set (label) apart, beside the whole")
 	o.addAnonymizeFlags(fs)
 }
@@ -108,7 +108,7 @@ func (o *analysisOptions) validate(args []string) error {
 		return usageError("--split-by must be input or label, not %q", o.splitBy)
 	}
 	if o.jobs < 0 {
-		return usageError("-j must be 0 (one per CPU) or more, not %d", o.jobs)
+		return usageError("-j must be 0 (all CPUs) or more, not %d", o.jobs)
 	}
 	switch o.progress {
 	case "auto", "always", "never":

@@ -248,3 +248,99 @@ func unescapeHTML(b []byte) []byte {
 	r := strings.NewReplacer("&quot;", `"`, "&lt;", "<", "&gt;", ">", "&#39;", "'", "&amp;", "&")
 	return []byte(r.Replace(string(b)))
 }
+
+// TestHTMLPartsInChromium renders the HTML report of the attack capture cut
+// in two pieces with --split-by input in headless Chromium: no script or
+// console error, every chart of the whole and of each part on the whole's
+// time axis (a point per bucket of the whole), values on hover on each,
+// and no element id twice.
+func TestHTMLPartsInChromium(t *testing.T) {
+	lab.RequirePrograms(t, "chromium", "editcap", "capinfos")
+	visor := lab.Visor(t)
+	dir := t.TempDir()
+	capture := lab.Testdata(t, "attack-random-subdomain.pcap")
+	out, err := exec.Command("capinfos", "-c", "-M", capture).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(regexp.MustCompile(`Number of packets:\s*(\d+)`).FindStringSubmatch(string(out))[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("editcap", "-F", "pcap", "-c", strconv.Itoa((n+1)/2), capture, filepath.Join(dir, "piece.pcap")).CombinedOutput(); err != nil {
+		t.Fatalf("editcap: %v\n%s", err, out)
+	}
+	pieces, _ := filepath.Glob(filepath.Join(dir, "piece_*.pcap"))
+	if len(pieces) != 2 {
+		t.Fatalf("editcap made %d pieces, want 2", len(pieces))
+	}
+	page := filepath.Join(dir, "report.html")
+	for _, run := range [][]string{
+		append([]string{"analyze", "--bucket", "1s", "--split-by", "input", "--format", "html", "-o", page}, pieces...),
+		append([]string{"analyze", "--bucket", "1s", "--format", "json", "-o", filepath.Join(dir, "report.json")}, pieces...),
+	} {
+		if out, err := exec.Command(visor, run...).CombinedOutput(); err != nil {
+			t.Fatalf("visor %s: %v\n%s", strings.Join(run, " "), err, out)
+		}
+	}
+	var rep struct {
+		Buckets []json.RawMessage `json:"buckets"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range regexp.MustCompile(` id="([^"]+)"`).FindAllSubmatch(html, -1) {
+		if ids[string(m[1])] {
+			t.Errorf("id %q twice in the page", m[1])
+		}
+		ids[string(m[1])] = true
+	}
+	if !ids["part-1"] || !ids["part-2"] || ids["part-3"] {
+		t.Errorf("part sections: part-1 %v, part-2 %v, part-3 %v; want the two pieces'", ids["part-1"], ids["part-2"], ids["part-3"])
+	}
+	probe := bytes.Replace(html, []byte("<head>"), []byte("<head>\n"+htmlProbeHead), 1)
+	probe = bytes.Replace(probe, []byte("</body>"), []byte(htmlProbeTail+"\n</body>"), 1)
+	probePath := filepath.Join(dir, "probe.html")
+	if err := os.WriteFile(probePath, probe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom := chromium(t, dir, "--window-size=1200,2000", "--dump-dom", "file://"+probePath)
+	m := regexp.MustCompile(`(?s)<pre id="visor-probe">(.*?)</pre>`).FindSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the probe wrote nothing (scripts did not run?):\n%.2000s", dom)
+	}
+	var got htmlProbe
+	if err := json.Unmarshal(unescapeHTML(m[1]), &got); err != nil {
+		t.Fatalf("probe output %s: %v", m[1], err)
+	}
+	if len(got.Errors) > 0 {
+		t.Errorf("errors in the page: %q", got.Errors)
+	}
+	perPart := map[string]int{}
+	for _, c := range got.Charts {
+		part := "whole"
+		if strings.HasPrefix(c.ID, "part-") {
+			part = c.ID[:6]
+		}
+		perPart[part]++
+		if c.Points != len(rep.Buckets) {
+			t.Errorf("chart %s: %d points, want the whole's %d buckets", c.ID, c.Points, len(rep.Buckets))
+		}
+		if !strings.Contains(c.Tip, "UTC") {
+			t.Errorf("chart %s: hovering shows %q", c.ID, c.Tip)
+		}
+	}
+	if perPart["whole"] == 0 || perPart["part-1"] == 0 || perPart["part-2"] == 0 {
+		t.Errorf("charts by part %v, want some for the whole and each piece", perPart)
+	}
+	t.Logf("charts %v, %d buckets, page %d bytes", perPart, len(rep.Buckets), len(html))
+}
