@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -21,22 +23,48 @@ import (
 // engine reads: PLAIN values, RLE definition levels, RLE_DICTIONARY
 // indices; INT64 columns carry min, max and null count statistics.
 //
+// Gathering runs on the caller's goroutine; a row group, once gathered,
+// is encoded and compressed on another (its columns shared by two
+// workers) and written there, while the caller gathers the next: the
+// bytes are the same whatever the timing.
+//
 // A string column's dictionary is bounded (dictMaxBytes a column chunk):
 // a column whose chunk outgrows it (a flood of distinct names) is written
 // PLAIN from that chunk to the end of the file.
 type pqWriter struct {
+	inputs []string
+	plain  []bool // the gatherer's: columns fallen back to PLAIN for good
+	cur    *pqSet // being gathered
+	todo   chan *pqSet
+	free   chan *pqSet
+	fin    chan struct{} // closed when the encoder has written its last group
+
+	// The encoder goroutine's (read by others after fin, or after a set
+	// comes back on free).
 	out    *bufio.Writer
 	off    int64 // bytes written so far
-	inputs []string
-	cols   []pqColumn
-	rows   int // rows of the open row group
 	total  int64
 	groups []pqGroup
-	zenc   *zstd.Encoder
-	page   []byte // a page's uncompressed bytes
-	comp   []byte // and compressed
+	enc    [pqWorkers]pqEncoder
 	hdr    thrift
 	err    error
+}
+
+// pqWorkers encode a row group's column chunks.
+const pqWorkers = 2
+
+// pqSet is a row group's columns, gathered or being encoded.
+type pqSet struct {
+	cols []pqColumn
+	rows int
+	err  error // the encoder's error, as it gives the set back
+}
+
+// pqEncoder is a worker's compressor and buffers.
+type pqEncoder struct {
+	z    *zstd.Encoder
+	page []byte
+	hdr  thrift
 }
 
 // pqGroup is a written row group's metadata.
@@ -77,6 +105,10 @@ type pqColumn struct {
 	lastN        uint32
 	hasLast      bool
 	dictOverflow bool // this chunk outgrew its dictionary
+	// The encoded chunk: its pages (headers included) and metadata, its
+	// offsets relative to its start.
+	out []byte
+	ch  pqChunk
 }
 
 // Parquet's physical types, encodings and codecs (parquet.thrift).
@@ -96,29 +128,44 @@ const (
 )
 
 func newPQWriter(w io.Writer, inputs []string) *pqWriter {
-	zenc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderCRC(false))
-	if err != nil {
-		panic(err) // only for invalid options
-	}
-	p := &pqWriter{out: bufio.NewWriterSize(w, 1<<20), inputs: inputs, zenc: zenc, cols: make([]pqColumn, len(Columns))}
-	for i := range Columns {
-		c := &p.cols[i]
-		c.c = &Columns[i]
-		switch c.c.Kind {
-		case KindBool:
-			c.ptype = pqBoolean
-		case KindString:
-			c.ptype = pqByteArray
-			if !c.c.Plain {
-				c.useDict, c.dict = true, map[string]int32{}
-			}
-		default:
-			c.ptype = pqInt64
+	p := &pqWriter{out: bufio.NewWriterSize(w, 1<<20), inputs: inputs, plain: make([]bool, len(Columns)),
+		todo: make(chan *pqSet, 1), free: make(chan *pqSet, 2), fin: make(chan struct{})}
+	for i := range p.enc {
+		z, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderCRC(false))
+		if err != nil {
+			panic(err) // only for invalid options
 		}
+		p.enc[i].z = z
+	}
+	for range 2 {
+		x := &pqSet{cols: make([]pqColumn, len(Columns))}
+		for i := range Columns {
+			c := &x.cols[i]
+			c.c = &Columns[i]
+			c.ptype = pqType(c.c.Kind)
+			if c.c.Kind == KindString && !c.c.Plain {
+				c.dict = map[string]int32{}
+			}
+		}
+		p.free <- x
 	}
 	p.write([]byte("PAR1"))
+	go p.encode()
 	return p
+}
+
+var errAborted = errors.New("parquet writer aborted")
+
+// pqType is the Parquet physical type of a column kind.
+func pqType(k Kind) int32 {
+	switch k {
+	case KindBool:
+		return pqBoolean
+	case KindString:
+		return pqByteArray
+	}
+	return pqInt64
 }
 
 func (p *pqWriter) write(b []byte) {
@@ -130,20 +177,38 @@ func (p *pqWriter) write(b []byte) {
 	p.err = err
 }
 
+// Write gathers x's rows, handing each full row group to the encoder.
 func (p *pqWriter) Write(x *Batch) error {
 	rows := x.Rows
-	for len(rows) > 0 && p.err == nil {
-		n := min(len(rows), RowGroupRows-p.rows)
-		for i := range p.cols {
-			p.cols[i].add(x, rows[:n], p.inputs)
+	for len(rows) > 0 {
+		if p.cur == nil {
+			p.cur = <-p.free
+			if err := p.cur.err; err != nil {
+				p.free <- p.cur
+				p.cur = nil
+				return err
+			}
+			for i := range p.cur.cols {
+				c := &p.cur.cols[i]
+				c.useDict = c.dict != nil && !p.plain[i]
+			}
 		}
-		p.rows += n
+		n := min(len(rows), RowGroupRows-p.cur.rows)
+		for i := range p.cur.cols {
+			c := &p.cur.cols[i]
+			c.add(x, rows[:n], p.inputs)
+			if c.dictOverflow {
+				p.plain[i] = true
+			}
+		}
+		p.cur.rows += n
 		rows = rows[n:]
-		if p.rows == RowGroupRows {
-			p.flushGroup()
+		if p.cur.rows == RowGroupRows {
+			p.todo <- p.cur
+			p.cur = nil
 		}
 	}
-	return p.err
+	return nil
 }
 
 // add gathers the column's values of rows.
@@ -212,39 +277,68 @@ func b2u8(b bool) byte {
 	return 0
 }
 
-// flushGroup writes the open row group's column chunks.
-func (p *pqWriter) flushGroup() {
-	if p.rows == 0 || p.err != nil {
-		return
+// encode encodes and writes the gathered row groups, in order, until
+// todo is closed; after an error it only gives the sets back.
+func (p *pqWriter) encode() {
+	defer close(p.fin)
+	for x := range p.todo {
+		if p.err == nil {
+			p.writeGroup(x)
+		}
+		x.err = p.err
+		p.free <- x
 	}
-	g := pqGroup{rows: int64(p.rows), offset: p.off, chunks: make([]pqChunk, len(p.cols))}
-	for i := range p.cols {
-		g.chunks[i] = p.writeChunk(&p.cols[i], p.rows)
-	}
-	p.groups = append(p.groups, g)
-	p.total += int64(p.rows)
-	p.rows = 0
 }
 
-// writeChunk writes c's gathered values as a column chunk and empties c.
-func (p *pqWriter) writeChunk(c *pqColumn, rows int) pqChunk {
+// writeGroup encodes x's column chunks on the workers and writes them.
+func (p *pqWriter) writeGroup(x *pqSet) {
+	var wg sync.WaitGroup
+	for w := 1; w < pqWorkers; w++ {
+		wg.Go(func() { p.enc[w].chunks(x, w) })
+	}
+	p.enc[0].chunks(x, 0)
+	wg.Wait()
+	g := pqGroup{rows: int64(x.rows), offset: p.off, chunks: make([]pqChunk, len(x.cols))}
+	for i := range x.cols {
+		c := &x.cols[i]
+		ch := c.ch
+		ch.dataOff += p.off
+		ch.dictOff += p.off
+		g.chunks[i] = ch
+		p.write(c.out)
+	}
+	p.groups = append(p.groups, g)
+	p.total += int64(x.rows)
+	x.rows = 0
+}
+
+// chunks encodes every pqWorkers-th column chunk of x from the w-th.
+func (e *pqEncoder) chunks(x *pqSet, w int) {
+	for i := w; i < len(x.cols); i += pqWorkers {
+		e.chunk(&x.cols[i], x.rows)
+	}
+}
+
+// chunk encodes c's gathered values as a column chunk into c.out and
+// c.ch, and empties the values.
+func (e *pqEncoder) chunk(c *pqColumn, rows int) {
 	ch := pqChunk{nulls: c.nulls}
-	start := p.off
+	c.out = c.out[:0]
 	dict := c.useDict && !c.dictOverflow && len(c.dends) > 0
 	if dict {
-		ch.dict, ch.dictOff = true, p.off
-		b := p.page[:0]
+		ch.dict = true
+		b := e.page[:0]
 		s := uint32(0)
 		for _, e := range c.dends {
 			b = binary.LittleEndian.AppendUint32(b, e-s)
 			b = append(b, c.dtext[s:e]...)
 			s = e
 		}
-		p.page = b
-		ch.uncomp += p.writePage(pageDict, len(c.dends), encPlain)
+		e.page = b
+		ch.uncomp += e.pageTo(c, pageDict, len(c.dends), encPlain)
 	}
-	ch.dataOff = p.off
-	b := p.page[:0]
+	ch.dataOff = int64(len(c.out))
+	b := e.page[:0]
 	if !c.c.Required {
 		b = append(b, 0, 0, 0, 0)
 		b = appendRLE(b, c.def, 1)
@@ -279,32 +373,32 @@ func (p *pqWriter) writeChunk(c *pqColumn, rows int) pqChunk {
 			ch.min, ch.max = min(ch.min, v), max(ch.max, v)
 		}
 	}
-	p.page = b
-	ch.uncomp += p.writePage(pageData, rows, enc)
-	ch.comp = p.off - start
-	if c.dictOverflow {
-		c.useDict = false
-	}
+	e.page = b
+	ch.uncomp += e.pageTo(c, pageData, rows, enc)
+	ch.comp = int64(len(c.out))
+	c.ch = ch
 	c.def, c.ints, c.text, c.ends, c.idx, c.dtext, c.dends = c.def[:0], c.ints[:0], c.text[:0], c.ends[:0], c.idx[:0], c.dtext[:0], c.dends[:0]
 	c.nulls, c.hasLast, c.dictOverflow = 0, false, false
 	if c.dict != nil {
 		clear(c.dict)
-		if !c.useDict {
-			c.dict = nil
-		}
 	}
-	return ch
 }
 
-// writePage compresses p.page and writes it with its header; it returns
-// the page's uncompressed size, header included.
-func (p *pqWriter) writePage(typ int32, n int, enc int32) int64 {
-	p.comp = p.zenc.EncodeAll(p.page, p.comp[:0])
-	t := &p.hdr
+// pageTo compresses e.page and appends it with its header to c.out; it
+// returns the page's uncompressed size, header included.
+func (e *pqEncoder) pageTo(c *pqColumn, typ int32, n int, enc int32) int64 {
+	t := &e.hdr
 	t.reset()
+	// The header's compressed size is known after compressing: compress
+	// behind a gap, then move the page up behind its header.
+	const gap = 64
+	start := len(c.out)
+	c.out = append(c.out, make([]byte, gap)...)
+	c.out = e.z.EncodeAll(e.page, c.out)
+	comp := len(c.out) - start - gap
 	t.i32(1, typ)
-	t.i32(2, int32(len(p.page)))
-	t.i32(3, int32(len(p.comp)))
+	t.i32(2, int32(len(e.page)))
+	t.i32(3, int32(comp))
 	if typ == pageDict {
 		t.begin(7)
 		t.i32(1, int32(n))
@@ -319,33 +413,53 @@ func (p *pqWriter) writePage(typ int32, n int, enc int32) int64 {
 		t.end()
 	}
 	t.stop()
-	p.write(t.b)
-	p.write(p.comp)
-	return int64(len(t.b) + len(p.page))
+	copy(c.out[start:], t.b)
+	copy(c.out[start+len(t.b):], c.out[start+gap:])
+	c.out = c.out[:start+len(t.b)+comp]
+	return int64(len(t.b) + len(e.page))
+}
+
+// Abort ends the encoder without writing the rest: the file is left
+// unfinished (the caller throws it away).
+func (p *pqWriter) Abort() {
+	if p.todo != nil {
+		close(p.todo)
+		<-p.fin
+		p.todo = nil
+	}
 }
 
 // Close writes the last row group and the footer.
 func (p *pqWriter) Close() error {
-	p.flushGroup()
+	if p.cur != nil && p.cur.rows > 0 {
+		p.todo <- p.cur
+	}
+	p.cur = nil
+	if p.todo == nil {
+		return errAborted
+	}
+	close(p.todo)
+	<-p.fin
+	p.todo = nil
 	t := &p.hdr
 	t.reset()
 	t.i32(1, 1) // version
-	t.list(2, tStruct, len(p.cols)+1)
+	t.list(2, tStruct, len(Columns)+1)
 	t.elem()
 	t.bin(4, []byte("schema"))
-	t.i32(5, int32(len(p.cols)))
+	t.i32(5, int32(len(Columns)))
 	t.end()
-	for i := range p.cols {
-		c := &p.cols[i]
+	for i := range Columns {
+		col := &Columns[i]
 		t.elem()
-		t.i32(1, c.ptype)
-		if c.c.Required {
+		t.i32(1, pqType(col.Kind))
+		if col.Required {
 			t.i32(3, 0)
 		} else {
 			t.i32(3, 1)
 		}
-		t.bin(4, []byte(c.c.Name))
-		switch c.c.Kind {
+		t.bin(4, []byte(col.Name))
+		switch col.Kind {
 		case KindString:
 			t.i32(6, 0) // UTF8
 			t.begin(10)
@@ -372,7 +486,7 @@ func (p *pqWriter) Close() error {
 		t.list(1, tStruct, len(g.chunks))
 		var uncomp, comp int64
 		for i, ch := range g.chunks {
-			c := &p.cols[i]
+			col := &Columns[i]
 			uncomp += ch.uncomp
 			comp += ch.comp
 			t.elem()
@@ -382,7 +496,7 @@ func (p *pqWriter) Close() error {
 			}
 			t.i64(2, first)
 			t.begin(3)
-			t.i32(1, c.ptype)
+			t.i32(1, pqType(col.Kind))
 			if ch.dict {
 				t.list(2, tI32, 3)
 				t.varint(encPlain)
@@ -394,7 +508,7 @@ func (p *pqWriter) Close() error {
 				t.varint(encRLE)
 			}
 			t.list(3, tBinary, 1)
-			t.str([]byte(c.c.Name))
+			t.str([]byte(col.Name))
 			t.i32(4, codecZstd)
 			t.i64(5, g.rows)
 			t.i64(6, ch.uncomp)
@@ -421,8 +535,8 @@ func (p *pqWriter) Close() error {
 		t.end()
 	}
 	t.bin(6, []byte("visor"))
-	t.list(7, tStruct, len(p.cols))
-	for range p.cols {
+	t.list(7, tStruct, len(Columns))
+	for range Columns {
 		t.elem()
 		t.begin(1) // TYPE_ORDER
 		t.end()
@@ -435,7 +549,9 @@ func (p *pqWriter) Close() error {
 	if p.err == nil {
 		p.err = p.out.Flush()
 	}
-	p.zenc.Close()
+	for i := range p.enc {
+		p.enc[i].z.Close()
+	}
 	return p.err
 }
 

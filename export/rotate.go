@@ -34,7 +34,7 @@ func NewRotating(format string, inputs []string, rows int64, create func(n int) 
 	if rows <= 0 {
 		return nil, fmt.Errorf("rows per file must be positive, not %d", rows)
 	}
-	if _, err := NewWriter(format, io.Discard, inputs); err != nil {
+	if err := checkFormat(format); err != nil {
 		return nil, err
 	}
 	return &rotating{format: format, inputs: inputs, rows: rows, create: create}, nil
@@ -106,6 +106,9 @@ func (r *rotating) Close() error {
 // Abort throws away the open part (the finished ones stay).
 func (r *rotating) Abort() {
 	if r.part != nil {
+		if a, ok := r.w.(interface{ Abort() }); ok {
+			a.Abort()
+		}
 		r.part.Abort()
 		r.part, r.w = nil, nil
 	}

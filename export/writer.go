@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -39,7 +40,15 @@ func NewWriter(format string, w io.Writer, inputs []string) (Writer, error) {
 	case "parquet":
 		return newPQWriter(w, inputs), nil
 	}
-	return nil, fmt.Errorf("unknown record format %q (ndjson, csv or parquet)", format)
+	return nil, checkFormat(format)
+}
+
+// checkFormat says whether format is one of Formats.
+func checkFormat(format string) error {
+	if slices.Contains(Formats, format) {
+		return nil
+	}
+	return fmt.Errorf("unknown record format %q (ndjson, csv or parquet)", format)
 }
 
 // textWriter writes NDJSON or CSV.
