@@ -70,15 +70,29 @@ func parseCounters(val []byte, cs [16]*uint64) error {
 	return nil
 }
 
+// A series is written dense (winSec values) or, when shorter, sparse:
+// its non-zero seconds, each as value*16 + second, seconds ascending (a
+// window's entries mostly count in one or two seconds).
 func appendSeries(b []byte, num protowire.Number, s *series) []byte {
 	if *s == (series{}) {
 		return b
 	}
-	var vs [winSec]uint64
+	var dense, sparse [winSec]uint64
+	nd, ns, sizeD, sizeS := 0, 0, 0, 0
 	for i, v := range s {
-		vs[i] = uint64(v)
+		dense[nd] = uint64(v)
+		nd++
+		sizeD += protowire.SizeVarint(uint64(v))
+		if v != 0 {
+			sparse[ns] = uint64(v)<<4 | uint64(i)
+			sizeS += protowire.SizeVarint(sparse[ns])
+			ns++
+		}
 	}
-	return sketch.AppendPackedUints(b, num, vs[:])
+	if ns < winSec && sizeS < sizeD {
+		return sketch.AppendPackedUints(b, num, sparse[:ns])
+	}
+	return sketch.AppendPackedUints(b, num, dense[:])
 }
 
 func parseSeries(val []byte, s *series) error {
@@ -87,14 +101,26 @@ func parseSeries(val []byte, s *series) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	if len(got) != winSec {
-		return corrupt("a series of %d seconds, not %d", len(got), winSec)
-	}
-	for i, v := range got {
-		if v > math.MaxUint32 {
-			return corrupt("a second's count %d over 32 bits", v)
+	*s = series{}
+	if len(got) == winSec {
+		for i, v := range got {
+			if v > math.MaxUint32 {
+				return corrupt("a second's count %d over 32 bits", v)
+			}
+			s[i] = uint32(v)
 		}
-		s[i] = uint32(v)
+		return nil
+	}
+	prev := -1
+	for _, x := range got {
+		i, v := int(x&15), x>>4
+		if i >= winSec || i <= prev || v == 0 || v > math.MaxUint32 {
+			return corrupt("a sparse series' second %d (after %d) of count %d", i, prev, v)
+		}
+		s[i], prev = uint32(v), i
+	}
+	if len(got) == 0 {
+		return corrupt("an empty series")
 	}
 	return nil
 }
@@ -167,7 +193,7 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 	}
 	for _, z := range sortedZoneNames(w.zones) {
 		b = sketch.AppendMessage(b, 10, func(b []byte) []byte {
-			b, err = w.zones[z].appendBinary(b, err)
+			b, err = w.zones[z].appendBinary(b, w.idx*winSec*1e9, err)
 			return b
 		})
 	}
@@ -212,7 +238,9 @@ func sortedZoneNames(m map[string]*zoneStat) []string {
 	return ks
 }
 
-func (z *zoneStat) appendBinary(b []byte, err error) ([]byte, error) {
+// appendBinary writes z; its sample's times are written from base, the
+// window's start.
+func (z *zoneStat) appendBinary(b []byte, base int64, err error) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
@@ -229,7 +257,7 @@ func (z *zoneStat) appendBinary(b []byte, err error) ([]byte, error) {
 		firsts := make([]uint64, n)
 		flags := make([]uint64, n)
 		for i, e := range z.sample.e[:n] {
-			hs[i], firsts[i] = e.h, uint64(e.first)
+			hs[i], firsts[i] = e.h, protowire.EncodeZigZag(e.first-base)
 			if e.random {
 				flags[i] |= 1
 			}
@@ -345,7 +373,7 @@ func (w *window) parse(b []byte) error {
 		case num == 9 && typ == protowire.BytesType:
 			return parseCard(val, w.synSrcs)
 		case num == 10 && typ == protowire.BytesType:
-			return w.parseZone(val)
+			return w.parseZone(val, w.idx*winSec*1e9)
 		case num == 11 && typ == protowire.BytesType:
 			return w.parseAddr(val)
 		case num == 12 && typ == protowire.BytesType:
@@ -362,7 +390,7 @@ func (w *window) parse(b []byte) error {
 	return nil
 }
 
-func (w *window) parseZone(b []byte) error {
+func (w *window) parseZone(b []byte, base int64) error {
 	if len(w.zones) >= maxZones {
 		return corrupt("more than %d zones", maxZones)
 	}
@@ -438,7 +466,7 @@ func (w *window) parseZone(b []byte) error {
 		if i > 0 && h <= hs[i-1] {
 			return corrupt("zone %q: the sample's hashes are not ascending", name)
 		}
-		z.sample.e[i] = sampled{h: h, first: int64(firsts[i]), random: flags[i]&1 != 0, failed: flags[i]&2 != 0}
+		z.sample.e[i] = sampled{h: h, first: base + protowire.DecodeZigZag(firsts[i]), random: flags[i]&1 != 0, failed: flags[i]&2 != 0}
 	}
 	z.sample.n = len(hs)
 	if len(ns) != len(tops) {

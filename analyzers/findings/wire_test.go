@@ -163,6 +163,8 @@ func TestStateWireRefuses(t *testing.T) {
 		"index out of range": win(sketch.AppendUint(nil, 1, 1<<62)),
 		"first after last":   win(sketch.AppendUint(nil, 2, 5), sketch.AppendUint(nil, 3, 4)),
 		"short series":       win(sketch.AppendPackedUints(nil, 5, []uint64{1, 2})),
+		"sparse unordered":   win(sketch.AppendPackedUints(nil, 5, []uint64{1<<4 | 3, 1<<4 | 2})),
+		"sparse second 10":   win(sketch.AppendPackedUints(nil, 5, []uint64{1<<4 | 10})),
 		"series over 32 bit": win(sketch.AppendPackedUints(nil, 5, []uint64{1 << 33, 0, 0, 0, 0, 0, 0, 0, 0, 0})),
 		"zone without name":  win(zone()),
 		"zone twice":         win(zone(name), zone(name)),
