@@ -659,7 +659,7 @@ func corpusScenarios() []corpusScenario {
 				c.dnsperfAll(r, "attack", runs, "480 unique random names over TCP, 40 a source")
 			}},
 		{name: "tunnel-short-labels", mix: 9,
-			desc: "a dnscat2-style tunnel that keeps labels short: one client (198.51.100.60) asking 50 q/s for 5 s TXT, CNAME and MX names made of 18-40 hex characters (a session header and a few bytes of data) split into labels of at most 16, under cat.example through unbound; dnsperf sends the names (dnscat2 is not packaged)",
+			desc: "a dnscat2-style tunnel that keeps labels short: one client (198.51.100.60) asking 50 q/s for 5 s TXT, CNAME and MX names made of 18-30 hex characters (a session header and a few bytes of data) split into labels of at most 16, under cat.example through unbound; dnsperf sends the names (dnscat2 is not packaged)",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
 				f := c.write(t, "cat.txt", catNames(20261206, 250))
 				r.expect(truth.Expect{Kind: "dns_tunneling", Zone: "cat.example"}, lab.FromAny(cpCat))
@@ -990,13 +990,14 @@ func wordNames(seed uint64, n int) []string {
 }
 
 // catNames returns n dnscat2-style queries: hex of a 9-byte header and 0
-// to 11 bytes of data, in labels of at most 16, under cat.example.
+// to 6 bytes of data (18 to 30 characters: under tun-len on average), in
+// labels of at most 16, under cat.example.
 func catNames(seed uint64, n int) []string {
 	hex := lab.RandomLabels(seed, "0123456789abcdef", 40, n)
 	types := []string{"TXT", "TXT", "TXT", "CNAME", "MX"}
 	var out []string
 	for i, h := range hex {
-		h = h[:18+2*(i*5%12)]
+		h = h[:18+2*(i*5%7)]
 		var labels []string
 		for len(h) > 16 {
 			labels, h = append(labels, h[:16]), h[16:]
