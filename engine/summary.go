@@ -220,13 +220,16 @@ func (c *Config) header() (summary.Header, error) {
 	return h, nil
 }
 
-// jobs is the number of analyses run at once for n inputs.
+// jobs is the number of analyses run at once for n inputs, from the CPUs
+// -j gives (0: GOMAXPROCS): a run keeps about two CPUs busy (its reader,
+// its shards), so -j N runs N/2 inputs at once, GOMAXPROCS/runs shards
+// each; -j 1 and -j 2 read the inputs as one capture, on one or two CPUs.
 func (c *Config) jobs(n int) int {
 	j := c.Jobs
 	if j <= 0 {
-		j = runtime.NumCPU()
+		j = runtime.GOMAXPROCS(0)
 	}
-	return max(1, min(j, n))
+	return max(1, min(j/2, n))
 }
 
 // AnalyzeSummary analyses cfg's inputs into a summary: with -j above 1
