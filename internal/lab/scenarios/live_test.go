@@ -59,9 +59,17 @@ func TestLiveLab(t *testing.T) {
 	reportPath, writePath := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.pcapng")
 	vis := n.Start(n.Cli, bin, "live", "-i", n.CliIf, "--bucket", "1s", "--host-spec", liveSrv+"/32",
 		"--format", "json", "-o", reportPath, "--listen", "127.0.0.1:9753", "--write", writePath)
+	// A second run on the same veth writes the summary (--format summary).
+	sumPath := filepath.Join(dir, "live.vsum")
+	visSum := n.Start(n.Cli, bin, "live", "-i", n.CliIf, "--bucket", "1s", "--host-spec", liveSrv+"/32",
+		"--format", "summary", "-o", sumPath, "--label", "server=live-lab", "--listen", "127.0.0.1:9754")
 	client := metricsClient(n)
 	const url = "http://127.0.0.1:9753/metrics"
 	lab.WaitFor(t, 10*time.Second, "visor's /metrics", func() bool { _, err := lab.Scrape(client, url); return err == nil })
+	lab.WaitFor(t, 10*time.Second, "the summary run's /metrics", func() bool {
+		_, err := lab.Scrape(client, "http://127.0.0.1:9754/metrics")
+		return err == nil
+	})
 
 	// 50 passes over the 18-line query file at 300 q/s: 900 queries over
 	// about 3 s, several buckets.
@@ -100,6 +108,9 @@ func TestLiveLab(t *testing.T) {
 	if err := vis.Stop(syscall.SIGINT); err != nil {
 		t.Fatalf("visor live after SIGINT: %v (want exit 0)\n%s", err, vis.Stderr())
 	}
+	if err := visSum.Stop(syscall.SIGINT); err != nil {
+		t.Fatalf("visor live --format summary after SIGINT: %v (want exit 0)\n%s", err, visSum.Stderr())
+	}
 	td.Stop(t)
 
 	live := lab.ReadReport(t, reportPath)
@@ -126,8 +137,9 @@ func TestLiveLab(t *testing.T) {
 			t.Errorf("last scrape: %s%v = %v; the final report says %d", c.name, c.kv, got, c.want)
 		}
 	}
-	// The oracle: tcpdump's capture of the same veth, and visor's own --write.
-	for _, path := range []string{td.Path, writePath} {
+	// The oracle: tcpdump's capture of the same veth, visor's own --write,
+	// and the summary of the run beside it.
+	for _, path := range []string{td.Path, writePath, sumPath} {
 		r := lab.Analyze(t, "--bucket", "1s", path)
 		o := r.Summary.DNS
 		t.Logf("visor analyze %s: %d packets, %d queries, %d responses", filepath.Base(path), r.Summary.Net.Packets, o.Queries, o.Responses)
