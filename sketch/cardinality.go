@@ -9,8 +9,8 @@ import (
 // Cardinality counts distinct items with HyperLogLog
 // (github.com/axiomhq/hyperloglog, precision 14 → ~0.8% standard error).
 //
-// Both kinds count their first items exactly in a hash set (NewCardinality
-// 64, NewDenseCardinality 1024). Past it, NewCardinality's goes to
+// Both kinds count their first items exactly in a hash set (both
+// 1024; NewCardinality's table grows with them). Past it, NewCardinality's goes to
 // HyperLogLog++'s sparse representation, near exact for small counts, and
 // to 2^14 one-byte registers (16 KiB) once those are smaller;
 // NewDenseCardinality's goes to the registers at once. Items are hashed with the library's MetroHash64 and its fixed
@@ -39,14 +39,18 @@ type Cardinality struct {
 const smallMax = 1024
 
 // smallSparse is how many distinct hashes a NewCardinality sketch counts
-// exactly (in 1 KiB) before its sparse HyperLogLog.
-const smallSparse = 64
+// exactly before its sparse HyperLogLog, in a table that grows with them
+// (16 KiB when full). The sparse form costs a map write an insert and a
+// compaction every few hundred, so the many small sketches (per zone cut
+// and window in findings, per client list) stay in the table, where an
+// insert or a merge is a probe, for counts up to a thousand.
+const smallSparse = 1024
 
 // NewCardinality returns an empty Cardinality, for the many small ones (per
-// zone, per prefix): it counts its first 64 items exactly in a small hash
-// set, then in HyperLogLog++'s sparse form, then in registers.
+// zone, per prefix): it counts its first 1024 items exactly in a hash set
+// that grows with them, then in HyperLogLog++'s sparse form, then in registers.
 func NewCardinality() *Cardinality {
-	return &Cardinality{small: newHashSet(smallSparse), sparse: true}
+	return &Cardinality{small: newHashSet(smallSparse, 16), sparse: true}
 }
 
 // NewDenseCardinality returns an empty Cardinality for the few sketches
@@ -56,7 +60,7 @@ func NewCardinality() *Cardinality {
 // hash set and compactions. Past the set, linear counting keeps the
 // estimate within a fraction of a percent up to thousands of items.
 func NewDenseCardinality() *Cardinality {
-	return &Cardinality{small: newHashSet(smallMax)}
+	return &Cardinality{small: newHashSet(smallMax, cellsFor(smallMax))}
 }
 
 // Insert adds an item. It does not retain b. In the dense representation it
@@ -183,12 +187,35 @@ type hashSet struct {
 	n, max int
 }
 
-func newHashSet(max int) *hashSet {
+// newHashSet returns a set for up to max hashes in a table of initial
+// cells (a power of two, at least 16), doubled while it fills past half.
+func newHashSet(max, initial int) *hashSet {
+	return &hashSet{cells: make([]uint64, initial), mask: uint64(initial - 1), max: max}
+}
+
+// cellsFor is the table for max hashes at a load of at most one half.
+func cellsFor(max int) int {
 	size := 16
 	for size < 2*max {
 		size <<= 1
 	}
-	return &hashSet{cells: make([]uint64, size), mask: uint64(size - 1), max: max}
+	return size
+}
+
+// grow doubles the table.
+func (s *hashSet) grow() {
+	old := s.cells
+	s.cells = make([]uint64, 2*len(old))
+	s.mask = uint64(len(s.cells) - 1)
+	for _, h := range old {
+		if h != 0 {
+			i := h & s.mask
+			for s.cells[i] != 0 {
+				i = (i + 1) & s.mask
+			}
+			s.cells[i] = h
+		}
+	}
 }
 
 // add inserts h; false when h is new and the set is full.
@@ -203,6 +230,10 @@ func (s *hashSet) add(h uint64) bool {
 		case 0:
 			if s.n >= s.max {
 				return false
+			}
+			if 2*(s.n+1) > len(s.cells) {
+				s.grow()
+				return s.add(h)
 			}
 			s.cells[i] = h
 			s.n++

@@ -43,18 +43,19 @@ func zoneSlot(suf []byte) int {
 const shapeMemo = 1024
 
 // nameShape is what the tunnel and random-subdomain detectors measure of
-// the labels under a name's zone; sub (their length) guards against a
-// hash collision as well as qh does.
+// the labels under a name's zone; sub (their length; -1: not measured) guards
+// against a hash collision as well as qh does.
 type nameShape struct {
-	qh        uint64
-	sub       int
-	longest   int
-	entropyMb uint64
-	// gen is the window (window.gen) whose zone cut's sample has the name
-	// already: a name repeated in a window is offered to the sample once,
-	// and finds its cut (z, whose name starts at off in a name of nlen
-	// bytes) here.
+	qh uint64
+	// gen is the window (window.gen) whose zone cut's distinct names and
+	// sample have the name already: a name repeated in a window is
+	// offered to them once, and finds its cut (z, whose name starts at
+	// off in a name of nlen bytes) here.
 	gen       uint64
 	z         *zoneStat
-	off, nlen int
+	entropyMb uint32
+	sub       int16 // -1: shape not measured
+	longest   int16
+	off, nlen int16
+	failed    bool // gen's sample marked it failed
 }

@@ -96,7 +96,8 @@ type addrStat struct {
 	// count it entered. Merge clears them.
 	pfx      *prefixStat
 	lastZone *zoneStat
-	topIdx   int // its index in lastZone's top sources
+	topIdx   int    // its index in lastZone's top sources
+	h        uint64 // sketch.Hash of its address as a source key; 0: not yet
 }
 
 // prefixStat counts the queries of a /24 (IPv4) or /64 (IPv6).
@@ -195,11 +196,15 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 	wire := uint64(max(m.WireLen, 0))
 	var z *zoneStat
 	var name []byte
-	off := 0
+	var c *nameShape
+	off, seen := 0, false
 	if v.HasQuestion {
 		name = v.QName()
-		if c := &s.shapes[qh&(shapeMemo-1)]; c.qh == qh && c.gen == w.gen && c.nlen == len(name) {
-			z, off = c.z, c.off // asked before in this window
+		c = &s.shapes[qh&(shapeMemo-1)]
+		if c.qh == qh && c.gen == w.gen && int(c.nlen) == len(name) {
+			// Asked before in this window: its cut's distinct names and
+			// sample have it already.
+			z, off, seen = c.z, int(c.off), true
 		} else {
 			z, off = s.zoneOf(w, v)
 		}
@@ -221,7 +226,7 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 		}
 		s.prefixQuery(w, src, m.Src, i)
 		if z != nil {
-			s.zoneQuery(w, z, src, m, v, name, off, qh, i)
+			s.zoneQuery(w, z, src, m, v, name, off, qh, i, c, seen)
 		}
 		return
 	}
@@ -268,9 +273,16 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 		}
 		if (rc == 2 || rc == 3) && off > 1 {
 			// Offered to the sample as well: its query may lie in another
-			// piece of the capture (a merge then joins them).
-			z.sample.insert(qh, m.TS, name[:off-1])
-			z.sample.fail(qh)
+			// piece of the capture (a merge then joins them). A name asked
+			// in this window is in the sample already, and once marked
+			// failed stays so.
+			if !seen {
+				z.sample.insert(qh, m.TS, name[:off-1])
+				z.sample.fail(qh)
+			} else if !c.failed {
+				z.sample.fail(qh)
+				c.failed = true
+			}
 		}
 	}
 }
@@ -298,11 +310,15 @@ func (s *State) prefixQuery(w *window, src *addrStat, a netip.Addr, i int) {
 
 // zoneQuery counts a query under zone cut z; name[:off-1] is the part of
 // the name under the cut (off 0: none).
-func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Message, v *decode.DNS, name []byte, off int, qh uint64, i int) {
+// c is the name's memo cell, seen whether it says the name was asked in w
+// already (then z's distinct names and sample have it).
+func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Message, v *decode.DNS, name []byte, off int, qh uint64, i int, c *nameShape, seen bool) {
 	z.q++
 	z.qBytes += uint64(max(m.WireLen, 0))
 	z.qs[i]++
-	z.names.InsertHash(qh)
+	if !seen {
+		z.names.InsertHash(qh)
+	}
 	if src != nil && src.lastZone == z {
 		// Counted in z.srcs already; its top entry is where it was,
 		// unless another source took that place.
@@ -312,7 +328,14 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 			src.topIdx = z.top.add(m.Src, 1)
 		}
 	} else {
-		z.srcs.Insert(visor.AddrKey(m.Src, &s.keyb))
+		if src != nil {
+			if src.h == 0 {
+				src.h = sketch.Hash(visor.AddrKey(m.Src, &s.keyb))
+			}
+			z.srcs.InsertHash(src.h)
+		} else {
+			z.srcs.Insert(visor.AddrKey(m.Src, &s.keyb))
+		}
 		idx := z.top.add(m.Src, 1)
 		if src != nil {
 			src.lastZone, src.topIdx = z, idx
@@ -338,17 +361,20 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 		z.subLen += uint64(len(sub))
 		// Label shape depends on the name alone (its cut is a function of
 		// it): names that repeat take it from the memo.
-		c := &s.shapes[qh&(shapeMemo-1)]
-		if c.qh != qh || c.sub != len(sub) {
+		if c.qh != qh || int(c.sub) != len(sub) {
 			longest, entropyMb := s.shape(sub)
-			*c = nameShape{qh: qh, sub: len(sub), longest: longest, entropyMb: entropyMb}
+			*c = nameShape{qh: qh, sub: int16(len(sub)), longest: int16(longest), entropyMb: uint32(entropyMb)}
 		}
 		z.maxLabel += uint64(c.longest)
-		z.entropyMb += c.entropyMb
-		if c.gen != w.gen {
+		z.entropyMb += uint64(c.entropyMb)
+		if !seen {
 			z.sample.insert(qh, m.TS, sub)
-			c.gen, c.z, c.off, c.nlen = w.gen, z, off, len(name)
 		}
+	} else if !seen && c.qh != qh {
+		*c = nameShape{qh: qh, sub: -1}
+	}
+	if !seen {
+		c.gen, c.failed, c.z, c.off, c.nlen = w.gen, false, z, int16(off), int16(len(name))
 	}
 }
 
