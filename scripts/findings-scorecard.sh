@@ -5,7 +5,7 @@
 # with --bucket 1s, 10s, 1m and 5m, prints the scorecard and writes it into
 # docs/findings-scorecard.md. Exits non-zero when a row misses.
 #
-#   scripts/findings-scorecard.sh                  make the corpus (about 4 min) and score it
+#   scripts/findings-scorecard.sh                  make the corpus (about 5 min) and score it
 #   scripts/findings-scorecard.sh --keep DIR       ... and keep it: DIR/NAME/{capture.pcap,truth.json}
 #   scripts/findings-scorecard.sh --corpus DIR     score a kept corpus (no root, seconds)
 #   scripts/findings-scorecard.sh --only RE        make only the scenarios matching RE
@@ -42,8 +42,10 @@ go test -tags lab -count=1 -timeout 20m -run '^TestFindingsCorpus$' -v ./interna
 # the scorecard is what the test printed from "Scored" to the end of its misses
 sed -n '/^Scored /,/^=== \|^--- \|^    corpus_test/p' "$log" | sed '/^=== \|^--- \|^    corpus_test/d'
 if [ "$rc" != 0 ]; then
-	grep -E '^\s+(--- FAIL|corpus_test.go:[0-9]+: .*(not made|timed out|ended:|dropped packets|cannot|no such))' "$log" | head -20 >&2 || true
+	grep -E '^\s*(--- FAIL|\S+_test\.go:[0-9]+: .*(not made|timed out|ended:|dropped packets|cannot|no such|carried|missing|error|failed))|^(FAIL|panic)' "$log" | head -20 >&2 || true
 	grep -q '^Scored ' "$log" || tail -40 "$log" >&2
+	# the whole log, for what the lines above do not say
+	cp "$log" "${TMPDIR:-/tmp}/findings-scorecard.log" && echo "findings-scorecard: the test's log is ${TMPDIR:-/tmp}/findings-scorecard.log" >&2
 fi
 grep -q '^Scored ' "$log" || doc=
 echo "findings-scorecard: $((SECONDS - start)) s, exit $rc${doc:+, written to $doc}" >&2
