@@ -63,6 +63,10 @@ type Knot struct {
 	DnstapSink     string // a file: knot-module-dnstap logs every query and response to it
 	DnstapIdentity string
 	Dir            string // set by StartKnot
+
+	// Signed names the zones knotd signs itself (dnssec-signing: on, its
+	// default policy: ECDSA P-256, NSEC), keys made at its start.
+	Signed map[string]bool
 }
 
 // StartKnot writes k's configuration and zones under dir/knot and starts
