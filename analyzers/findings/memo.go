@@ -58,4 +58,7 @@ type nameShape struct {
 	longest   int16
 	off, nlen int16
 	failed    bool // gen's sample marked it failed
+	// random is randomLooking of its first label, when randKnown: worked
+	// out when the name first enters a sample, kept for later windows.
+	random, randKnown bool
 }

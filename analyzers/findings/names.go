@@ -3,7 +3,6 @@ package findings
 import (
 	"bytes"
 	"math"
-	"slices"
 )
 
 // Zone cuts. A name's zone cut is the suffix below which it carries data:
@@ -172,7 +171,20 @@ type sampled struct {
 // insert adds the name of hash h, seen at ts, whose part under its cut is
 // sub. Once the sample is full, most names cost one comparison.
 func (s *nameSample) insert(h uint64, ts int64, sub []byte) {
-	if s.n == sampleK && h >= s.e[sampleK-1].h {
+	if s.wants(h) {
+		s.insertShaped(h, ts, randomFirst(sub))
+	}
+}
+
+// wants says whether the name of hash h would be in the sample.
+func (s *nameSample) wants(h uint64) bool {
+	return s.n < sampleK || h < s.e[sampleK-1].h
+}
+
+// insertShaped is insert for a name whose first label randomLooking
+// judged already (random).
+func (s *nameSample) insertShaped(h uint64, ts int64, random bool) {
+	if !s.wants(h) {
 		return
 	}
 	i, found := s.find(h)
@@ -180,27 +192,34 @@ func (s *nameSample) insert(h uint64, ts int64, sub []byte) {
 		s.e[i].first = min(s.e[i].first, ts)
 		return
 	}
-	first := sub
-	if j := bytes.IndexByte(sub, '.'); j >= 0 {
-		first = sub[:j]
-	}
 	if s.n < sampleK {
 		s.n++
 	}
 	copy(s.e[i+1:s.n], s.e[i:s.n-1])
-	s.e[i] = sampled{h: h, first: ts, random: randomLooking(first)}
+	s.e[i] = sampled{h: h, first: ts, random: random}
 }
 
+// randomFirst says whether the first label of sub looks machine-made.
+func randomFirst(sub []byte) bool {
+	if j := bytes.IndexByte(sub, '.'); j >= 0 {
+		sub = sub[:j]
+	}
+	return randomLooking(sub)
+}
+
+// find returns where h is or would go in the sample, and whether it is
+// there.
 func (s *nameSample) find(h uint64) (int, bool) {
-	return slices.BinarySearchFunc(s.e[:s.n], h, func(e sampled, h uint64) int {
-		switch {
-		case e.h < h:
-			return -1
-		case e.h > h:
-			return 1
+	lo, hi := 0, s.n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.e[m].h < h {
+			lo = m + 1
+		} else {
+			hi = m
 		}
-		return 0
-	})
+	}
+	return lo, lo < s.n && s.e[lo].h == h
 }
 
 // fail marks the name of hash h, if sampled, as failed.

@@ -367,8 +367,11 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 		}
 		z.maxLabel += uint64(c.longest)
 		z.entropyMb += uint64(c.entropyMb)
-		if !seen {
-			z.sample.insert(qh, m.TS, sub)
+		if !seen && z.sample.wants(qh) {
+			if !c.randKnown {
+				c.random, c.randKnown = randomFirst(sub), true
+			}
+			z.sample.insertShaped(qh, m.TS, c.random)
 		}
 	} else if !seen && c.qh != qh {
 		*c = nameShape{qh: qh, sub: -1}

@@ -79,9 +79,13 @@ type window struct {
 // every bucket, and would otherwise make its entries and their sketches
 // again each time.
 type pool struct {
-	gen      uint64 // the last window's gen
-	wins     []*window
-	zones    []*zoneStat
+	gen   uint64 // the last window's gen
+	wins  []*window
+	zones []*zoneStat
+	// named holds one released entry per zone name: the next window's
+	// entry for the same cut takes it, with its sketches' tables already
+	// grown to the cut's size.
+	named    map[string]*zoneStat
 	addrs    []*addrStat
 	prefixes []*prefixStat
 }
@@ -102,8 +106,15 @@ func (p *pool) window(idx int64) *window {
 
 // release empties w into p.
 func (p *pool) release(w *window) {
+	if p.named == nil {
+		p.named = make(map[string]*zoneStat, len(w.zones))
+	}
 	for _, z := range w.zones {
-		p.zones = append(p.zones, z)
+		if p.named[z.zone] == nil && len(p.named) < 4*maxZones {
+			p.named[z.zone] = z
+		} else {
+			p.zones = append(p.zones, z)
+		}
 	}
 	for _, a := range w.addrs {
 		p.addrs = append(p.addrs, a)
@@ -153,12 +164,22 @@ func (w *window) newZone(name string) *zoneStat {
 // newZone, newAddr and newPrefix return an empty entry, reused when a
 // window released one.
 func (p *pool) zone(name string) *zoneStat {
-	n := len(p.zones)
-	if n == 0 {
+	z := p.named[name]
+	if z != nil {
+		delete(p.named, name)
+	} else if n := len(p.zones); n > 0 {
+		z = p.zones[n-1]
+		p.zones = p.zones[:n-1]
+	} else {
+		for k, e := range p.named {
+			z = e
+			delete(p.named, k)
+			break
+		}
+	}
+	if z == nil {
 		return &zoneStat{zone: name, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
 	}
-	z := p.zones[n-1]
-	p.zones = p.zones[:n-1]
 	*z = zoneStat{zone: name, names: z.names.Fresh(), srcs: z.srcs.Fresh()}
 	return z
 }
