@@ -76,4 +76,7 @@ for c, what in (("pieces", f"{n} packets in {pieces} pieces"), ("single", f"{n} 
     print(f"  -j 1: best wall {b1:.2f}s, median {m1:.2f}s, median CPU {c1:.2f}s, max RSS {r1 // 1024} MB")
     print(f"  -j 2: best wall {b2:.2f}s, median {m2:.2f}s, median CPU {c2:.2f}s, max RSS {r2 // 1024} MB")
     print(f"  speed-up -j 2 over -j 1: best {b1 / b2:.2f}x, median {m1 / m2:.2f}x; reports the same: {a == b}")
+    w = {(r[0], r[1], i // 4): float(r[2]) for i, r in enumerate(rows)}
+    paired = [w[(c, "1", k)] / w[(c, "2", k)] for k in range(len(rows) // 4)]
+    print("  each round's -j 1 / -j 2:", " ".join(f"{x:.2f}" for x in paired))
 PY
