@@ -48,6 +48,8 @@ const (
 	cpRefl     = "198.51.100.66"     // the reflection's target (its address is "spoofed")
 	cpSlow     = "198.51.100.88"     // the low-and-slow client
 	cpPTR      = "198.51.100.22"     // the PTR sweeper
+	cpDNSSEC   = "198.51.100.23"     // the validating resolver's client
+	cpValid    = "198.51.100.5"      // the validating unbound
 	cpCat      = "198.51.100.60"     // the short-label tunnel's client
 	cpRefl6    = "2001:db8:100::66"  // the IPv6 reflection's target
 	cpSpoof6   = "2001:db8:200::/48" // spoofed sources, routed back to the client's link
@@ -65,7 +67,7 @@ var corpusZones = []string{"visor-lab.example", "victim.example", "flood.example
 // corpusTemplated are knotd zones made from a shared template: the
 // blocklists (dnsbl.zone) and zones where every name exists (crawl.zone).
 var corpusTemplated = map[string]string{"bl.example": "dnsbl.zone", "rbl.example": "dnsbl.zone",
-	"cdn.example": "crawl.zone", "trk.example": "crawl.zone", "cat.example": "crawl.zone"}
+	"cdn.example": "crawl.zone", "trk.example": "crawl.zone", "cat.example": "crawl.zone", "signed.example": "crawl.zone"}
 
 type corpusLab struct {
 	n   *lab.Net
@@ -274,7 +276,7 @@ func makeCorpus(t *testing.T) (dirs, notMade []string) {
 func newCorpusLab(t *testing.T) *corpusLab {
 	lab.Require(t, "ip", "knotd", "unbound", "dnsperf", "kdig", "tcpdump", "ethtool")
 	cli := []string{c4 + "/24"}
-	for _, a := range []string{cpCrawler, cpMail, cpTCPLoad, cpBusy, cpNX, cpSF, cpSYN, cpRefl, cpSlow, cpPTR, cpCat} {
+	for _, a := range []string{cpCrawler, cpMail, cpTCPLoad, cpBusy, cpNX, cpSF, cpSYN, cpRefl, cpSlow, cpPTR, cpCat, cpDNSSEC} {
 		cli = append(cli, a+"/32")
 	}
 	for i := 0; i < cpBots; i++ {
@@ -286,7 +288,7 @@ func newCorpusLab(t *testing.T) *corpusLab {
 	}
 	c := &corpusLab{dir: t.TempDir(), out: os.Getenv("VISOR_CORPUS_OUT")}
 	c.n = lab.NewNet(t, lab.NetConfig{
-		SrvAddrs: []string{s4u + "/24", s4k + "/24", cpIodined + "/24", cpDns2tcpd + "/24", s6u + "/64", s6k + "/64"},
+		SrvAddrs: []string{s4u + "/24", s4k + "/24", cpIodined + "/24", cpDns2tcpd + "/24", cpValid + "/24", s6u + "/64", s6k + "/64"},
 		CliAddrs: cli, Blackholes: []string{dead + "/32"}, NoOffload: true,
 	})
 	c.crawl = crawlZones()
@@ -300,7 +302,7 @@ func newCorpusLab(t *testing.T) *corpusLab {
 		zones = append(zones, z)
 	}
 	knot := c.n.StartKnot(c.dir, lab.Knot{Listen: []string{s4k, s6k}, UDPMaxPayload: 4096, LogLevel: "warning",
-		Zones: zones, ZoneFiles: files})
+		Zones: zones, ZoneFiles: files, Signed: map[string]bool{"signed.example": true}})
 	stubs := map[string]string{"example": s4k, "broken.example": dead, ".": dead}
 	for _, z := range zones[:len(corpusZones)] {
 		stubs[z] = s4k
@@ -319,7 +321,30 @@ func newCorpusLab(t *testing.T) *corpusLab {
 	c.n.WaitAnswer(s4u, "www.corp.example", "A", "198.51.100.80", knot, ub)
 	c.n.WaitAnswer(s4u, "www."+c.crawl[len(c.crawl)-1], "A", "198.51.100.91", knot, ub)
 	c.mix = c.write(t, "mix.txt", ordinaryMix(c.crawl))
+	c.validator(t, knot)
 	return c
+}
+
+// validator starts a validating unbound on cpValid whose trust anchor is
+// signed.example's key-signing key, as knotd made it.
+func (c *corpusLab) validator(t *testing.T, knot *lab.Proc) {
+	c.n.WaitAnswer(s4k, "signed.example", "DNSKEY", "257 3 13", knot)
+	var ksk string
+	for _, l := range strings.Split(c.n.Kdig("+short", "@"+s4k, "signed.example", "DNSKEY"), "\n") {
+		if strings.HasPrefix(l, "257 ") {
+			ksk = strings.TrimSpace(l)
+		}
+	}
+	if ksk == "" {
+		t.Fatal("signed.example has no key-signing key")
+	}
+	ub := c.n.StartUnbound(c.dir, "unbound-validating", lab.Unbound{
+		Interfaces: []string{cpValid}, Outgoing: []string{cpValid},
+		Extra: []string{`module-config: "validator iterator"`, `trust-anchor: "signed.example. DNSKEY ` + ksk + `"`, "aggressive-nsec: no",
+			"ratelimit: 0", "ip-ratelimit: 0", "msg-cache-size: 64m", "rrset-cache-size: 64m"},
+		Stubs: map[string]string{"signed.example": s4k, ".": dead},
+	})
+	c.n.WaitAnswer(cpValid, "www.signed.example", "A", "198.51.100.91", knot, ub)
 }
 
 // sub is a directory of its own for a scenario's files.
@@ -705,6 +730,12 @@ func corpusScenarios() []corpusScenario {
 				r.expect(truth.Expect{Kind: "random_subdomain", Zone: "broken.example"}, lab.FromAny(bots(20)...))
 				c.dnsperfAll(r, "attack", runs, "600 unique random names under an unreachable zone, 30 a source")
 			}},
+		{name: "ordinary-dnssec", mix: 8, upstream: true,
+			desc: "a DNSSEC-validating resolver's upstream side: a client (198.51.100.23) asks a validating unbound (198.51.100.5, trust anchor signed.example's key) with DO for 1500 distinct host names under the signed zone signed.example (knotd signs it: ECDSA, NSEC; wildcard answers with their RRSIG and NSEC proof; no aggressive use of NSEC, so each name goes upstream) at 300 q/s; captured where unbound asks knotd (lo of the server namespace): DO queries, DNSKEY, signed answers",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				c.dnsperfAll(r, "background", [][]string{{"-t", "2", "-D", "-f", "inet", "-a", cpDNSSEC, "-s", cpValid, "-d", c.write(t, "dnssec.txt", signedNames(1500)), "-n", "1", "-Q", "300"}},
+					"1500 names under a signed zone, each once, through a validating resolver")
+			}},
 		{name: "ordinary-dnsbl-ptr", mix: 7,
 			desc: "legitimate lookups that look like an attack: a mail server (198.51.100.21) checking 250 senders against two blocklists (reversed IPv4 under bl.example and rbl.example: 500 distinct names, nearly all NXDOMAIN) at 100 q/s through unbound, and a PTR sweep of 198.51.100.0/24 (256 names, mostly NXDOMAIN) from 198.51.100.22 at 50 q/s",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
@@ -1004,6 +1035,21 @@ func catNames(seed uint64, n int) []string {
 		}
 		labels = append(labels, h)
 		out = append(out, strings.Join(labels, ".")+".cat.example "+types[i%len(types)])
+	}
+	return out
+}
+
+// signedNames returns n host names and types under signed.example, in
+// 12 subzones (www.north.signed.example, api3.cedar.signed.example).
+func signedNames(n int) []string {
+	types := []string{"A", "AAAA", "A", "MX", "TXT"}
+	var out []string
+	for i := 0; i < n; i++ {
+		h, a, k := crawlH[i%len(crawlH)], crawlA[(i/len(crawlH))%len(crawlA)], i/(len(crawlH)*len(crawlA))
+		if k > 0 {
+			h = fmt.Sprint(h, k)
+		}
+		out = append(out, fmt.Sprintf("%s.%s.signed.example %s", h, a, types[i%len(types)]))
 	}
 	return out
 }
