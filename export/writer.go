@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"reflect"
@@ -34,9 +33,9 @@ type Writer interface {
 func NewWriter(format string, w io.Writer, inputs []string) (Writer, error) {
 	switch format {
 	case "ndjson":
-		return &textWriter{w: bufio.NewWriterSize(w, 256<<10), inputs: inputs, json: true}, nil
+		return &textWriter{w: newAsyncOut(w), inputs: inputs, json: true}, nil
 	case "csv":
-		return &textWriter{w: bufio.NewWriterSize(w, 256<<10), inputs: inputs}, nil
+		return &textWriter{w: newAsyncOut(w), inputs: inputs}, nil
 	case "parquet":
 		return newPQWriter(w, inputs), nil
 	}
@@ -53,7 +52,7 @@ func checkFormat(format string) error {
 
 // textWriter writes NDJSON or CSV.
 type textWriter struct {
-	w      *bufio.Writer
+	w      *asyncOut
 	inputs []string
 	json   bool
 	header bool
@@ -144,16 +143,20 @@ func (t *textWriter) write(r *Record, x *Batch) error {
 func (t *textWriter) Close() error {
 	if !t.json && !t.header {
 		t.header = true
+		b := t.line[:0]
 		for i, c := range Columns {
 			if i > 0 {
-				t.w.WriteByte(',')
+				b = append(b, ',')
 			}
-			t.w.WriteString(c.Name)
+			b = append(b, c.Name...)
 		}
-		t.w.WriteByte('\n')
+		t.w.Write(append(b, '\n'))
 	}
-	return t.w.Flush()
+	return t.w.Close()
 }
+
+// Abort ends the writing goroutine; what was not written is lost.
+func (t *textWriter) Abort() { t.w.Abort() }
 
 const hexDigits = "0123456789abcdef"
 
