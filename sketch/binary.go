@@ -321,16 +321,27 @@ func (c *Cardinality) UnmarshalBinary(b []byte) error {
 	if prec != HLLPrecision {
 		return corrupt("cardinality of precision %d, not %d", prec, HLLPrecision)
 	}
-	n := NewDenseCardinality()
 	limit := smallMax
 	if sparse {
-		n, limit = NewCardinality(), smallSparse
+		limit = smallSparse
 	}
 	if len(exact)%8 != 0 || len(exact)/8 > limit {
 		return corrupt("cardinality with %d bytes of exact hashes (at most %d hashes)", len(exact), limit)
 	}
 	if len(exact) > 0 && hll != nil {
 		return corrupt("cardinality with both exact hashes and a HyperLogLog")
+	}
+	// c itself when it is of the same kind and exact as a new one is (a
+	// sparse one that went dense stays dense: see Fresh): its hash set is
+	// reused, not allocated again.
+	n := c
+	switch {
+	case c.small != nil && c.sk == nil && c.sparse == sparse && (!sparse || c.spare == nil):
+		c.Reset()
+	case sparse:
+		n = NewCardinality()
+	default:
+		n = NewDenseCardinality()
 	}
 	for i := 0; i < len(exact); i += 8 {
 		h, _ := protowire.ConsumeFixed64(exact[i:])
@@ -345,11 +356,13 @@ func (c *Cardinality) UnmarshalBinary(b []byte) error {
 			return fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 		n.sk = sk
-		if sparse {
+		if sparse && n.recent == nil {
 			n.recent = new([64]uint64)
 		}
 	}
-	*c = *n
+	if n != c {
+		*c = *n
+	}
 	return nil
 }
 

@@ -133,6 +133,8 @@ func (s *Summary) Report() (*report.Report, error) {
 			}
 			det.AddBucket(b.Start, b.End, f, &rb.Section)
 		}
+		putFind(b.Find)
+		b.Find = nil
 		rep.Stored.Append(&rb)
 		sumNet.Merge(b.Net)
 		sumDNS.Merge(b.DNS)

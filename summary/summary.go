@@ -23,6 +23,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -103,6 +104,7 @@ type Summary struct {
 	finds    map[int64]*findings.State // in-process findings states by bucket start, or nil
 	hasFinds bool
 	tmp      bool // path is a temporary file to remove on Close
+	flat     bool // a group of mergedBuckets: merged by one goroutine
 
 	// Thresholds judge the findings again (nil: the defaults).
 	Thresholds *findings.Thresholds
@@ -275,8 +277,71 @@ func (s *Summary) Buckets() iter.Seq2[*Bucket, error] {
 }
 
 // mergedBuckets merges the parts' buckets by start time (a k-way merge
-// holding one bucket of each part).
+// holding one bucket of each part). With several cores and enough parts,
+// the parts are cut into one group a core, each group merged by a
+// goroutine of its own, and the groups' buckets merged here: the same
+// buckets (merging is associative and commutative), the decoding and most
+// of the merging spread over the cores.
 func (s *Summary) mergedBuckets() iter.Seq2[*Bucket, error] {
+	srcs := make([]iter.Seq2[*Bucket, error], 0, len(s.parts))
+	if g := mergeGroups(len(s.parts)); g > 1 && !s.flat {
+		for i := 0; i < g; i++ {
+			sub := &Summary{parts: s.parts[i*len(s.parts)/g : (i+1)*len(s.parts)/g], hasFinds: s.hasFinds, flat: true}
+			srcs = append(srcs, ahead(sub.Buckets()))
+		}
+	} else {
+		for _, p := range s.parts {
+			srcs = append(srcs, p.Buckets())
+		}
+	}
+	return kway(srcs, s.hasFinds)
+}
+
+// mergeGroups is how many goroutines merge n parts: one a core, each with
+// 2 parts at least.
+func mergeGroups(n int) int {
+	return min(runtime.GOMAXPROCS(0), n/2)
+}
+
+// ahead runs seq in a goroutine of its own, one bucket ahead of its
+// reader.
+func ahead(seq iter.Seq2[*Bucket, error]) iter.Seq2[*Bucket, error] {
+	return func(yield func(*Bucket, error) bool) {
+		type item struct {
+			b   *Bucket
+			err error
+		}
+		ch := make(chan item, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(ch)
+			for b, err := range seq {
+				select {
+				case ch <- item{b, err}:
+				case <-done:
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		defer func() {
+			close(done)
+			for range ch {
+			}
+		}()
+		for it := range ch {
+			if !yield(it.b, it.err) {
+				return
+			}
+		}
+	}
+}
+
+// kway merges the sources' buckets by start time, holding one bucket of
+// each; keepFinds keeps the merged findings states.
+func kway(srcs []iter.Seq2[*Bucket, error], keepFinds bool) iter.Seq2[*Bucket, error] {
 	return func(yield func(*Bucket, error) bool) {
 		type head struct {
 			next func() (*Bucket, error, bool)
@@ -289,8 +354,8 @@ func (s *Summary) mergedBuckets() iter.Seq2[*Bucket, error] {
 				h.stop()
 			}
 		}()
-		for _, p := range s.parts {
-			next, stop := iter.Pull2(p.Buckets())
+		for _, src := range srcs {
+			next, stop := iter.Pull2(src)
 			h := &head{next: next, stop: stop}
 			hs = append(hs, h)
 			b, err, ok := next()
@@ -322,6 +387,8 @@ func (s *Summary) mergedBuckets() iter.Seq2[*Bucket, error] {
 					out = h.b
 				} else {
 					mergeBucket(out, h.b)
+					putFind(h.b.Find)
+					h.b.Find = nil
 				}
 				b, err, ok := h.next()
 				if err != nil {
@@ -333,7 +400,8 @@ func (s *Summary) mergedBuckets() iter.Seq2[*Bucket, error] {
 					h.b = b
 				}
 			}
-			if !s.hasFinds {
+			if !keepFinds {
+				putFind(out.Find)
 				out.Find = nil
 			}
 			if !yield(out, nil) {
@@ -607,6 +675,7 @@ func (s *Summary) Write(w io.Writer) error {
 		if err := sw.Bucket(b); err != nil {
 			return err
 		}
+		putFind(b.Find)
 	}
 	return sw.Close(t)
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -230,7 +231,9 @@ func appendBucket(b []byte, bk *Bucket) ([]byte, error) {
 }
 
 func parseBucket(b []byte) (*Bucket, error) {
-	bk := &Bucket{Net: net.NewState(), DNS: dns.NewState()}
+	// The states are made by UnmarshalBinary (which makes its own), or
+	// empty when the message has none.
+	bk := &Bucket{}
 	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
 		switch {
 		case num == 1 && typ == protowire.VarintType:
@@ -238,8 +241,10 @@ func parseBucket(b []byte) (*Bucket, error) {
 		case num == 2 && typ == protowire.VarintType:
 			bk.End = int64(v)
 		case num == 3 && typ == protowire.BytesType:
+			bk.Net = new(net.State)
 			return bk.Net.UnmarshalBinary(val)
 		case num == 4 && typ == protowire.BytesType:
+			bk.DNS = new(dns.State)
 			return bk.DNS.UnmarshalBinary(val)
 		case (num == 5 || num == 6) && typ == protowire.BytesType:
 			p := &analyzers.PerSecond{}
@@ -250,23 +255,50 @@ func parseBucket(b []byte) (*Bucket, error) {
 			}
 			return p.UnmarshalBinary(val)
 		case num == 7 && typ == protowire.BytesType:
-			bk.Find = findings.NewState()
+			if bk.Find == nil {
+				bk.Find = getFind()
+			}
 			return bk.Find.UnmarshalBinary(val)
 		}
 		return nil
 	})
 	if err != nil {
+		putFind(bk.Find)
 		return nil, err
 	}
+	if bk.Net == nil {
+		bk.Net = net.NewState()
+	}
+	if bk.DNS == nil {
+		bk.DNS = dns.NewState()
+	}
 	if bk.End <= bk.Start {
+		putFind(bk.Find)
 		return nil, corrupt("bucket [%d, %d) is empty", bk.Start, bk.End)
 	}
 	if bk.Find != nil {
 		if err := bk.Find.ValidateSpan(bk.Start, bk.End); err != nil {
+			putFind(bk.Find)
 			return nil, err
 		}
 	}
 	return bk, nil
+}
+
+// findPool recycles the findings states of the buckets a merge or a
+// report is done with: a state's windows, tables and sketches are reused
+// by the next bucket read, instead of being made and collected again for
+// every bucket of every part.
+var findPool = sync.Pool{New: func() any { return findings.NewState() }}
+
+func getFind() *findings.State { return findPool.Get().(*findings.State) }
+
+// putFind gives f back for reuse; nothing may use it after.
+func putFind(f *findings.State) {
+	if f != nil {
+		f.Reset()
+		findPool.Put(f)
+	}
 }
 
 func appendCounts(b []byte, num protowire.Number, m map[string]uint64) []byte {
