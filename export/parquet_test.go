@@ -113,7 +113,7 @@ func TestParquetReadBack(t *testing.T) {
 			}
 			// (the root's name aside)
 			_, have, _ := strings.Cut(f.Schema().String(), "{")
-			if _, want, _ := strings.Cut(Schema().String(), "{"); have != want {
+			if _, want, _ := strings.Cut(schema().String(), "{"); have != want {
 				t.Errorf("schema\n%s\nwant\n%s", have, want)
 			}
 			if f.NumRows() != int64(tc.rows) {

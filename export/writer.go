@@ -3,12 +3,9 @@ package export
 import (
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/parquet-go/parquet-go"
 )
 
 // Formats are the record formats.
@@ -198,37 +195,4 @@ func appendCSVField(b, s []byte) []byte {
 		b = append(b, c)
 	}
 	return append(b, '"')
-}
-
-// Schema is the records' Parquet schema, in Columns' order: columns
-// optional unless Required, strings dictionary-encoded unless Plain, times
-// TIMESTAMP(NANOS, UTC). (The writer compresses every column with zstd.)
-func Schema() *parquet.Schema {
-	fields := make([]reflect.StructField, len(Columns))
-	for i, c := range Columns {
-		var typ reflect.Type
-		tag := c.Name
-		if !c.Required {
-			tag += ",optional"
-		}
-		switch c.Kind {
-		case KindTime:
-			typ, tag = reflect.TypeFor[int64](), tag+",timestamp(nanosecond)"
-		case KindInt:
-			typ = reflect.TypeFor[int64]()
-		case KindBool:
-			typ = reflect.TypeFor[bool]()
-		case KindString:
-			typ = reflect.TypeFor[string]()
-			if !c.Plain {
-				tag += ",dict"
-			}
-		}
-		if !c.Required {
-			typ = reflect.PointerTo(typ)
-		}
-		fields[i] = reflect.StructField{Name: "F" + strconv.Itoa(i), Type: typ,
-			Tag: reflect.StructTag(`parquet:"` + tag + `"`)}
-	}
-	return parquet.SchemaOf(reflect.New(reflect.StructOf(fields)).Elem().Interface())
 }
