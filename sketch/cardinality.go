@@ -53,6 +53,16 @@ func NewCardinality() *Cardinality {
 	return &Cardinality{small: newHashSet(smallSparse, 16), sparse: true}
 }
 
+// NewGrowingCardinality returns an empty Cardinality for the many sketches
+// of which a few grow large (per zone cut and window in findings): it
+// counts its first 1024 items exactly in a hash set that grows with them,
+// then in 2^14 dense registers, as NewDenseCardinality's does, never in
+// the sparse form (whose inserts are map writes). It reads back from its
+// binary form as a NewDenseCardinality.
+func NewGrowingCardinality() *Cardinality {
+	return &Cardinality{small: newHashSet(smallMax, 16)}
+}
+
 // NewDenseCardinality returns an empty Cardinality for the few sketches
 // that see every message: it counts the first 1024 distinct items exactly
 // in a hash set, then moves to 2^14 dense registers (16 KiB each way), so an

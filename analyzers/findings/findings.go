@@ -185,7 +185,10 @@ func peakRate(s *series) float64 {
 
 func (z *zoneStat) meanLen() float64     { return share(z.subLen, z.labelN) }
 func (z *zoneStat) meanEntropy() float64 { return share(z.entropyMb, z.labelN) / 1000 }
-func (z *zoneStat) distinct() uint64     { return z.names.Estimate() }
+
+// distinct is the estimate of z's distinct names, never more than its
+// queries (an estimate may exceed them by its error).
+func (z *zoneStat) distinct() uint64 { return min(z.names.Estimate(), z.q) }
 
 // keepFrac is how near a threshold a window's zone, address or prefix must
 // come to be kept: a finding's first and last windows may hold less than a

@@ -97,7 +97,7 @@ func (p *pool) window(idx int64) *window {
 		p.wins = p.wins[:n-1]
 	} else {
 		w = &window{zones: make(map[string]*zoneStat, 16), addrs: make(map[netip.Addr]*addrStat, 16),
-			prefixes: make(map[netip.Prefix]*prefixStat, 16), synSrcs: sketch.NewCardinality(), pool: p}
+			prefixes: make(map[netip.Prefix]*prefixStat, 16), synSrcs: sketch.NewGrowingCardinality(), pool: p}
 	}
 	p.gen++
 	w.idx, w.first, w.last, w.gen = idx, math.MaxInt64, math.MinInt64, p.gen
@@ -178,7 +178,7 @@ func (p *pool) zone(name string) *zoneStat {
 		}
 	}
 	if z == nil {
-		return &zoneStat{zone: name, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
+		return &zoneStat{zone: name, names: sketch.NewGrowingCardinality(), srcs: sketch.NewGrowingCardinality()}
 	}
 	*z = zoneStat{zone: name, names: z.names.Fresh(), srcs: z.srcs.Fresh()}
 	return z
@@ -198,7 +198,7 @@ func (p *pool) addr(a netip.Addr, weight uint64) *addrStat {
 func (p *pool) prefix(k netip.Prefix) *prefixStat {
 	n := len(p.prefixes)
 	if n == 0 {
-		return &prefixStat{p: k, src: sketch.NewCardinality()}
+		return &prefixStat{p: k, src: sketch.NewGrowingCardinality()}
 	}
 	x := p.prefixes[n-1]
 	p.prefixes = p.prefixes[:n-1]
