@@ -54,12 +54,7 @@ func (d *Detector) shortTunnel(z *zoneStat) bool {
 }
 
 func (tunneling) finding(d *Detector, ep *episode) *Finding {
-	start, peak, end, pq, _ := d.when(ep, func(r *winRec) *series {
-		if z := r.zones[ep.key]; z != nil {
-			return &z.qs
-		}
-		return nil
-	})
+	start, peak, end, pq := d.cutWhen(ep)
 	var z *zoneStat
 	for _, r := range ep.wins {
 		if x := r.zones[ep.key]; x != nil {

@@ -91,12 +91,7 @@ func (randomSubdomain) judge(d *Detector, r *winRec, held func(string, float64))
 }
 
 func (randomSubdomain) finding(d *Detector, ep *episode) *Finding {
-	start, peak, end, pq, _ := d.when(ep, func(r *winRec) *series {
-		if z := r.zones[ep.key]; z != nil {
-			return &z.qs
-		}
-		return nil
-	})
+	start, peak, end, pq := d.cutWhen(ep)
 	var z *zoneStat
 	for _, r := range ep.wins {
 		if x := r.zones[ep.key]; x != nil {
@@ -146,6 +141,63 @@ func describeRandom(f *Finding, ev *RandomSubdomainEvidence) {
 		"check the resolvers' outbound queries and the authoritative servers of " + ev.Zone + " for load",
 		"rate-limit or filter queries for *." + ev.Zone + " at the resolvers while it lasts",
 	}
+}
+
+// cutWhen returns when an episode of a zone cut's finding started, peaked
+// and ended, and its peak queries a second, from the cut's queries a
+// second less their floor (excess): ordinary queries under the cut, asked
+// before the attack as during it, do not move its start back to the
+// first window's beginning.
+func (d *Detector) cutWhen(ep *episode) (start, peak, end int64, peakQPS float64) {
+	qs := func(r *winRec) *series {
+		if z := r.zones[ep.key]; z != nil {
+			return &z.qs
+		}
+		return nil
+	}
+	_, _, _, peakQPS, _ = d.when(ep, qs)
+	start, peak, end, _, _ = d.when(ep, d.excess(ep, qs))
+	return start, peak, end, peakQPS
+}
+
+// excess returns s less its floor: the fewest counts a second over the
+// episode's seconds within the capture (an ordinary level, when the cut
+// has one all along), plus three times its square root (about its Poisson
+// noise). When that is 0 (a second without any), or half the peak or more
+// (nothing stands out of the ordinary level), it returns s.
+func (d *Detector) excess(ep *episode, s func(*winRec) *series) func(*winRec) *series {
+	least, best := uint32(math.MaxUint32), uint32(0)
+	for _, r := range ep.wins {
+		x := s(r)
+		for i := range winSec {
+			if t := r.start(i); t+1e9 <= max(r.first, d.first) || t > min(r.last, d.last) {
+				continue // outside the capture
+			}
+			v := uint32(0)
+			if x != nil {
+				v = x[i]
+			}
+			least, best = min(least, v), max(best, v)
+		}
+	}
+	if least == math.MaxUint32 {
+		return s
+	}
+	floor := uint32(math.Ceil(float64(least) + 3*math.Sqrt(float64(least))))
+	if floor == 0 || 2*floor > best {
+		return s
+	}
+	out := make(map[*winRec]*series, len(ep.wins))
+	for _, r := range ep.wins {
+		if x := s(r); x != nil {
+			c := *x
+			for i := range c {
+				c[i] -= min(c[i], floor)
+			}
+			out[r] = &c
+		}
+	}
+	return func(r *winRec) *series { return out[r] }
 }
 
 // explains lists the floods the episode's cause made unnecessary.

@@ -218,3 +218,25 @@ func TestRandomSubdomainDNSBLAndPTR(t *testing.T) {
 		t.Errorf("findings %s, want none", kinds(fs))
 	}
 }
+
+// A random-subdomain attack launched late in a detection window on a zone
+// that also has ordinary traffic all along (a tenth of the attack's rate
+// and up to half of it): its start is the launch, not the window's
+// beginning, at every bucket size.
+func TestRandomSubdomainStartOverOrdinary(t *testing.T) {
+	for _, qps := range []int{30, 150} {
+		r := rand.New(rand.NewPCG(31, uint64(qps)))
+		var evs traffic
+		evs.ordinary(r, t0, 90, qps, "example.com", "victim.example", "example.org")
+		launch := t0 + 45e9 + 5e8 // 8.5 s into a window
+		for i := 0; i < 3000; i++ {
+			src := netip.AddrFrom4([4]byte{198, 51, 100, byte(101 + i%30)})
+			evs.ask(launch+int64(i)*10e6, src, addr("198.51.100.1"), randLabel(r, 12)+".victim.example", 1, 3)
+		}
+		fs := sameAtEveryBucket(t, evs.sorted())
+		f := one(t, fs, KindRandomSubdomain, "victim.example", launch)
+		if pq := num(f, "peak_qps"); pq < 100 {
+			t.Errorf("%d q/s of ordinary traffic: peak_qps %v, want the attack's and the ordinary queries under the cut", qps, pq)
+		}
+	}
+}
