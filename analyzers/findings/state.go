@@ -387,7 +387,8 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 // One pass over b, then one over its distinct bytes.
 func (s *State) shape(b []byte) (longest int, entropyMb uint64) {
 	cnt := &s.cnt
-	n, run := 0, 0
+	var seen [64]byte // the distinct bytes, in the order met (a name has at most 38 kinds)
+	n, run, k := 0, 0, 0
 	for _, c := range b {
 		if c == '.' {
 			run = 0
@@ -395,19 +396,29 @@ func (s *State) shape(b []byte) (longest int, entropyMb uint64) {
 		}
 		run++
 		longest = max(longest, run)
+		if cnt[c] == 0 && k < len(seen) {
+			seen[k] = c
+			k++
+		}
 		cnt[c]++
 		n++
 	}
 	if n == 0 {
 		return longest, 0
 	}
-	// H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table. A second
-	// pass meets each distinct byte first with its count, and clears it.
+	// H = log2 n - (1/n) Σ k log2 k, with k log2 k from a table.
 	sum := 0.0
-	for _, c := range b {
-		if k := cnt[c]; k != 0 {
-			sum += klog2k(int(k))
+	if k < len(seen) {
+		for _, c := range seen[:k] {
+			sum += klog2k(int(cnt[c]))
 			cnt[c] = 0
+		}
+	} else { // bytes beyond [a-z0-9-_]: the list may have missed some
+		for _, c := range b {
+			if k := cnt[c]; k != 0 {
+				sum += klog2k(int(k))
+				cnt[c] = 0
+			}
 		}
 	}
 	h := klog2k(n)/float64(n) - sum/float64(n)
