@@ -54,7 +54,7 @@ func (d *Detector) shortTunnel(z *zoneStat) bool {
 }
 
 func (tunneling) finding(d *Detector, ep *episode) *Finding {
-	start, peak, end, pq := d.cutWhen(ep)
+	start, peak, end, pq := d.cutWhen(ep, false)
 	var z *zoneStat
 	for _, r := range ep.wins {
 		if x := r.zones[ep.key]; x != nil {

@@ -91,7 +91,7 @@ func (randomSubdomain) judge(d *Detector, r *winRec, held func(string, float64))
 }
 
 func (randomSubdomain) finding(d *Detector, ep *episode) *Finding {
-	start, peak, end, pq := d.cutWhen(ep)
+	start, peak, end, pq := d.cutWhen(ep, true)
 	var z *zoneStat
 	for _, r := range ep.wins {
 		if x := r.zones[ep.key]; x != nil {
@@ -147,8 +147,11 @@ func describeRandom(f *Finding, ev *RandomSubdomainEvidence) {
 // and ended, and its peak queries a second, from the cut's queries a
 // second less their floor (excess): ordinary queries under the cut, asked
 // before the attack as during it, do not move its start back to the
-// first window's beginning.
-func (d *Detector) cutWhen(ep *episode) (start, peak, end int64, peakQPS float64) {
+// first window's beginning. With fails, when the queries do not stand
+// out of the cut's ordinary level (ordinary traffic of at least half the
+// attack's peak), the cut's failed answers a second tell instead: an
+// attack's names fail, ordinary ones mostly do not.
+func (d *Detector) cutWhen(ep *episode, fails bool) (start, peak, end int64, peakQPS float64) {
 	qs := func(r *winRec) *series {
 		if z := r.zones[ep.key]; z != nil {
 			return &z.qs
@@ -156,16 +159,29 @@ func (d *Detector) cutWhen(ep *episode) (start, peak, end int64, peakQPS float64
 		return nil
 	}
 	_, _, _, peakQPS, _ = d.when(ep, qs)
-	start, peak, end, _, _ = d.when(ep, d.excess(ep, qs))
+	s, out := d.excess(ep, qs)
+	if !out && fails {
+		fs := func(r *winRec) *series {
+			if z := r.zones[ep.key]; z != nil {
+				return &z.fails
+			}
+			return nil
+		}
+		if f, ok := d.excess(ep, fs); ok {
+			s = f
+		}
+	}
+	start, peak, end, _, _ = d.when(ep, s)
 	return start, peak, end, peakQPS
 }
 
 // excess returns s less its floor: the fewest counts a second over the
 // episode's seconds within the capture (an ordinary level, when the cut
 // has one all along), plus three times its square root (about its Poisson
-// noise). When that is 0 (a second without any), or half the peak or more
-// (nothing stands out of the ordinary level), it returns s.
-func (d *Detector) excess(ep *episode, s func(*winRec) *series) func(*winRec) *series {
+// noise). When that is 0 (a second without any) it returns s; when it is
+// half the peak or more, or the episode has no second in the capture,
+// nothing stands out of the ordinary level: it returns s and false.
+func (d *Detector) excess(ep *episode, s func(*winRec) *series) (func(*winRec) *series, bool) {
 	least, best := uint32(math.MaxUint32), uint32(0)
 	for _, r := range ep.wins {
 		x := s(r)
@@ -181,11 +197,14 @@ func (d *Detector) excess(ep *episode, s func(*winRec) *series) func(*winRec) *s
 		}
 	}
 	if least == math.MaxUint32 {
-		return s
+		return s, false
 	}
 	floor := uint32(math.Ceil(float64(least) + 3*math.Sqrt(float64(least))))
-	if floor == 0 || 2*floor > best {
-		return s
+	if floor == 0 {
+		return s, true
+	}
+	if 2*floor > best {
+		return s, false
 	}
 	out := make(map[*winRec]*series, len(ep.wins))
 	for _, r := range ep.wins {
@@ -197,7 +216,7 @@ func (d *Detector) excess(ep *episode, s func(*winRec) *series) func(*winRec) *s
 			out[r] = &c
 		}
 	}
-	return func(r *winRec) *series { return out[r] }
+	return func(r *winRec) *series { return out[r] }, true
 }
 
 // explains lists the floods the episode's cause made unnecessary.

@@ -221,10 +221,11 @@ func TestRandomSubdomainDNSBLAndPTR(t *testing.T) {
 
 // A random-subdomain attack launched late in a detection window on a zone
 // that also has ordinary traffic all along (a tenth of the attack's rate
-// and up to half of it): its start is the launch, not the window's
+// up to half of it, and up to five times it: then its failed answers
+// tell): its start is the launch, not the window's
 // beginning, at every bucket size.
 func TestRandomSubdomainStartOverOrdinary(t *testing.T) {
-	for _, qps := range []int{30, 150} {
+	for _, qps := range []int{30, 150, 600, 1500} {
 		r := rand.New(rand.NewPCG(31, uint64(qps)))
 		var evs traffic
 		evs.ordinary(r, t0, 90, qps, "example.com", "victim.example", "example.org")

@@ -77,6 +77,7 @@ type zoneStat struct {
 	sample                      nameSample
 	top                         addrTop
 	qs                          series
+	fails                       series // NXDOMAIN and SERVFAIL answers
 }
 
 // addrStat is one address's evidence in a window, as client, server or
@@ -266,8 +267,10 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 		switch rc {
 		case 2:
 			z.sf++
+			z.fails[i]++
 		case 3:
 			z.nx++
+			z.fails[i]++
 		case 5:
 			z.refused++
 		}
@@ -516,6 +519,7 @@ func (z *zoneStat) merge(o *zoneStat) {
 	z.sample.merge(&o.sample)
 	z.top.merge(&o.top)
 	z.qs.add(&o.qs)
+	z.fails.add(&o.fails)
 }
 
 // clone returns a deep copy of z (the window's own is reused).

@@ -292,7 +292,8 @@ func (z *zoneStat) appendBinary(b []byte, base int64, err error) ([]byte, error)
 			b = protowire.AppendVarint(b, v)
 		}
 	}
-	return appendSeries(b, 10, &z.qs), nil
+	b = appendSeries(b, 10, &z.qs)
+	return appendSeries(b, 11, &z.fails), nil
 }
 
 // UnmarshalBinary replaces s's windows with the FindingsState message b.
@@ -453,6 +454,8 @@ func (w *window) parseZone(b []byte, base int64) error {
 			ns, err = sketch.PackedUints(ns[:0], val, topAddrs)
 		case 10:
 			return parseSeries(val, &z.qs)
+		case 11:
+			return parseSeries(val, &z.fails)
 		}
 		return wrapErr(err)
 	})
