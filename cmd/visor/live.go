@@ -112,8 +112,13 @@ func runLiveDNSTap(ctx context.Context, opts *analysisOptions, lo *liveOptions, 
 
 // writeLiveResult writes a live run's summary (--format summary) or its
 // report.
+// A summary that could not be recorded leaves nothing to write: the run's
+// error says why.
 func writeLiveResult(ctx context.Context, opts *analysisOptions, rep *report.Report, sum *engine.Summary, stdout io.Writer) error {
-	if sum != nil {
+	if opts.format == "summary" {
+		if sum == nil {
+			return nil
+		}
 		return writeSummaryResult(ctx, opts, sum, stdout) // merge.go
 	}
 	return writeReport(ctx, opts, rep, stdout)
