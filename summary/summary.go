@@ -91,6 +91,9 @@ type Bucket struct {
 	// PPS and QPS are the packets and queries a second of the bucket
 	// (the rates' peaks); nil in files of visor before they were kept.
 	PPS, QPS *analyzers.PerSecond
+
+	raw   []byte // a bucket not decoded yet (partBuckets): its message
+	where string // and where it was read, for errors
 }
 
 // Summary is one summary: a file, or a merge of summaries.
@@ -154,6 +157,12 @@ func Parse(r io.Reader, name string) (*Summary, []*Bucket, error) {
 // scan reads the header and trailer, and passes each bucket to fn (nil:
 // the buckets are checked for framing only, not decoded).
 func (s *Summary) scan(r io.Reader, name string, fn func(*Bucket) error) error {
+	return s.scanMode(r, name, fn, false)
+}
+
+// scanMode is scan; lazy passes each bucket undecoded (its start and its
+// message: see lazyBucket).
+func (s *Summary) scanMode(r io.Reader, name string, fn func(*Bucket) error, lazy bool) error {
 	rr, err := openRecords(r, name)
 	if err != nil {
 		return err
@@ -195,7 +204,12 @@ func (s *Summary) scan(r io.Reader, name string, fn func(*Bucket) error) error {
 			if fn == nil {
 				continue
 			}
-			b, err := parseBucket(msg)
+			var b *Bucket
+			if lazy {
+				b, err = lazyBucket(msg, fmt.Sprintf("%s: bucket at byte %d", name, at))
+			} else {
+				b, err = parseBucket(msg)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: bucket at byte %d: %w", name, at, err)
 			}
@@ -250,6 +264,20 @@ func (s *Summary) Buckets() iter.Seq2[*Bucket, error] {
 	if s.parts != nil {
 		return s.mergedBuckets()
 	}
+	return s.fileBuckets(false)
+}
+
+// partBuckets is Buckets for a merge: a file's buckets are not decoded
+// until the merge takes them (Bucket.decode), so that it holds the
+// messages of one bucket of each part, not their decoded states.
+func (s *Summary) partBuckets() iter.Seq2[*Bucket, error] {
+	if s.parts != nil || s.finds != nil {
+		return s.Buckets()
+	}
+	return s.fileBuckets(true)
+}
+
+func (s *Summary) fileBuckets(lazy bool) iter.Seq2[*Bucket, error] {
 	return func(yield func(*Bucket, error) bool) {
 		f, err := os.Open(s.path)
 		if err != nil {
@@ -259,7 +287,7 @@ func (s *Summary) Buckets() iter.Seq2[*Bucket, error] {
 		defer f.Close()
 		stop := fmt.Errorf("stop")
 		var t Summary
-		err = t.scan(f, s.name, func(b *Bucket) error {
+		err = t.scanMode(f, s.name, func(b *Bucket) error {
 			if f := s.finds[b.Start]; f != nil {
 				// Owned by the map: the caller gets a copy.
 				b.Find = findings.NewState()
@@ -269,7 +297,7 @@ func (s *Summary) Buckets() iter.Seq2[*Bucket, error] {
 				return stop
 			}
 			return nil
-		})
+		}, lazy)
 		if err != nil && err != stop {
 			yield(nil, err)
 		}
@@ -291,7 +319,7 @@ func (s *Summary) mergedBuckets() iter.Seq2[*Bucket, error] {
 		}
 	} else {
 		for _, p := range s.parts {
-			srcs = append(srcs, p.Buckets())
+			srcs = append(srcs, p.partBuckets())
 		}
 	}
 	return kway(srcs, s.hasFinds)
@@ -383,6 +411,10 @@ func kway(srcs []iter.Seq2[*Bucket, error], keepFinds bool) iter.Seq2[*Bucket, e
 				if h.b == nil || h.b.Start != start {
 					continue
 				}
+				if err := h.b.decode(); err != nil {
+					yield(nil, err)
+					return
+				}
 				if out == nil {
 					out = h.b
 				} else {
@@ -443,7 +475,7 @@ func Merge(sums ...*Summary) (*Summary, []string, error) {
 	m.Header.Labels = slices.Clone(m.Header.Labels)
 	m.Trailer.Integrity = map[string]uint64{}
 	seen := map[string]string{}
-	var names []string
+	var names, old []string
 	for _, s := range sums {
 		if err := compatible(&m.Header.Params, &s.Header.Params); err != nil {
 			return nil, nil, fmt.Errorf("%s cannot merge with %s: %w", s.name, sums[0].name, err)
@@ -477,9 +509,16 @@ func Merge(sums ...*Summary) (*Summary, []string, error) {
 		if !s.hasFinds {
 			m.hasFinds = false
 		}
-		if !s.hasFinds && len(sums) > 1 {
-			warns = append(warns, fmt.Sprintf("%s: no findings states (format version %d, or a merge of such a summary): the merge's findings are those its runs judged, not judged again on the merged data (analyse its captures again with this visor to have them)", s.name, s.Header.FormatVersion))
+		if !s.hasFinds {
+			old = append(old, s.name)
 		}
+	}
+	if len(old) > 0 && len(sums) > 1 {
+		more := ""
+		if len(old) > 1 {
+			more = fmt.Sprintf(" and %d more", len(old)-1)
+		}
+		warns = append(warns, fmt.Sprintf("%s%s: no findings states (format version 1, or a merge of such a summary): the merge's findings are those the runs judged, not judged again on the merged data (analyse the captures again with this visor to have them)", old[0], more))
 	}
 	m.name = strings.Join(names, "+")
 	m.mergeHeaders()

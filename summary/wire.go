@@ -1,7 +1,9 @@
 package summary
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/netip"
 	"slices"
@@ -283,6 +285,35 @@ func parseBucket(b []byte) (*Bucket, error) {
 		}
 	}
 	return bk, nil
+}
+
+// lazyBucket is a bucket not decoded yet: its start (for ordering) and a
+// copy of its message; where names it in errors.
+func lazyBucket(msg []byte, where string) (*Bucket, error) {
+	bk := &Bucket{raw: bytes.Clone(msg), where: where}
+	err := sketch.Fields(msg, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+		if num == 1 && typ == protowire.VarintType {
+			bk.Start = int64(v)
+		}
+		return nil
+	})
+	return bk, err
+}
+
+// decode decodes a lazy bucket in place (nothing for another).
+func (bk *Bucket) decode() error {
+	if bk.raw == nil {
+		return nil
+	}
+	d, err := parseBucket(bk.raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", bk.where, err)
+	}
+	if d.Start != bk.Start {
+		return fmt.Errorf("%s: %w: two start times", bk.where, ErrCorrupt)
+	}
+	*bk = *d
+	return nil
 }
 
 // findPool recycles the findings states of the buckets a merge or a
