@@ -177,6 +177,20 @@ func FuzzSummary(f *testing.F) {
 		if rep, err := o.Report(); err == nil {
 			rep.Close()
 		}
+		// Merged with itself (left out as a duplicate, or merged when it
+		// names no input): the parts' buckets decoded as the merge takes
+		// them.
+		o2, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, _, err := Merge(o, o2); err == nil {
+			for _, err := range m.Buckets() {
+				if err != nil && !strings.Contains(err.Error(), "f.vsum") {
+					t.Fatalf("error without the file's name: %v", err)
+				}
+			}
+		}
 	})
 }
 
@@ -295,5 +309,51 @@ func TestFindingsStates(t *testing.T) {
 		if f.Kind == "not kept" {
 			t.Errorf("findings %+v: a part's own findings kept, not judged again", rep.Findings)
 		}
+	}
+}
+
+// TestMergeCorruptBucket: a bucket a merge decodes only when it takes it
+// (partBuckets) still fails with the file and the byte it is at.
+func TestMergeCorruptBucket(t *testing.T) {
+	var b bytes.Buffer
+	h := Header{FormatVersion: FormatVersion, Visor: "t", Params: DefaultParams(60e9, 10, 5e9, 5e8), FindingsStates: true}
+	w := &Writer{rw: newRecordWriter(&b, FormatVersion)}
+	if err := w.rw.record(kindHeader, h.append(nil)); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := appendBucket(nil, &Bucket{Start: 0, End: 60e9, Net: net.NewState(), DNS: dns.NewState()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg = sketch.AppendBytes(msg, 7, []byte{0x0a, 0x05, 0x08}) // a window cut short
+	if err := w.rw.record(kindBucket, msg); err != nil {
+		t.Fatal(err)
+	}
+	w.n = 1
+	if err := w.Close(Trailer{Inputs: []report.Input{{Path: "x", SHA256: "x1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bad, good := filepath.Join(dir, "bad.vsum"), filepath.Join(dir, "good.vsum")
+	os.WriteFile(bad, b.Bytes(), 0o644)
+	os.WriteFile(good, sample(t), 0o644)
+	a, err := Open(bad)
+	if err != nil {
+		t.Fatalf("the framing is sound, Open should not decode buckets: %v", err)
+	}
+	g, _ := Open(good)
+	m, _, err := Merge(g, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got error
+	for _, err := range m.Buckets() {
+		if err != nil {
+			got = err
+			break
+		}
+	}
+	if got == nil || !strings.Contains(got.Error(), "bad.vsum: bucket at byte") || !errors.Is(got, findings.ErrCorrupt) {
+		t.Fatalf("error %v, want bad.vsum's bucket named, wrapping findings.ErrCorrupt", got)
 	}
 }
