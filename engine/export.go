@@ -59,6 +59,11 @@ func ExportWith(ctx context.Context, cfg *Config, xo ExportOptions, w io.Writer,
 	}
 	defer in.close()
 	paths, srcs := in.paths, in.srcs
+	for _, s := range srcs { // the records name inputs by path, never by hash
+		if h, ok := s.(interface{ SkipHash() }); ok {
+			h.SkipHash()
+		}
+	}
 	var fw export.Writer
 	if xo.RowsPerFile > 0 {
 		fw, err = export.NewRotating(xo.Format, paths, xo.RowsPerFile, func(n int) (export.Part, error) {
