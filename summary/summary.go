@@ -269,7 +269,9 @@ func (s *Summary) Buckets() iter.Seq2[*Bucket, error] {
 
 // partBuckets is Buckets for a merge: a file's buckets are not decoded
 // until the merge takes them (Bucket.decode), so that it holds the
-// messages of one bucket of each part, not their decoded states.
+// messages of one bucket of each part, not their decoded states. A
+// bucket's message is the file reader's buffer: the caller decodes it
+// before it asks for the next bucket (kway does).
 func (s *Summary) partBuckets() iter.Seq2[*Bucket, error] {
 	if s.parts != nil || s.finds != nil {
 		return s.Buckets()

@@ -1,7 +1,6 @@
 package summary
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -287,10 +286,12 @@ func parseBucket(b []byte) (*Bucket, error) {
 	return bk, nil
 }
 
-// lazyBucket is a bucket not decoded yet: its start (for ordering) and a
-// copy of its message; where names it in errors.
+// lazyBucket is a bucket not decoded yet: its start (for ordering) and
+// its message, which stays the reader's (valid until the reader reads the
+// next record: decode it before asking for the next bucket); where names
+// it in errors.
 func lazyBucket(msg []byte, where string) (*Bucket, error) {
-	bk := &Bucket{raw: bytes.Clone(msg), where: where}
+	bk := &Bucket{raw: msg, where: where}
 	err := sketch.Fields(msg, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
 		if num == 1 && typ == protowire.VarintType {
 			bk.Start = int64(v)
