@@ -63,6 +63,11 @@ type detector interface {
 	evidence() evidence
 }
 
+// lookupShare is the share of a zone cut's queries that are PTR queries or
+// blocklist lookups (addrShaped) from which its NXDOMAIN answers are
+// taken as the ordinary answers of address lookups, not a flood.
+const lookupShare = 0.9
+
 // listLen is the length of the lists in a finding's evidence.
 const listLen = 5
 
@@ -209,6 +214,9 @@ func (d *Detector) judgeWindow(w *window) {
 		nx: w.nx, sf: w.servfail, syn: w.syn, qs: w.qs, nxs: w.nxs, sfs: w.sfs, synSrcs: w.synSrcs.Estimate()}
 	keep := false
 	for _, z := range sortedZones(w.zones) {
+		if z.nx > 0 && share(z.lookups, z.q) >= lookupShare {
+			r.nxExpl += z.nx // answers to lookups of addresses: ordinary
+		}
 		d.follow(w, z)
 		dn := float64(z.distinct())
 		if dn >= t.RSNames*keepFrac && randomShare(&z.sample) >= t.RSRandom*keepFrac ||

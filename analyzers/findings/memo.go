@@ -61,4 +61,5 @@ type nameShape struct {
 	// random is randomLooking of its first label, when randKnown: worked
 	// out when the name first enters a sample, kept for later windows.
 	random, randKnown bool
+	addr              bool // addrShaped, with the shape
 }

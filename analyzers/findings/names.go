@@ -147,6 +147,48 @@ func entropy(b []byte) float64 {
 	return h
 }
 
+// addrShaped says whether a name's part under its cut is an address
+// written backwards, as blocklist (DNSBL) lookups ask them: four decimal
+// labels of at most 255 (IPv4) or eight or more single hex digits (IPv6
+// nibbles).
+func addrShaped(sub []byte) bool {
+	labels, nibbles, octets := 0, 0, 0
+	for len(sub) > 0 {
+		l := sub
+		if i := bytes.IndexByte(sub, '.'); i >= 0 {
+			l, sub = sub[:i], sub[i+1:]
+		} else {
+			sub = nil
+		}
+		labels++
+		switch {
+		case len(l) == 1 && (l[0] >= '0' && l[0] <= '9' || l[0] >= 'a' && l[0] <= 'f'):
+			nibbles++
+			if l[0] <= '9' {
+				octets++
+			}
+		case len(l) >= 2 && len(l) <= 3 && octet(l):
+			octets++
+		default:
+			return false
+		}
+	}
+	return labels == 4 && octets == 4 || labels >= 8 && nibbles == labels
+}
+
+// octet says whether l is a decimal number of at most 255 without a
+// leading zero.
+func octet(l []byte) bool {
+	n := 0
+	for _, c := range l {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = 10*n + int(c-'0')
+	}
+	return l[0] != '0' && n <= 255
+}
+
 // sampleK is the size of a zone cut's sample of distinct names.
 const sampleK = 32
 

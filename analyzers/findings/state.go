@@ -28,6 +28,7 @@ const (
 	typeCNAME = 5
 	typeNULL  = 10
 	typeMX    = 15
+	typePTR   = 12
 	typeTXT   = 16
 	typeANY   = 255
 )
@@ -71,6 +72,7 @@ type zoneStat struct {
 	qBytes, rBytes              uint64
 	udp, tcp, v4, v6            uint64 // of queries
 	dataTypes                   uint64 // TXT, NULL, CNAME and MX queries
+	lookups                     uint64 // PTR queries and names that are a reversed address (DNSBL)
 	labelN                      uint64 // queries with labels under the cut
 	subLen, maxLabel, entropyMb uint64 // sums over those queries; entropy in millibits
 	names, srcs                 *sketch.Cardinality
@@ -357,6 +359,8 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 	switch v.QType {
 	case typeTXT, typeNULL, typeCNAME, typeMX:
 		z.dataTypes++
+	case typePTR:
+		z.lookups++
 	}
 	if off > 1 {
 		sub := name[:off-1]
@@ -366,7 +370,10 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 		// it): names that repeat take it from the memo.
 		if c.qh != qh || int(c.sub) != len(sub) {
 			longest, entropyMb := s.shape(sub)
-			*c = nameShape{qh: qh, sub: int16(len(sub)), longest: int16(longest), entropyMb: uint32(entropyMb)}
+			*c = nameShape{qh: qh, sub: int16(len(sub)), longest: int16(longest), entropyMb: uint32(entropyMb), addr: addrShaped(sub)}
+		}
+		if c.addr && v.QType != typePTR {
+			z.lookups++
 		}
 		z.maxLabel += uint64(c.longest)
 		z.entropyMb += uint64(c.entropyMb)
@@ -510,6 +517,7 @@ func (z *zoneStat) merge(o *zoneStat) {
 	z.v4 += o.v4
 	z.v6 += o.v6
 	z.dataTypes += o.dataTypes
+	z.lookups += o.lookups
 	z.labelN += o.labelN
 	z.subLen += o.subLen
 	z.maxLabel += o.maxLabel

@@ -36,18 +36,21 @@ const (
 
 // The counters of a zone and an address, in their packed order on the
 // wire: append new ones at the end.
-func (z *zoneStat) counters() [16]*uint64 {
-	return [16]*uint64{&z.q, &z.r, &z.nx, &z.sf, &z.refused, &z.qBytes, &z.rBytes, &z.udp, &z.tcp,
-		&z.v4, &z.v6, &z.dataTypes, &z.labelN, &z.subLen, &z.maxLabel, &z.entropyMb}
+func (z *zoneStat) counters() []*uint64 {
+	return []*uint64{&z.q, &z.r, &z.nx, &z.sf, &z.refused, &z.qBytes, &z.rBytes, &z.udp, &z.tcp,
+		&z.v4, &z.v6, &z.dataTypes, &z.labelN, &z.subLen, &z.maxLabel, &z.entropyMb, &z.lookups}
 }
 
-func (a *addrStat) counters() [16]*uint64 {
-	return [16]*uint64{&a.weight, &a.q, &a.qBytes, &a.anyQ, &a.r, &a.rBytes, &a.big, &a.nxGot, &a.qRecv,
+func (a *addrStat) counters() []*uint64 {
+	return []*uint64{&a.weight, &a.q, &a.qBytes, &a.anyQ, &a.r, &a.rBytes, &a.big, &a.nxGot, &a.qRecv,
 		&a.rSent, &a.nxSent, &a.sfSent, &a.syn, &a.synAck, &a.synSent, &a.ackIn}
 }
 
-func appendCounters(b []byte, num protowire.Number, cs [16]*uint64) []byte {
-	var vs [16]uint64
+// maxCounters bounds the counters of a zone or an address.
+const maxCounters = 24
+
+func appendCounters(b []byte, num protowire.Number, cs []*uint64) []byte {
+	var vs [maxCounters]uint64
 	n := 0
 	for i, p := range cs {
 		vs[i] = *p
@@ -58,9 +61,9 @@ func appendCounters(b []byte, num protowire.Number, cs [16]*uint64) []byte {
 	return sketch.AppendPackedUints(b, num, vs[:n])
 }
 
-func parseCounters(val []byte, cs [16]*uint64) error {
-	var vs [16]uint64
-	got, err := sketch.PackedUints(vs[:0], val, len(vs))
+func parseCounters(val []byte, cs []*uint64) error {
+	var vs [maxCounters]uint64
+	got, err := sketch.PackedUints(vs[:0], val, len(cs))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
