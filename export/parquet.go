@@ -350,7 +350,7 @@ func (e *pqEncoder) chunk(c *pqColumn, rows int) {
 		enc = encRLEDictionary
 		w := max(bits.Len32(uint32(len(c.dends)-1)), 1)
 		b = append(b, byte(w))
-		b = appendRLE32(b, c.idx, w)
+		b = appendRLE(b, c.idx, w)
 	case c.ptype == pqByteArray:
 		s := uint32(0)
 		for _, e := range c.ends {
@@ -555,83 +555,22 @@ func (p *pqWriter) Close() error {
 	return p.err
 }
 
-// appendRLE appends levels (each < 2^w, w <= 8) in Parquet's RLE /
-// bit-packing hybrid: runs of 8 or more equal values as RLE runs, the rest
-// bit-packed in groups of 8.
-func appendRLE(b, v []byte, w int) []byte {
+// appendRLE appends values (each < 2^w, w <= 32: definition levels,
+// dictionary indices) in Parquet's RLE / bit-packing hybrid: runs of 8 or
+// more equal values as RLE runs, the rest bit-packed in groups of 8.
+func appendRLE[T byte | int32](b []byte, v []T, w int) []byte {
+	vw := (w + 7) / 8 // bytes of an RLE run's value
 	for i := 0; i < len(v); {
-		r := runLen(v, i)
-		if r >= 8 {
+		if r := runLen(v, i, len(v)); r >= 8 {
 			b = binary.AppendUvarint(b, uint64(r)<<1)
-			b = append(b, v[i])
+			for k := range vw {
+				b = append(b, byte(uint32(v[i])>>(8*k)))
+			}
 			i += r
 			continue
 		}
 		start := i
-		for i < len(v) && (i == start || runLen(v, i) < 8) {
-			i += 8
-		}
-		end := min(i, len(v))
-		groups := (i - start) / 8
-		b = binary.AppendUvarint(b, uint64(groups)<<1|1)
-		var acc uint64
-		nb := 0
-		for j := start; j < start+groups*8; j++ {
-			var x uint64
-			if j < end {
-				x = uint64(v[j])
-			}
-			acc |= x << nb
-			nb += w
-			for nb >= 8 {
-				b = append(b, byte(acc))
-				acc >>= 8
-				nb -= 8
-			}
-		}
-		if i > len(v) {
-			i = len(v)
-		}
-	}
-	return b
-}
-
-// runLen is the length of the run of equal values at v[i].
-func runLen(v []byte, i int) int {
-	j := i + 1
-	for j < len(v) && v[j] == v[i] {
-		j++
-	}
-	return j - i
-}
-
-// appendRLE32 is appendRLE for dictionary indices (w <= 32).
-func appendRLE32(b []byte, v []int32, w int) []byte {
-	vw := (w + 7) / 8
-	for i := 0; i < len(v); {
-		j := i + 1
-		for j < len(v) && v[j] == v[i] {
-			j++
-		}
-		if j-i >= 8 {
-			b = binary.AppendUvarint(b, uint64(j-i)<<1)
-			for k := range vw {
-				b = append(b, byte(uint32(v[i])>>(8*k)))
-			}
-			i = j
-			continue
-		}
-		start := i
-		for i < len(v) {
-			if i != start {
-				k := i + 1
-				for k < len(v) && k-i < 8 && v[k] == v[i] {
-					k++
-				}
-				if k-i >= 8 {
-					break
-				}
-			}
+		for i < len(v) && (i == start || runLen(v, i, 8) < 8) {
 			i += 8
 		}
 		end := min(i, len(v))
@@ -652,11 +591,19 @@ func appendRLE32(b []byte, v []int32, w int) []byte {
 				nb -= 8
 			}
 		}
-		if i > len(v) {
-			i = len(v)
-		}
+		i = end
 	}
 	return b
+}
+
+// runLen is the length of the run of equal values at v[i], counted up to
+// most.
+func runLen[T byte | int32](v []T, i, most int) int {
+	j := i + 1
+	for j < len(v) && j-i < most && v[j] == v[i] {
+		j++
+	}
+	return j - i
 }
 
 // thrift writes Thrift's compact protocol: the page headers and the footer.
