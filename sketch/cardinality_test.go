@@ -233,6 +233,18 @@ func TestDenseCardinalityExactThenDense(t *testing.T) {
 			c.Merge(fill(NewCardinality(), names("a", 0, 300)))
 			return c
 		}, 600, false},
+		{"growing: 1024 exact through its table's doublings", func() *Cardinality { return fill(NewGrowingCardinality(), names("a", 0, 1024)) }, 1024, true},
+		{"growing: 1025 dense", func() *Cardinality { return fill(NewGrowingCardinality(), names("a", 0, 1025)) }, 1025, false},
+		{"growing: merge of two small, overlapping", func() *Cardinality {
+			c := fill(NewGrowingCardinality(), names("a", 0, 20))
+			c.Merge(fill(NewGrowingCardinality(), names("a", 10, 700)))
+			return c
+		}, 700, true},
+		{"growing: reset after dense, then exact again", func() *Cardinality {
+			c := fill(NewGrowingCardinality(), names("a", 0, 5000))
+			c.Reset()
+			return fill(c, names("z", 0, 300))
+		}, 300, true},
 		{"reset after dense", func() *Cardinality {
 			c := fill(NewDenseCardinality(), names("a", 0, 5000))
 			c.Reset()

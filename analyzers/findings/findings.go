@@ -156,7 +156,7 @@ type winRec struct {
 	nxServers          []addrCount
 	sfServers          []addrCount
 	sfClients          []addrCount
-	nxExpl, sfExpl     uint64      // NXDOMAIN and SERVFAIL explained by random_subdomain findings here
+	nxExpl, sfExpl     uint64      // NXDOMAIN and SERVFAIL explained here: by random_subdomain or tunnel findings, or (NXDOMAIN) address lookups
 	causes             []*zoneStat // zones with a random_subdomain or tunnel finding here
 	explained          []explanation
 }

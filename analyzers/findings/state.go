@@ -359,8 +359,6 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 	switch v.QType {
 	case typeTXT, typeNULL, typeCNAME, typeMX:
 		z.dataTypes++
-	case typePTR:
-		z.lookups++
 	}
 	if off > 1 {
 		sub := name[:off-1]
@@ -372,9 +370,6 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 			longest, entropyMb := s.shape(sub)
 			*c = nameShape{qh: qh, sub: int16(len(sub)), longest: int16(longest), entropyMb: uint32(entropyMb), addr: addrShaped(sub)}
 		}
-		if c.addr && v.QType != typePTR {
-			z.lookups++
-		}
 		z.maxLabel += uint64(c.longest)
 		z.entropyMb += uint64(c.entropyMb)
 		if !seen && z.sample.wants(qh) {
@@ -385,6 +380,9 @@ func (s *State) zoneQuery(w *window, z *zoneStat, src *addrStat, m *visor.Messag
 		}
 	} else if !seen && c.qh != qh {
 		*c = nameShape{qh: qh, sub: -1}
+	}
+	if v.QType == typePTR || off > 1 && c.addr {
+		z.lookups++
 	}
 	if !seen {
 		c.gen, c.failed, c.z, c.off, c.nlen = w.gen, false, z, int16(off), int16(len(name))
