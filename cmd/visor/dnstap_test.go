@@ -103,48 +103,12 @@ func TestDNSTapClientSideEqualsPcap(t *testing.T) {
 func TestLiveDNSTapSocket(t *testing.T) {
 	files := []string{"../../testdata/unbound.dnstap", "../../testdata/knot.dnstap"}
 	sock := filepath.Join(t.TempDir(), "dnstap.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb bytes.Buffer
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"live", "--dnstap-socket", sock, "--format", "json"}, nil, &out, &errb)
-	}()
-	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if i == 200 {
-			t.Fatalf("no socket: %s", errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	var wg sync.WaitGroup
-	for _, f := range files {
-		wg.Add(1)
-		go func(f string) {
-			defer wg.Done()
-			if err := sendDNSTap(sock, f); err != nil {
-				t.Error(err)
-			}
-		}(f)
-	}
-	wg.Wait()
-	cancel() // as SIGINT does
-	var code int
-	select {
-	case code = <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("visor live did not stop")
-	}
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	if err := report.Validate(out.Bytes()); err != nil {
+	out := liveDNSTap(t, sock, files, "--format", "json")
+	if err := report.Validate(out); err != nil {
 		t.Fatalf("report does not validate: %v", err)
 	}
 	var live report.Report
-	if err := json.Unmarshal(out.Bytes(), &live); err != nil {
+	if err := json.Unmarshal(out, &live); err != nil {
 		t.Fatal(err)
 	}
 	want := analyzeJSON(t, files...)
@@ -237,4 +201,48 @@ func TestLiveDNSTapDuration(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil || len(r.Inputs) != 1 || r.Inputs[0].Packets != 0 {
 		t.Fatalf("report %v: %s", err, out.String())
 	}
+}
+
+// liveDNSTap runs `visor live --dnstap-socket sock` with args, sends it the
+// dnstap files at once (one writer each), stops it as SIGINT does, and
+// returns its standard output; a failed run fails the test.
+func liveDNSTap(t *testing.T, sock string, files []string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, append([]string{"live", "--dnstap-socket", sock}, args...), nil, &out, &errb)
+	}()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("no socket: %s", errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for _, f := range files {
+		wg.Add(1)
+		go func(f string) {
+			defer wg.Done()
+			if err := sendDNSTap(sock, f); err != nil {
+				t.Error(err)
+			}
+		}(f)
+	}
+	wg.Wait()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("visor live did not stop")
+	}
+	return out.Bytes()
 }

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 )
 
 // TestLiveDNSTapSummary: `visor live --dnstap-socket --format summary -o
@@ -20,44 +15,9 @@ func TestLiveDNSTapSummary(t *testing.T) {
 	files := []string{"../../testdata/unbound.dnstap", "../../testdata/knot.dnstap"}
 	dir := t.TempDir()
 	sock, sum := filepath.Join(dir, "dnstap.sock"), filepath.Join(dir, "live.vsum")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb bytes.Buffer
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"live", "--dnstap-socket", sock, "--format", "summary", "-o", sum, "--label", "server=ns1"}, nil, &out, &errb)
-	}()
-	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if i == 500 {
-			t.Fatalf("no socket: %s", errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	var wg sync.WaitGroup
-	for _, f := range files {
-		wg.Add(1)
-		go func(f string) {
-			defer wg.Done()
-			if err := sendDNSTap(sock, f); err != nil {
-				t.Error(err)
-			}
-		}(f)
-	}
-	wg.Wait()
-	cancel() // as SIGINT does
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, errb.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("visor live did not stop")
-	}
-	if out.Len() != 0 {
-		t.Errorf("stdout %q: the summary goes to -o", out.String())
+	out := liveDNSTap(t, sock, files, "--format", "summary", "-o", sum, "--label", "server=ns1")
+	if len(out) != 0 {
+		t.Errorf("stdout %q: the summary goes to -o", out)
 	}
 	got, want := analyzeJSON(t, sum), analyzeJSON(t, files...)
 	g, w := got.Summary.DNS, want.Summary.DNS
