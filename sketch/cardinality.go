@@ -138,6 +138,13 @@ func (c *Cardinality) Merge(o *Cardinality) {
 	}
 }
 
+// Exact says whether c counts its items exactly: they are in its hash
+// set, not in HyperLogLog registers yet.
+func (c *Cardinality) Exact() bool { return c.sk == nil && c.small != nil }
+
+// Has says whether c is Exact and holds the item of hash h.
+func (c *Cardinality) Has(h uint64) bool { return c.Exact() && c.small.has(h) }
+
 // Estimate returns the estimated number of distinct items.
 func (c *Cardinality) Estimate() uint64 {
 	if c.sk == nil {
@@ -248,6 +255,20 @@ func (s *hashSet) add(h uint64) bool {
 			s.cells[i] = h
 			s.n++
 			return true
+		}
+	}
+}
+
+func (s *hashSet) has(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	for i := h & s.mask; ; i = (i + 1) & s.mask {
+		switch s.cells[i] {
+		case h:
+			return true
+		case 0:
+			return false
 		}
 	}
 }

@@ -299,3 +299,29 @@ func TestCardinalityRecentSkipsOnlyRepeats(t *testing.T) {
 		}
 	}
 }
+
+// Exact and Has: the hash set's items while it holds them, nothing once
+// the sketch counts in registers.
+func TestCardinalityExactHas(t *testing.T) {
+	c := NewGrowingCardinality()
+	if !c.Exact() || c.Has(7) {
+		t.Fatalf("empty: Exact %v, Has(7) %v", c.Exact(), c.Has(7))
+	}
+	const k = 0x9e3779b97f4a7c15
+	at := func(i uint64) uint64 { return i * k } // wraps
+	for i := uint64(0); i < smallMax; i++ {
+		c.InsertHash(at(i))
+	}
+	for _, h := range []uint64{0, 1, at(5), at(smallMax - 1)} {
+		if !c.Has(h) {
+			t.Errorf("Has(%#x) false, inserted", h)
+		}
+	}
+	if c.Has(at(smallMax)) || c.Has(2) {
+		t.Error("Has true for a hash not inserted")
+	}
+	c.InsertHash(at(smallMax))
+	if c.Exact() || c.Has(0) {
+		t.Errorf("past %d items: Exact %v, Has(0) %v, want false", smallMax, c.Exact(), c.Has(0))
+	}
+}

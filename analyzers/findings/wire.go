@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/sketch"
 )
 
@@ -219,17 +220,78 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 		}
 		return cmp.Compare(a.p.Bits(), b.p.Bits())
 	})
+	bySrc := w.srcsByPrefix()
 	for _, p := range ps {
 		b = sketch.AppendMessage(b, 12, func(b []byte) []byte {
 			b = sketch.AppendBytes(b, 1, addrBytes(p.p.Addr()))
 			b = sketch.AppendUint(b, 2, uint64(p.p.Bits()))
 			b = sketch.AppendUint(b, 3, p.q)
 			b = appendSeries(b, 4, &p.qs)
-			b, err = appendCard(b, 5, p.src)
+			if !p.srcsIn(bySrc[p.p]) {
+				b, err = appendCard(b, 5, p.src)
+			}
 			return b
 		})
 	}
 	return b, err
+}
+
+// namesInSample says whether z's distinct names are exactly its sample's
+// (at most sampleK of them): then the names are not written, and a reader
+// counts the sample's.
+func (z *zoneStat) namesInSample() bool {
+	if !z.names.Exact() || z.names.Estimate() != uint64(z.sample.n) {
+		return false
+	}
+	for _, e := range z.sample.e[:z.sample.n] {
+		if !z.names.Has(e.h) {
+			return false
+		}
+	}
+	return true
+}
+
+// srcsInTop says whether z's distinct sources are exactly its top
+// sources: then they are not written, and a reader counts the top's.
+func (z *zoneStat) srcsInTop() bool {
+	if !z.srcs.Exact() || z.srcs.Estimate() != uint64(z.top.n) {
+		return false
+	}
+	var kb [16]byte
+	for _, e := range z.top.e[:z.top.n] {
+		if !z.srcs.Has(sketch.Hash(visor.AddrKey(e.a, &kb))) {
+			return false
+		}
+	}
+	return true
+}
+
+// srcsByPrefix returns, by prefix, the query sources of w's address table
+// (for prefixes whose distinct sources are exactly those: their sources
+// are not written, and a reader counts the table's).
+func (w *window) srcsByPrefix() map[netip.Prefix][]netip.Addr {
+	m := make(map[netip.Prefix][]netip.Addr, len(w.prefixes))
+	for _, a := range w.addrs {
+		if a.q > 0 {
+			p := prefixOf(a.addr)
+			m[p] = append(m[p], a.addr)
+		}
+	}
+	return m
+}
+
+// srcsIn says whether p's distinct sources are exactly the addresses as.
+func (p *prefixStat) srcsIn(as []netip.Addr) bool {
+	if !p.src.Exact() || p.src.Estimate() != uint64(len(as)) {
+		return false
+	}
+	var kb [16]byte
+	for _, a := range as {
+		if !p.src.Has(sketch.Hash(visor.AddrKey(a, &kb))) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedZoneNames(m map[string]*zoneStat) []string {
@@ -249,11 +311,15 @@ func (z *zoneStat) appendBinary(b []byte, base int64, err error) ([]byte, error)
 	}
 	b = sketch.AppendBytes(b, 1, []byte(z.zone))
 	b = appendCounters(b, 2, z.counters())
-	if b, err = appendCard(b, 3, z.names); err != nil {
-		return b, err
+	if !z.namesInSample() {
+		if b, err = appendCard(b, 3, z.names); err != nil {
+			return b, err
+		}
 	}
-	if b, err = appendCard(b, 4, z.srcs); err != nil {
-		return b, err
+	if !z.srcsInTop() {
+		if b, err = appendCard(b, 4, z.srcs); err != nil {
+			return b, err
+		}
 	}
 	if n := z.sample.n; n > 0 {
 		hs := make([]uint64, n)
@@ -357,6 +423,7 @@ func windowIdx(b []byte) (int64, error) {
 }
 
 func (w *window) parse(b []byte) error {
+	var derived []*prefixStat // prefixes written without their sources
 	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
 		switch {
 		case num == 2 && typ == protowire.VarintType:
@@ -381,12 +448,25 @@ func (w *window) parse(b []byte) error {
 		case num == 11 && typ == protowire.BytesType:
 			return w.parseAddr(val)
 		case num == 12 && typ == protowire.BytesType:
-			return w.parsePrefix(val)
+			p, derive, err := w.parsePrefix(val)
+			if derive {
+				derived = append(derived, p)
+			}
+			return err
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if len(derived) > 0 { // their sources are the address table's
+		bySrc := w.srcsByPrefix()
+		var kb [16]byte
+		for _, p := range derived {
+			for _, a := range bySrc[p.p] {
+				p.src.Insert(visor.AddrKey(a, &kb))
+			}
+		}
 	}
 	if w.first > w.last && (w.first != math.MaxInt64 || w.last != math.MinInt64) {
 		return corrupt("first event at %d after the last at %d", w.first, w.last)
@@ -419,6 +499,7 @@ func (w *window) parseZone(b []byte, base int64) error {
 	w.zones[z.zone] = z
 	var hs, firsts, flags, ns []uint64
 	var tops []netip.Addr
+	var haveNames, haveSrcs bool
 	err = sketch.Fields(b, func(num protowire.Number, typ protowire.Type, _ uint64, val []byte) error {
 		if typ != protowire.BytesType {
 			return nil
@@ -428,8 +509,10 @@ func (w *window) parseZone(b []byte, base int64) error {
 		case 2:
 			return parseCounters(val, z.counters())
 		case 3:
+			haveNames = true
 			return parseCard(val, z.names)
 		case 4:
+			haveSrcs = true
 			return parseCard(val, z.srcs)
 		case 5:
 			if len(val)%8 != 0 || len(val)/8 > sampleK {
@@ -482,6 +565,18 @@ func (w *window) parseZone(b []byte, base int64) error {
 		z.top.e[i] = addrCount{a, ns[i]}
 	}
 	z.top.n = len(tops)
+	// Not written: exactly the sample's names, the top's sources.
+	if !haveNames {
+		for _, h := range hs {
+			z.names.InsertHash(h)
+		}
+	}
+	if !haveSrcs {
+		var kb [16]byte
+		for _, a := range tops {
+			z.srcs.Insert(visor.AddrKey(a, &kb))
+		}
+	}
 	return nil
 }
 
@@ -533,9 +628,11 @@ func (w *window) parseAddr(b []byte) error {
 	return nil
 }
 
-func (w *window) parsePrefix(b []byte) error {
+// parsePrefix reads a prefix entry; derive says that it was written
+// without its sources (they are the address table's).
+func (w *window) parsePrefix(b []byte) (_ *prefixStat, derive bool, _ error) {
 	if len(w.prefixes) >= maxPrefixes {
-		return corrupt("more than %d prefixes", maxPrefixes)
+		return nil, false, corrupt("more than %d prefixes", maxPrefixes)
 	}
 	var addr netip.Addr
 	var bits, q uint64
@@ -558,25 +655,25 @@ func (w *window) parsePrefix(b []byte) error {
 		return err
 	})
 	if err != nil {
-		return wrapSketch(err)
+		return nil, false, wrapSketch(err)
 	}
 	if !addr.IsValid() || bits > uint64(addr.BitLen()) {
-		return corrupt("a prefix of %d bits on %v", bits, addr)
+		return nil, false, corrupt("a prefix of %d bits on %v", bits, addr)
 	}
 	k := netip.PrefixFrom(addr, int(bits))
 	if k != k.Masked() {
-		return corrupt("prefix %v has host bits", k)
+		return nil, false, corrupt("prefix %v has host bits", k)
 	}
 	if w.prefixes[k] != nil {
-		return corrupt("prefix %v twice", k)
+		return nil, false, corrupt("prefix %v twice", k)
 	}
 	p := w.pool.prefix(k)
 	p.q, p.qs = q, qs
 	w.prefixes[k] = p
 	if src != nil {
-		return parseCard(src, p.src)
+		return p, false, parseCard(src, p.src)
 	}
-	return nil
+	return p, true, nil
 }
 
 // ValidateSpan checks that every window of s overlaps [start, end): a
