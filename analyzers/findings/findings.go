@@ -88,6 +88,11 @@ type Detector struct {
 	// the capture is read.
 	based        bool
 	baseK, baseN int
+	// qsecs holds the queries of every second of the capture's span, for
+	// its ordinary rate (ordinaryQPS, made again when it grew).
+	qsecs  []uint32
+	ordQPS float64
+	ordN   int // len(qsecs) when ordQPS was made
 }
 
 // NewDetector returns a detector with the given thresholds (nil: defaults).
@@ -159,6 +164,12 @@ type winRec struct {
 	nxExpl, sfExpl     uint64      // NXDOMAIN and SERVFAIL explained here: by random_subdomain or tunnel findings, or (NXDOMAIN) address lookups
 	causes             []*zoneStat // zones with a random_subdomain or tunnel finding here
 	explained          []explanation
+	// recv is a copy of the address that received the most queries, when
+	// the window came near a flood's rate; srcMax the most queries from
+	// one source address or prefix, srcs the distinct query sources (at
+	// least).
+	recv         *addrStat
+	srcMax, srcs uint64
 }
 
 // explanation is a finding a cause made unnecessary in one window.
@@ -212,7 +223,10 @@ func (d *Detector) judgeWindow(w *window) {
 	t := &d.t
 	r := &winRec{idx: w.idx, first: w.first, last: w.last, queries: w.queries, responses: w.responses,
 		nx: w.nx, sf: w.servfail, syn: w.syn, qs: w.qs, nxs: w.nxs, sfs: w.sfs, synSrcs: w.synSrcs.Estimate()}
-	keep := false
+	lo := min(max(floorDiv(w.first, 1e9)-w.idx*winSec, 0), winSec-1)
+	hi := min(max(floorDiv(w.last, 1e9)-w.idx*winSec, lo), winSec-1)
+	d.qsecs = append(d.qsecs, w.qs[lo:hi+1]...)
+	keep := d.keepReceiver(w, r)
 	for _, z := range sortedZones(w.zones) {
 		if z.nx > 0 && share(z.lookups, z.q) >= lookupShare {
 			r.nxExpl += z.nx // answers to lookups of addresses: ordinary
@@ -265,6 +279,53 @@ func (d *Detector) judgeWindow(w *window) {
 	if keep {
 		d.recs = append(d.recs, r)
 	}
+}
+
+// keepReceiver keeps in r, when w's queries came near a flood's, the
+// address that received the most of them and how spread their sources
+// were (query_flood's rule for a flood to one address from many sources).
+func (d *Detector) keepReceiver(w *window, r *winRec) bool {
+	t := &d.t
+	if peakRate(&w.qs) < t.FloodRate*keepFrac || float64(w.queries) < t.FloodMin*keepFrac {
+		return false
+	}
+	var recv *addrStat
+	var srcs uint64
+	for _, a := range w.addrs {
+		if recv == nil || a.qRecv > recv.qRecv || a.qRecv == recv.qRecv && a.addr.Less(recv.addr) {
+			recv = a
+		}
+		r.srcMax = max(r.srcMax, a.q)
+		if a.q > 0 {
+			srcs++
+		}
+	}
+	if recv == nil || float64(recv.qRecv) < t.FloodMin*keepFrac {
+		return false
+	}
+	var inPfx uint64
+	for _, p := range w.prefixes {
+		r.srcMax = max(r.srcMax, p.q)
+		inPfx += p.src.Estimate()
+	}
+	c := *recv
+	c.pfx, c.lastZone = nil, nil                         // the window's own, reused
+	r.recv, r.srcs = &c, min(max(srcs, inPfx), maxAddrs) // the tables' bound: at least
+	return true
+}
+
+// ordinaryQPS is the capture's ordinary query rate: the lower quartile of
+// its seconds' queries (seconds without any counted as zero).
+func (d *Detector) ordinaryQPS() float64 {
+	if d.ordN != len(d.qsecs) {
+		d.ordN = len(d.qsecs)
+		if len(d.qsecs) > 0 {
+			s := slices.Clone(d.qsecs)
+			slices.Sort(s)
+			d.ordQPS = float64(s[len(s)/4])
+		}
+	}
+	return d.ordQPS
 }
 
 func topZones(m map[string]*zoneStat, f func(*zoneStat) uint64) []nameCount {
@@ -460,7 +521,7 @@ func explainedKey(f *Finding) (string, uint64) {
 	case *ServfailStormEvidence:
 		return "", ev.Servfail
 	case *QueryFloodEvidence:
-		return ev.Source + ev.Prefix, ev.Queries
+		return ev.Source + ev.Prefix + ev.Target, ev.Queries
 	}
 	return "", 0
 }

@@ -4,30 +4,50 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // query_flood: queries from one address, or else from one /24 (IPv4) or
-// /64 (IPv6) with several sources, many and at a high rate. Queries that
-// go mostly to a zone cut with a random_subdomain or tunnel finding in the
-// same window are that finding's (listed in its explains), not a flood of
-// their own.
+// /64 (IPv6) with several sources, many and at a high rate; or, when no
+// one source nor prefix sent half of them (spoofed sources, a botnet),
+// queries to one address, many, at a high rate and far above the
+// capture's ordinary rate. Queries that go mostly to a zone cut with a
+// random_subdomain or tunnel finding in the same window are that
+// finding's (listed in its explains), not a flood of their own.
 type queryFlood struct{}
 
 // QueryFloodEvidence is the evidence of a query_flood finding: Source for
-// one address, Prefix and Sources for a prefix.
+// one address, Prefix and Sources for a prefix, Target, Sources,
+// LargestSourceShare and OrdinaryQPS for a flood to one address from
+// many sources.
 type QueryFloodEvidence struct {
 	Common
 	Source string `json:"source,omitempty"`
 	Prefix string `json:"prefix,omitempty"`
-	// Sources is the most distinct sources of the prefix in one window.
+	Target string `json:"target,omitempty"`
+	// Sources is the most distinct sources of the prefix (of the target's
+	// window: at least) in one window.
 	Sources        uint64  `json:"sources,omitempty"`
 	Queries        uint64  `json:"queries"`
 	ShareOfQueries float64 `json:"share_of_queries"`
 	PeakQPS        float64 `json:"peak_qps"`
 	AnyQueries     uint64  `json:"any_queries"`
+	// LargestSourceShare is the largest share of the window's queries one
+	// source address or prefix sent, at the target's peak window.
+	LargestSourceShare float64 `json:"largest_source_share,omitempty"`
+	OrdinaryQPS        float64 `json:"ordinary_qps,omitempty"`
 }
 
+// targetKey is the episode key of a flood to a; source floods are keyed
+// by the source address or prefix alone.
+const targetKey = "to "
+
 func (e *QueryFloodEvidence) selector(s *Selector) {
+	if e.Target != "" {
+		s.addr, _ = netip.ParseAddr(e.Target)
+		s.Key = e.Target
+		return
+	}
 	if p, err := netip.ParsePrefix(e.Prefix); err == nil {
 		s.prefix, s.Key = p, e.Prefix
 		return
@@ -41,6 +61,10 @@ func init() { register(queryFlood{}) }
 func (queryFlood) order() int         { return 50 }
 func (queryFlood) evidence() evidence { return &QueryFloodEvidence{} }
 func (queryFlood) present(r *winRec, key string) bool {
+	if t, ok := strings.CutPrefix(key, targetKey); ok {
+		a, err := netip.ParseAddr(t)
+		return err == nil && r.recv != nil && r.recv.addr == a
+	}
 	if p, err := netip.ParsePrefix(key); err == nil {
 		return r.prefixes[p] != nil
 	}
@@ -64,6 +88,7 @@ func cause(r *winRec, n uint64, count func(z *zoneStat) uint64) *zoneStat {
 func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 	t := &d.t
 	flooders := map[netip.Prefix]bool{}
+	var flooded uint64 // queries of the sources and prefixes above
 	addrs := make([]*addrStat, 0, len(r.addrs))
 	for _, a := range r.addrs {
 		addrs = append(addrs, a)
@@ -75,6 +100,7 @@ func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 			continue
 		}
 		flooders[prefixOf(a.addr)] = true
+		flooded += a.q
 		if z := cause(r, a.q, func(z *zoneStat) uint64 { return z.top.count(a.addr) }); z != nil {
 			r.explained = append(r.explained, explanation{zone: z.zone, kind: KindQueryFlood, key: a.addr.String(), count: a.q})
 			continue
@@ -91,6 +117,7 @@ func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 		if flooders[p.p] || float64(p.q) < t.FloodMin || q < t.FloodRate || p.srcN < 2 {
 			continue
 		}
+		flooded += p.q
 		if z := cause(r, p.q, func(z *zoneStat) uint64 {
 			var n uint64
 			for _, e := range z.top.e[:z.top.n] {
@@ -105,9 +132,74 @@ func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 		}
 		held(p.p.String(), q/max(t.FloodRate, 1))
 	}
+	judgeTarget(d, r, flooded, held)
+}
+
+// judgeTarget holds a flood to r's busiest receiver when no source or
+// prefix sent half of its queries (flooded: what the source and prefix
+// rules took) and the window's busiest second rose far above the
+// capture's ordinary rate.
+func judgeTarget(d *Detector, r *winRec, flooded uint64, held func(string, float64)) {
+	t, a := &d.t, r.recv
+	if a == nil {
+		return
+	}
+	q := peakRate(&r.qs)
+	if float64(a.qRecv) < t.FloodMin || q < t.FloodRate || 2*a.qRecv < r.queries ||
+		2*r.srcMax >= r.queries || 2*flooded >= a.qRecv || q < t.FloodRise*d.ordinaryQPS() {
+		return
+	}
+	key := targetKey + a.addr.String()
+	if z := cause(r, a.qRecv, func(z *zoneStat) uint64 { return z.q }); z != nil {
+		r.explained = append(r.explained, explanation{zone: z.zone, kind: KindQueryFlood, key: key, count: a.qRecv})
+		return
+	}
+	held(key, q/max(t.FloodRate, 1))
+}
+
+// targetFinding is a flood to one address from many sources.
+func targetFinding(d *Detector, ep *episode, target string) *Finding {
+	a, _ := netip.ParseAddr(target)
+	ev := &QueryFloodEvidence{Common: Common{Windows: ep.nHeld}, Target: target, OrdinaryQPS: round(d.ordinaryQPS())}
+	var total, peakQ uint64
+	start, peak, end, pq, _ := d.when(ep, func(r *winRec) *series {
+		if r.recv != nil && r.recv.addr == a {
+			return &r.qs
+		}
+		return nil
+	})
+	for _, r := range ep.wins {
+		total += r.queries
+		if r.recv == nil || r.recv.addr != a {
+			continue
+		}
+		ev.Queries += r.recv.qRecv
+		ev.AnyQueries += r.recv.anyQ
+		ev.Sources = max(ev.Sources, r.srcs)
+		if p, _ := r.qs.peak(); uint64(p) >= peakQ {
+			peakQ = uint64(p)
+			ev.LargestSourceShare = round(share(r.srcMax, r.queries))
+		}
+	}
+	ev.PeakQPS = pq
+	ev.ShareOfQueries = round(share(ev.Queries, total))
+	f := &Finding{Kind: KindQueryFlood, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
+		Confidence: confidence(ep.score, ep.nHeld)}
+	f.Summary = fmt.Sprintf("Query flood to %s from %d or more sources: %d queries (%.0f%% of all), up to %.0f per second (ordinarily %.0f).",
+		target, ev.Sources, ev.Queries, 100*ev.ShareOfQueries, pq, ev.OrdinaryQPS)
+	f.Why = fmt.Sprintf("%s received %d queries, up to %.0f in one second, %.0f times the capture's ordinary %.0f per second; no one source or prefix sent half of them (the largest %.0f%% at the peak): spread over %d or more sources, spoofed or a botnet.",
+		target, ev.Queries, pq, pq/max(ev.OrdinaryQPS, 1), ev.OrdinaryQPS, 100*ev.LargestSourceShare, ev.Sources)
+	f.Next = []string{
+		"carve its traffic (--carve DIR): which names and types, and do the sources ask once each (spoofed) or again and again (a botnet)?",
+		"spoofed sources: filter or rate-limit at the edge and ask the upstream network to; a botnet: block its sources, rate-limit per client",
+	}
+	return f
 }
 
 func (queryFlood) finding(d *Detector, ep *episode) *Finding {
+	if t, ok := strings.CutPrefix(ep.key, targetKey); ok {
+		return targetFinding(d, ep, t)
+	}
 	ev := &QueryFloodEvidence{Common: Common{Windows: ep.nHeld}}
 	var total uint64
 	var start, peak, end int64

@@ -2,7 +2,11 @@ package findings
 
 import (
 	"math/rand/v2"
+	"net/netip"
+	"slices"
 	"testing"
+
+	"github.com/visor-dns/visor/report"
 )
 
 // One address asking ordinary names at 2,500 q/s for 2 s: a query flood.
@@ -19,4 +23,94 @@ func TestQueryFlood(t *testing.T) {
 	if n := num(f, "queries"); n != 5000 {
 		t.Errorf("queries %v, want 5000", n)
 	}
+}
+
+// spoofed returns n IPv6 addresses in 2001:db8:200::/48, each in a /64 of
+// its own (a spoofed flood's sources).
+func spoofed(r *rand.Rand, n int) []netip.Addr {
+	out := make([]netip.Addr, n)
+	for i := range out {
+		var b [16]byte
+		b[0], b[1], b[2], b[3], b[4], b[5] = 0x20, 0x01, 0x0d, 0xb8, 0x02, 0x00
+		for j := 6; j < 16; j++ {
+			b[j] = byte(r.IntN(256))
+		}
+		out[i] = netip.AddrFrom16(b)
+	}
+	return out
+}
+
+// Queries for one ordinary name at 2,500 q/s for 3 s to one server, each
+// from a spoofed source of its own: no source and no prefix floods, the
+// server does.
+func TestQueryFloodToTarget(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	var evs traffic
+	evs.ordinary(r, t0, 40, 50, "example.com", "example.org")
+	launch := t0 + 17e9 + 3e8
+	srv := addr("2001:db8::53")
+	for i, src := range spoofed(r, 7500) {
+		evs.ask(launch+int64(i)*4e5, src, srv, "www.example.com", 1, 0)
+	}
+	fs := sameAtEveryBucket(t, evs.sorted())
+	f := one(t, fs, KindQueryFlood, "2001:db8::53", launch)
+	if n := num(f, "queries"); n != 7500 {
+		t.Errorf("queries %v, want 7500", n)
+	}
+	if n := num(f, "sources"); n != maxAddrs {
+		t.Errorf("sources %v, want %d (at least: the tables' bound)", n, maxAddrs)
+	}
+	if n := num(f, "ordinary_qps"); n != 50 {
+		t.Errorf("ordinary_qps %v, want 50", n)
+	}
+	if s := num(f, "largest_source_share"); s != 0.063 {
+		t.Errorf("largest_source_share %v, want 0.063 (the ordinary clients' /24: 500 of 8000)", s)
+	}
+}
+
+// Not a flood to a target: a server busy at 1,500 q/s from thousands of
+// clients all along (no rise over its ordinary rate); a flood from 200
+// addresses of one /24 (the prefix's finding, not the target's); and a
+// flood to a server that a random-subdomain attack explains.
+func TestQueryFloodToTargetNegatives(t *testing.T) {
+	srv := addr("2001:db8::53")
+	t.Run("busy all along", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(23, 24))
+		var evs traffic
+		srcs := spoofed(r, 3000)
+		for i := 0; i < 40*1500; i++ {
+			evs.ask(t0+int64(i)*1e9/1500, srcs[r.IntN(len(srcs))], srv, "www.example.com", 1, 0)
+		}
+		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
+			t.Errorf("findings %s, want none", kinds(fs))
+		}
+	})
+	t.Run("one prefix", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(25, 26))
+		var evs traffic
+		evs.ordinary(r, t0, 40, 50, "example.com")
+		launch := t0 + 17e9
+		for i := 0; i < 7500; i++ {
+			src := netip.AddrFrom4([4]byte{198, 51, 100, byte(i % 200)})
+			evs.ask(launch+int64(i)*4e5, src, addr("198.51.100.1"), "www.example.com", 1, 0)
+		}
+		fs := detect(t, evs.sorted(), 60e9, 1, nil)
+		one(t, fs, KindQueryFlood, "198.51.100.0/24", launch)
+	})
+	t.Run("random subdomain", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(27, 28))
+		var evs traffic
+		evs.ordinary(r, t0, 40, 50, "example.com")
+		launch := t0 + 17e9
+		for i, src := range spoofed(r, 7500) {
+			evs.ask(launch+int64(i)*4e5, src, srv, randLabel(r, 12)+".victim.example", 1, 3)
+		}
+		fs := detect(t, evs.sorted(), 60e9, 1, nil)
+		f := one(t, fs, KindRandomSubdomain, "victim.example", launch)
+		if !slices.ContainsFunc(f.Explains, func(e report.Explained) bool {
+			return e.Kind == KindQueryFlood && e.Key == "to 2001:db8::53" && e.Count == 7500
+		}) {
+			t.Errorf("explains %+v, want the query flood to 2001:db8::53", f.Explains)
+		}
+	})
 }

@@ -38,8 +38,11 @@ type Thresholds struct {
 	// servfail_storm: SERVFAIL responses, likewise.
 	SFMin, SFRate, SFShare float64
 	// query_flood: queries from one address, or one /24 or /64, at least
-	// FloodMin in the window and FloodRate per second at the peak.
-	FloodMin, FloodRate float64
+	// FloodMin in the window and FloodRate per second at the peak; or, to
+	// one address from sources of which no one address nor prefix sent
+	// half, likewise and FloodRise times the capture's ordinary rate (the
+	// lower quartile of its seconds) at the peak.
+	FloodMin, FloodRate, FloodRise float64
 	// reflection: responses towards one address of at least ReflBytes in
 	// the window and ReflRate bytes per second at the peak, at least
 	// ReflRatio times the bytes of the queries it sent, and a share
@@ -71,7 +74,7 @@ func DefaultThresholds() Thresholds {
 		RSWordFail: 0.9, RSWordLen: 8,
 		NXMin: 200, NXRate: 50, NXShare: 0.5,
 		SFMin: 50, SFRate: 10, SFShare: 0.2,
-		FloodMin: 1000, FloodRate: 1000,
+		FloodMin: 1000, FloodRate: 1000, FloodRise: 3,
 		ReflBytes: 200e3, ReflRate: 100e3, ReflRatio: 5, ReflShare: 0.5,
 		TunQueries: 50, TunLen: 30, TunEntropy: 3.5, TunTypes: 0.3, TunShortLen: 16,
 		SYNMin: 200, SYNRate: 100, SYNComplete: 0.5,
@@ -86,7 +89,7 @@ func (t *Thresholds) fields() map[string]*float64 {
 		"rs-word-fail": &t.RSWordFail, "rs-word-len": &t.RSWordLen,
 		"nx-min": &t.NXMin, "nx-rate": &t.NXRate, "nx-share": &t.NXShare,
 		"sf-min": &t.SFMin, "sf-rate": &t.SFRate, "sf-share": &t.SFShare,
-		"flood-min": &t.FloodMin, "flood-rate": &t.FloodRate,
+		"flood-min": &t.FloodMin, "flood-rate": &t.FloodRate, "flood-rise": &t.FloodRise,
 		"refl-bytes": &t.ReflBytes, "refl-rate": &t.ReflRate, "refl-ratio": &t.ReflRatio, "refl-share": &t.ReflShare,
 		"tun-queries": &t.TunQueries, "tun-len": &t.TunLen, "tun-entropy": &t.TunEntropy, "tun-types": &t.TunTypes,
 		"tun-short-len": &t.TunShortLen,
