@@ -293,6 +293,32 @@ func (c *Cardinality) AppendBinary(b []byte) ([]byte, error) {
 	return AppendBytes(b, 3, hb), nil
 }
 
+// AppendExactExcept appends, for an Exact c, a Cardinality message of the
+// hashes c holds that skip does not: a reader makes c again by inserting
+// the hashes skip knows. Hash 0 is held as 1 (skip gets 1 for it).
+func (c *Cardinality) AppendExactExcept(b []byte, skip func(uint64) bool) []byte {
+	b = AppendUint(b, 1, HLLPrecision)
+	if c.sparse {
+		b = AppendUint(b, 4, 1)
+	}
+	n := 0
+	c.small.each(func(h uint64) {
+		if !skip(h) {
+			n++
+		}
+	})
+	if n > 0 {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(8*n))
+		c.small.each(func(h uint64) {
+			if !skip(h) {
+				b = protowire.AppendFixed64(b, h)
+			}
+		})
+	}
+	return b
+}
+
 // MarshalBinary returns c as a Cardinality message.
 func (c *Cardinality) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
 

@@ -166,8 +166,8 @@ type winRec struct {
 	explained          []explanation
 	// recv is a copy of the address that received the most queries, when
 	// the window came near a flood's rate; srcMax the most queries from
-	// one source address or prefix, srcs the distinct query sources (at
-	// least).
+	// one source address or prefix, srcs the window's distinct query
+	// sources.
 	recv         *addrStat
 	srcMax, srcs uint64
 }
@@ -290,27 +290,21 @@ func (d *Detector) keepReceiver(w *window, r *winRec) bool {
 		return false
 	}
 	var recv *addrStat
-	var srcs uint64
 	for _, a := range w.addrs {
 		if recv == nil || a.qRecv > recv.qRecv || a.qRecv == recv.qRecv && a.addr.Less(recv.addr) {
 			recv = a
 		}
 		r.srcMax = max(r.srcMax, a.q)
-		if a.q > 0 {
-			srcs++
-		}
 	}
 	if recv == nil || float64(recv.qRecv) < t.FloodMin*keepFrac {
 		return false
 	}
-	var inPfx uint64
 	for _, p := range w.prefixes {
 		r.srcMax = max(r.srcMax, p.q)
-		inPfx += p.src.Estimate()
 	}
 	c := *recv
-	c.pfx, c.lastZone = nil, nil                         // the window's own, reused
-	r.recv, r.srcs = &c, min(max(srcs, inPfx), maxAddrs) // the tables' bound: at least
+	c.pfx, c.lastZone = nil, nil // the window's own, reused
+	r.recv, r.srcs = &c, w.qSrcs.Estimate()
 	return true
 }
 

@@ -25,8 +25,8 @@ type QueryFloodEvidence struct {
 	Source string `json:"source,omitempty"`
 	Prefix string `json:"prefix,omitempty"`
 	Target string `json:"target,omitempty"`
-	// Sources is the most distinct sources of the prefix (of the target's
-	// window: at least) in one window.
+	// Sources is the most distinct sources of the prefix (of all queries,
+	// for a target) in one window.
 	Sources        uint64  `json:"sources,omitempty"`
 	Queries        uint64  `json:"queries"`
 	ShareOfQueries float64 `json:"share_of_queries"`
@@ -185,9 +185,9 @@ func targetFinding(d *Detector, ep *episode, target string) *Finding {
 	ev.ShareOfQueries = round(share(ev.Queries, total))
 	f := &Finding{Kind: KindQueryFlood, Severity: severity(ep.score), Start: start, Peak: peak, End: end, Evidence: ev,
 		Confidence: confidence(ep.score, ep.nHeld)}
-	f.Summary = fmt.Sprintf("Query flood to %s from %d or more sources: %d queries (%.0f%% of all), up to %.0f per second (ordinarily %.0f).",
+	f.Summary = fmt.Sprintf("Query flood to %s from %d sources: %d queries (%.0f%% of all), up to %.0f per second (ordinarily %.0f).",
 		target, ev.Sources, ev.Queries, 100*ev.ShareOfQueries, pq, ev.OrdinaryQPS)
-	f.Why = fmt.Sprintf("%s received %d queries, up to %.0f in one second, %.0f times the capture's ordinary %.0f per second; no one source or prefix sent half of them (the largest %.0f%% at the peak): spread over %d or more sources, spoofed or a botnet.",
+	f.Why = fmt.Sprintf("%s received %d queries, up to %.0f in one second, %.0f times the capture's ordinary %.0f per second; no one source or prefix sent half of them (the largest %.0f%% at the peak): spread over %d sources in a window, spoofed or a botnet.",
 		target, ev.Queries, pq, pq/max(ev.OrdinaryQPS, 1), ev.OrdinaryQPS, 100*ev.LargestSourceShare, ev.Sources)
 	f.Next = []string{
 		"carve its traffic (--carve DIR): which names and types, and do the sources ask once each (spoofed) or again and again (a botnet)?",

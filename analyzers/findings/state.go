@@ -217,6 +217,12 @@ func (s *State) ObserveDNS(m *visor.Message, v *decode.DNS, qh uint64, dir visor
 		w.qs[i]++
 		src := w.addr(m.Src)
 		if src != nil {
+			if src.q == 0 { // a source new to the window (or to its entry)
+				if src.h == 0 {
+					src.h = sketch.Hash(visor.AddrKey(m.Src, &s.keyb))
+				}
+				w.qSrcs.InsertHash(src.h)
+			}
 			src.q++
 			src.qBytes += wire
 			src.qs[i]++

@@ -68,6 +68,7 @@ type window struct {
 	addrs    map[netip.Addr]*addrStat
 	prefixes map[netip.Prefix]*prefixStat
 	synSrcs  *sketch.Cardinality
+	qSrcs    *sketch.Cardinality // query sources
 	dropped  Dropped
 	memo     memo
 	pool     *pool
@@ -97,7 +98,7 @@ func (p *pool) window(idx int64) *window {
 		p.wins = p.wins[:n-1]
 	} else {
 		w = &window{zones: make(map[string]*zoneStat, 16), addrs: make(map[netip.Addr]*addrStat, 16),
-			prefixes: make(map[netip.Prefix]*prefixStat, 16), synSrcs: sketch.NewGrowingCardinality(), pool: p}
+			prefixes: make(map[netip.Prefix]*prefixStat, 16), synSrcs: sketch.NewGrowingCardinality(), qSrcs: sketch.NewGrowingCardinality(), pool: p}
 	}
 	p.gen++
 	w.idx, w.first, w.last, w.gen = idx, math.MaxInt64, math.MinInt64, p.gen
@@ -126,7 +127,8 @@ func (p *pool) release(w *window) {
 	clear(w.addrs)
 	clear(w.prefixes)
 	w.synSrcs.Reset()
-	*w = window{zones: w.zones, addrs: w.addrs, prefixes: w.prefixes, synSrcs: w.synSrcs, pool: p}
+	w.qSrcs.Reset()
+	*w = window{zones: w.zones, addrs: w.addrs, prefixes: w.prefixes, synSrcs: w.synSrcs, qSrcs: w.qSrcs, pool: p}
 	p.wins = append(p.wins, w)
 }
 
@@ -316,6 +318,7 @@ func (w *window) merge(o *window) {
 	w.sfs.add(&o.sfs)
 	w.syns.add(&o.syns)
 	w.synSrcs.Merge(o.synSrcs)
+	w.qSrcs.Merge(o.qSrcs)
 	w.dropped.add(o.dropped)
 
 	for k, oz := range o.zones {

@@ -195,6 +195,10 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
+	srcs, bySrc := w.sources()
+	if b, err = appendSet(b, 13, 14, w.qSrcs, addrHashes(nil, srcs)); err != nil {
+		return b, err
+	}
 	for _, z := range sortedZoneNames(w.zones) {
 		b = sketch.AppendMessage(b, 10, func(b []byte) []byte {
 			b, err = w.zones[z].appendBinary(b, w.idx*winSec*1e9, err)
@@ -220,15 +224,16 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 		}
 		return cmp.Compare(a.p.Bits(), b.p.Bits())
 	})
-	bySrc := w.srcsByPrefix()
+	var known []uint64
 	for _, p := range ps {
 		b = sketch.AppendMessage(b, 12, func(b []byte) []byte {
 			b = sketch.AppendBytes(b, 1, addrBytes(p.p.Addr()))
 			b = sketch.AppendUint(b, 2, uint64(p.p.Bits()))
 			b = sketch.AppendUint(b, 3, p.q)
 			b = appendSeries(b, 4, &p.qs)
-			if !p.srcsIn(bySrc[p.p]) {
-				b, err = appendCard(b, 5, p.src)
+			if err == nil {
+				known = addrHashes(known[:0], bySrc[p.p])
+				b, err = appendSet(b, 5, 6, p.src, known)
 			}
 			return b
 		})
@@ -236,62 +241,60 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 	return b, err
 }
 
-// namesInSample says whether z's distinct names are exactly its sample's
-// (at most sampleK of them): then the names are not written, and a reader
-// counts the sample's.
-func (z *zoneStat) namesInSample() bool {
-	if !z.names.Exact() || z.names.Estimate() != uint64(z.sample.n) {
-		return false
+// appendSet writes c, a set that holds the hashes known (which a reader
+// has from the same message: a zone's name sample, its top sources, the
+// window's query sources in its address table): while c counts exactly
+// and holds them all, as what it holds besides them in field rest
+// (nothing when that is nothing); otherwise whole, in field full.
+func appendSet(b []byte, full, rest protowire.Number, c *sketch.Cardinality, known []uint64) ([]byte, error) {
+	if !c.Exact() {
+		return appendCard(b, full, c)
 	}
-	for _, e := range z.sample.e[:z.sample.n] {
-		if !z.names.Has(e.h) {
-			return false
+	for i, h := range known {
+		if h == 0 {
+			known[i] = 1 // as the set holds it
 		}
 	}
-	return true
-}
-
-// srcsInTop says whether z's distinct sources are exactly its top
-// sources: then they are not written, and a reader counts the top's.
-func (z *zoneStat) srcsInTop() bool {
-	if !z.srcs.Exact() || z.srcs.Estimate() != uint64(z.top.n) {
-		return false
-	}
-	var kb [16]byte
-	for _, e := range z.top.e[:z.top.n] {
-		if !z.srcs.Has(sketch.Hash(visor.AddrKey(e.a, &kb))) {
-			return false
+	slices.Sort(known)
+	known = slices.Compact(known)
+	for _, h := range known {
+		if !c.Has(h) {
+			return appendCard(b, full, c)
 		}
 	}
-	return true
+	if c.Estimate() == uint64(len(known)) {
+		return b, nil
+	}
+	return sketch.AppendMessage(b, rest, func(b []byte) []byte {
+		return c.AppendExactExcept(b, func(h uint64) bool {
+			_, ok := slices.BinarySearch(known, h)
+			return ok
+		})
+	}), nil
 }
 
-// srcsByPrefix returns, by prefix, the query sources of w's address table
-// (for prefixes whose distinct sources are exactly those: their sources
-// are not written, and a reader counts the table's).
-func (w *window) srcsByPrefix() map[netip.Prefix][]netip.Addr {
-	m := make(map[netip.Prefix][]netip.Addr, len(w.prefixes))
-	for _, a := range w.addrs {
-		if a.q > 0 {
-			p := prefixOf(a.addr)
-			m[p] = append(m[p], a.addr)
-		}
-	}
-	return m
-}
-
-// srcsIn says whether p's distinct sources are exactly the addresses as.
-func (p *prefixStat) srcsIn(as []netip.Addr) bool {
-	if !p.src.Exact() || p.src.Estimate() != uint64(len(as)) {
-		return false
-	}
+// addrHashes appends the source-key hashes of as to dst.
+func addrHashes(dst []uint64, as []netip.Addr) []uint64 {
 	var kb [16]byte
 	for _, a := range as {
-		if !p.src.Has(sketch.Hash(visor.AddrKey(a, &kb))) {
-			return false
+		dst = append(dst, sketch.Hash(visor.AddrKey(a, &kb)))
+	}
+	return dst
+}
+
+// sources returns the window's query sources in its address table, and
+// them by prefix.
+func (w *window) sources() ([]netip.Addr, map[netip.Prefix][]netip.Addr) {
+	var all []netip.Addr
+	by := make(map[netip.Prefix][]netip.Addr, len(w.prefixes))
+	for _, a := range w.addrs {
+		if a.q > 0 {
+			all = append(all, a.addr)
+			p := prefixOf(a.addr)
+			by[p] = append(by[p], a.addr)
 		}
 	}
-	return true
+	return all, by
 }
 
 func sortedZoneNames(m map[string]*zoneStat) []string {
@@ -311,15 +314,19 @@ func (z *zoneStat) appendBinary(b []byte, base int64, err error) ([]byte, error)
 	}
 	b = sketch.AppendBytes(b, 1, []byte(z.zone))
 	b = appendCounters(b, 2, z.counters())
-	if !z.namesInSample() {
-		if b, err = appendCard(b, 3, z.names); err != nil {
-			return b, err
-		}
+	var known []uint64
+	for _, e := range z.sample.e[:z.sample.n] {
+		known = append(known, e.h)
 	}
-	if !z.srcsInTop() {
-		if b, err = appendCard(b, 4, z.srcs); err != nil {
-			return b, err
-		}
+	if b, err = appendSet(b, 3, 12, z.names, known); err != nil {
+		return b, err
+	}
+	tops := make([]netip.Addr, z.top.n)
+	for i, e := range z.top.e[:z.top.n] {
+		tops[i] = e.a
+	}
+	if b, err = appendSet(b, 4, 13, z.srcs, addrHashes(known[:0], tops)); err != nil {
+		return b, err
 	}
 	if n := z.sample.n; n > 0 {
 		hs := make([]uint64, n)
@@ -423,7 +430,8 @@ func windowIdx(b []byte) (int64, error) {
 }
 
 func (w *window) parse(b []byte) error {
-	var derived []*prefixStat // prefixes written without their sources
+	var derived []*prefixStat // prefixes written without the table's sources
+	var qFull, qRest bool
 	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
 		switch {
 		case num == 2 && typ == protowire.VarintType:
@@ -443,6 +451,12 @@ func (w *window) parse(b []byte) error {
 			return parseSeries(val, [4]*series{&w.qs, &w.nxs, &w.sfs, &w.syns}[num-5])
 		case num == 9 && typ == protowire.BytesType:
 			return parseCard(val, w.synSrcs)
+		case (num == 13 || num == 14) && typ == protowire.BytesType:
+			if qFull || qRest {
+				return corrupt("query sources twice")
+			}
+			qFull, qRest = num == 13, num == 14
+			return parseCard(val, w.qSrcs)
 		case num == 10 && typ == protowire.BytesType:
 			return w.parseZone(val, w.idx*winSec*1e9)
 		case num == 11 && typ == protowire.BytesType:
@@ -459,13 +473,17 @@ func (w *window) parse(b []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(derived) > 0 { // their sources are the address table's
-		bySrc := w.srcsByPrefix()
-		var kb [16]byte
-		for _, p := range derived {
-			for _, a := range bySrc[p.p] {
-				p.src.Insert(visor.AddrKey(a, &kb))
-			}
+	// The sets written without the sources of the address table.
+	srcs, bySrc := w.sources()
+	var kb [16]byte
+	if !qFull {
+		for _, a := range srcs {
+			w.qSrcs.Insert(visor.AddrKey(a, &kb))
+		}
+	}
+	for _, p := range derived {
+		for _, a := range bySrc[p.p] {
+			p.src.Insert(visor.AddrKey(a, &kb))
 		}
 	}
 	if w.first > w.last && (w.first != math.MaxInt64 || w.last != math.MinInt64) {
@@ -499,7 +517,7 @@ func (w *window) parseZone(b []byte, base int64) error {
 	w.zones[z.zone] = z
 	var hs, firsts, flags, ns []uint64
 	var tops []netip.Addr
-	var haveNames, haveSrcs bool
+	var namesFull, namesRest, srcsFull, srcsRest bool
 	err = sketch.Fields(b, func(num protowire.Number, typ protowire.Type, _ uint64, val []byte) error {
 		if typ != protowire.BytesType {
 			return nil
@@ -508,11 +526,17 @@ func (w *window) parseZone(b []byte, base int64) error {
 		switch num {
 		case 2:
 			return parseCounters(val, z.counters())
-		case 3:
-			haveNames = true
+		case 3, 12:
+			if namesFull || namesRest {
+				return corrupt("distinct names twice")
+			}
+			namesFull, namesRest = num == 3, num == 12
 			return parseCard(val, z.names)
-		case 4:
-			haveSrcs = true
+		case 4, 13:
+			if srcsFull || srcsRest {
+				return corrupt("distinct sources twice")
+			}
+			srcsFull, srcsRest = num == 4, num == 13
 			return parseCard(val, z.srcs)
 		case 5:
 			if len(val)%8 != 0 || len(val)/8 > sampleK {
@@ -565,13 +589,13 @@ func (w *window) parseZone(b []byte, base int64) error {
 		z.top.e[i] = addrCount{a, ns[i]}
 	}
 	z.top.n = len(tops)
-	// Not written: exactly the sample's names, the top's sources.
-	if !haveNames {
+	// Written without the sample's names, the top's sources.
+	if !namesFull {
 		for _, h := range hs {
 			z.names.InsertHash(h)
 		}
 	}
-	if !haveSrcs {
+	if !srcsFull {
 		var kb [16]byte
 		for _, a := range tops {
 			z.srcs.Insert(visor.AddrKey(a, &kb))
@@ -628,8 +652,8 @@ func (w *window) parseAddr(b []byte) error {
 	return nil
 }
 
-// parsePrefix reads a prefix entry; derive says that it was written
-// without its sources (they are the address table's).
+// parsePrefix reads a prefix entry; derive says that its sources were
+// written without those of the window's address table.
 func (w *window) parsePrefix(b []byte) (_ *prefixStat, derive bool, _ error) {
 	if len(w.prefixes) >= maxPrefixes {
 		return nil, false, corrupt("more than %d prefixes", maxPrefixes)
@@ -638,6 +662,7 @@ func (w *window) parsePrefix(b []byte) (_ *prefixStat, derive bool, _ error) {
 	var bits, q uint64
 	var qs series
 	var src []byte
+	full := false
 	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
 		var err error
 		switch {
@@ -649,8 +674,11 @@ func (w *window) parsePrefix(b []byte) (_ *prefixStat, derive bool, _ error) {
 			q = v
 		case num == 4 && typ == protowire.BytesType:
 			err = parseSeries(val, &qs)
-		case num == 5 && typ == protowire.BytesType:
-			src = val
+		case (num == 5 || num == 6) && typ == protowire.BytesType:
+			if src != nil {
+				return corrupt("prefix sources twice")
+			}
+			src, full = val, num == 5
 		}
 		return err
 	})
@@ -671,9 +699,11 @@ func (w *window) parsePrefix(b []byte) (_ *prefixStat, derive bool, _ error) {
 	p.q, p.qs = q, qs
 	w.prefixes[k] = p
 	if src != nil {
-		return p, false, parseCard(src, p.src)
+		if err := parseCard(src, p.src); err != nil {
+			return nil, false, err
+		}
 	}
-	return p, true, nil
+	return p, !full, nil
 }
 
 // ValidateSpan checks that every window of s overlaps [start, end): a

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/visor-dns/visor"
 	"github.com/visor-dns/visor/decode"
@@ -215,4 +219,91 @@ func FuzzStateWire(f *testing.F) {
 		d.AddBucket(t0, t0+60e9, m, &report.Section{})
 		d.Findings()
 	})
+}
+
+// A set that counts exactly and holds what a reader knows from the same
+// message (the name sample, the top sources, the address table's query
+// sources) is written as what it holds besides that; a larger one whole.
+// Either way it reads back the same.
+func TestStateWireSetsBesidesKnown(t *testing.T) {
+	var evs traffic
+	srv := addr("2001:db8::53")
+	src := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}) }
+	for i := 0; i < 5; i++ { // 5 names (and www below): all in the sample
+		evs.ask(t0+int64(i)*1e6, src(i%3), srv, fmt.Sprintf("h%d.small.example", i), 1, 0)
+	}
+	for i := 0; i < 2; i++ { // 2 names, 2 sources: all known, no set written
+		evs.ask(t0+5e8+int64(i)*1e6, src(50+i), srv, fmt.Sprintf("h%d.tiny.example", i), 1, 0)
+	}
+	for i := 0; i < 100; i++ { // 100 names, 100 sources: besides the known
+		evs.ask(t0+1e9+int64(i)*1e6, src(100+i), srv, fmt.Sprintf("h%d.big.example", i), 1, 0)
+	}
+	for i := 0; i < 1500; i++ { // past the exact count: whole
+		evs.ask(t0+2e9+int64(i)*1e6, src(i%3), srv, fmt.Sprintf("h%d.huge.example", i), 1, 0)
+	}
+	for i := 0; i < 300; i++ { // 300 more sources: the address table (256) overflows
+		evs.ask(t0+5e9+int64(i)*1e6, src(1000+i), srv, "www.small.example", 1, 0)
+	}
+	var s *State
+	observe(t, evs.sorted(), 10e9, 1, func(_ int64, ss []*State) { s = ss[0] })
+	b := marshal(t, s)
+	back := NewState()
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	w, wb := s.wins[0], back.wins[0]
+	// The fields each set was written in.
+	got := map[string][]protowire.Number{}
+	note := func(key string, b []byte, nums ...protowire.Number) {
+		sketch.Fields(b, func(num protowire.Number, _ protowire.Type, _ uint64, _ []byte) error {
+			if slices.Contains(nums, num) {
+				got[key] = append(got[key], num)
+			}
+			return nil
+		})
+	}
+	sketch.Fields(b, func(_ protowire.Number, _ protowire.Type, _ uint64, win []byte) error {
+		note("window", win, 13, 14)
+		return sketch.Fields(win, func(num protowire.Number, _ protowire.Type, _ uint64, val []byte) error {
+			if num == 10 {
+				var name string
+				sketch.Fields(val, func(n protowire.Number, _ protowire.Type, _ uint64, v []byte) error {
+					if n == 1 {
+						name = string(v)
+					}
+					return nil
+				})
+				note(name, val, 3, 4, 12, 13)
+			}
+			return nil
+		})
+	})
+	want := map[string][]protowire.Number{
+		"window":        {14},     // the query sources besides the table's
+		"small.example": {13},     // 6 names, all in the sample; 303 sources, 64 in the top
+		"big.example":   {12, 13}, // names besides the sample's, sources besides the top's
+		"huge.example":  {3},      // names whole (past exact); 3 sources, all in the top
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sets written in fields %v, want %v", got, want)
+	}
+	same := func(what string, a, b *sketch.Cardinality) {
+		if a.Estimate() != b.Estimate() || a.Exact() != b.Exact() {
+			t.Errorf("%s: %d (exact %v) read back as %d (exact %v)", what, a.Estimate(), a.Exact(), b.Estimate(), b.Exact())
+		}
+	}
+	same("query sources", w.qSrcs, wb.qSrcs)
+	if n := w.qSrcs.Estimate(); n != 405 {
+		t.Errorf("query sources %d, want 405", n)
+	}
+	for _, z := range []string{"tiny.example", "small.example", "big.example", "huge.example"} {
+		same(z+" names", w.zones[z].names, wb.zones[z].names)
+		same(z+" sources", w.zones[z].srcs, wb.zones[z].srcs)
+	}
+	for k, p := range w.prefixes {
+		same(k.String()+" sources", p.src, wb.prefixes[k].src)
+	}
+	if again := marshal(t, back); len(again) != len(b) {
+		t.Errorf("read back, written again: %d bytes, not %d", len(again), len(b))
+	}
 }
