@@ -719,6 +719,32 @@ func corpusScenarios() []corpusScenario {
 					return uint64(len(pkts)), "2000 queries, one a spoofed source, unique random names"
 				})
 			}},
+		{name: "flood-spoofed-v6", mix: 8,
+			desc: "a query flood from spoofed sources: 6000 UDP queries for one ordinary name (www.corp.example A, answered), each from a random address of its own in 2001:db8:200::/48 (a /64 each: no source nor prefix floods), straight to knotd's 2001:db8:100::2 at 2000 q/s, sent through a raw socket; the finding is the flood to knotd",
+			run: func(t *testing.T, c *corpusLab, r *recorder) {
+				if out, err := exec.Command("ip", "-n", c.n.Srv, "-6", "route", "replace", cpSpoof6, "via", c6).CombinedOutput(); err != nil {
+					t.Fatalf("ip route: %v: %s", err, out)
+				}
+				q, err := lab.TCPQuery("www.corp.example")
+				if err != nil {
+					t.Fatal(err)
+				}
+				srcs := lab.RandomLabels(20261211, "0123456789abcdef", 20, 6000)
+				pkts := make([][]byte, len(srcs))
+				for i, s := range srcs {
+					src := fmt.Sprintf("2001:db8:200:%s:%s:%s:%s:%s", s[0:4], s[4:8], s[8:12], s[12:16], s[16:20])
+					pkts[i] = lab.UDP(t, src, s6k, uint16(1024+i%60000), 53, q[2:])[14:] // no Ethernet header
+				}
+				r.expect(truth.Expect{Kind: "query_flood", Target: s6k}, func(p *lab.Pkt) bool {
+					return netip.MustParsePrefix(cpSpoof6).Contains(p.Src)
+				})
+				r.run("attack", "raw socket (lab.SpoofedUDP)", nil, []string{cpSpoof6 + " (6000 random addresses)"}, []string{s6k}, func() (uint64, string) {
+					if err := lab.SpoofedUDP(c.n.Cli, pkts, 2000); err != nil {
+						t.Errorf("spoofed queries: %v", err)
+					}
+					return uint64(len(pkts)), "6000 queries for www.corp.example, one a spoofed source"
+				})
+			}},
 		{name: "random-far-zone", mix: 7,
 			desc: "random-subdomain attack on a far zone seen at the resolver's client side: 20 sources, 30 unique random names each under broken.example (its servers, 198.51.100.254, a blackhole: unbound answers SERVFAIL) at 10 q/s through unbound",
 			run: func(t *testing.T, c *corpusLab, r *recorder) {
