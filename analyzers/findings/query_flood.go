@@ -35,7 +35,11 @@ type QueryFloodEvidence struct {
 	// LargestSourceShare is the largest share of the window's queries one
 	// source address or prefix sent, at the target's peak window.
 	LargestSourceShare float64 `json:"largest_source_share,omitempty"`
-	OrdinaryQPS        float64 `json:"ordinary_qps,omitempty"`
+	// SourcesPerQuery is, in the target's busiest window, the distinct
+	// sources of queries per query it received: near 1 when spoofed (each
+	// asks once).
+	SourcesPerQuery float64 `json:"sources_per_query,omitempty"`
+	OrdinaryQPS     float64 `json:"ordinary_qps,omitempty"`
 }
 
 // targetKey is the episode key of a flood to a; source floods are keyed
@@ -138,7 +142,9 @@ func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 // judgeTarget holds a flood to r's busiest receiver when no source or
 // prefix sent half of its queries (flooded: what the source and prefix
 // rules took) and the window's busiest second rose far above the
-// capture's ordinary rate.
+// capture's ordinary rate, or nearly every query came from a source of
+// its own (spoofed: a capture of nothing but the flood has no ordinary
+// rate to rise above).
 func judgeTarget(d *Detector, r *winRec, flooded uint64, held func(string, float64)) {
 	t, a := &d.t, r.recv
 	if a == nil {
@@ -146,8 +152,11 @@ func judgeTarget(d *Detector, r *winRec, flooded uint64, held func(string, float
 	}
 	q := peakRate(&r.qs)
 	if float64(a.qRecv) < t.FloodMin || q < t.FloodRate || 2*a.qRecv < r.queries ||
-		2*r.srcMax >= r.queries || 2*flooded >= a.qRecv || q < t.FloodRise*d.ordinaryQPS() {
+		2*r.srcMax >= r.queries || 2*flooded >= a.qRecv {
 		return
+	}
+	if q < t.FloodRise*d.ordinaryQPS() && share(r.srcs, a.qRecv) < t.FloodSpoofed {
+		return // neither above the ordinary rate nor one query a source
 	}
 	key := targetKey + a.addr.String()
 	if z := cause(r, a.qRecv, func(z *zoneStat) uint64 { return z.q }); z != nil {
@@ -179,6 +188,7 @@ func targetFinding(d *Detector, ep *episode, target string) *Finding {
 		if p, _ := r.qs.peak(); uint64(p) >= peakQ {
 			peakQ = uint64(p)
 			ev.LargestSourceShare = round(share(r.srcMax, r.queries))
+			ev.SourcesPerQuery = round(min(share(r.srcs, r.recv.qRecv), 1))
 		}
 	}
 	ev.PeakQPS = pq
@@ -187,8 +197,16 @@ func targetFinding(d *Detector, ep *episode, target string) *Finding {
 		Confidence: confidence(ep.score, ep.nHeld)}
 	f.Summary = fmt.Sprintf("Query flood to %s from %d sources: %d queries (%.0f%% of all), up to %.0f per second (ordinarily %.0f).",
 		target, ev.Sources, ev.Queries, 100*ev.ShareOfQueries, pq, ev.OrdinaryQPS)
-	f.Why = fmt.Sprintf("%s received %d queries, up to %.0f in one second, %.0f times the capture's ordinary %.0f per second; no one source or prefix sent half of them (the largest %.0f%% at the peak): spread over %d sources in a window, spoofed or a botnet.",
-		target, ev.Queries, pq, pq/max(ev.OrdinaryQPS, 1), ev.OrdinaryQPS, 100*ev.LargestSourceShare, ev.Sources)
+	rise := fmt.Sprintf("%.0f times the capture's ordinary %.0f per second", pq/max(ev.OrdinaryQPS, 1), ev.OrdinaryQPS)
+	if pq < d.t.FloodRise*ev.OrdinaryQPS {
+		rise = fmt.Sprintf("no more than %.1f times the capture's ordinary %.0f per second (the capture holds little besides the flood)", pq/max(ev.OrdinaryQPS, 1), ev.OrdinaryQPS)
+	}
+	who := fmt.Sprintf("spread over %d sources in a window (%.2f a query): a botnet, or spoofed from a pool", ev.Sources, ev.SourcesPerQuery)
+	if ev.SourcesPerQuery >= d.t.FloodSpoofed {
+		who = fmt.Sprintf("nearly every query from a source of its own (%d sources in a window, %.2f a query): spoofed sources", ev.Sources, ev.SourcesPerQuery)
+	}
+	f.Why = fmt.Sprintf("%s received %d queries, up to %.0f in one second, %s; no one source or prefix sent half of them (the largest %.0f%% at the peak): %s.",
+		target, ev.Queries, pq, rise, 100*ev.LargestSourceShare, who)
 	f.Next = []string{
 		"carve its traffic (--carve DIR): which names and types, and do the sources ask once each (spoofed) or again and again (a botnet)?",
 		"spoofed sources: filter or rate-limit at the edge and ask the upstream network to; a botnet: block its sources, rate-limit per client",

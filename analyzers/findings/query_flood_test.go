@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/visor-dns/visor/report"
@@ -65,6 +66,28 @@ func TestQueryFloodToTarget(t *testing.T) {
 	}
 	if s := num(f, "largest_source_share"); s != 0.063 {
 		t.Errorf("largest_source_share %v, want 0.063 (the ordinary clients' /24: 500 of 8000)", s)
+	}
+}
+
+// A capture of nothing but a spoofed flood (no ordinary rate to rise
+// above): found by its shape, one query a source.
+func TestQueryFloodToTargetSpoofedOnly(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	var evs traffic
+	srv := addr("2001:db8::53")
+	for i, src := range spoofed(r, 20000) {
+		evs.ask(t0+int64(i)*5e5, src, srv, "www.example.com", 1, 0)
+	}
+	fs := sameAtEveryBucket(t, evs.sorted())
+	f := one(t, fs, KindQueryFlood, "2001:db8::53", t0)
+	if n := num(f, "queries"); n != 20000 {
+		t.Errorf("queries %v, want 20000", n)
+	}
+	if s := num(f, "sources_per_query"); s < 0.98 {
+		t.Errorf("sources_per_query %v, want about 1", s)
+	}
+	if !strings.Contains(f.Why, "spoofed sources") {
+		t.Errorf("why %q does not say spoofed", f.Why)
 	}
 }
 

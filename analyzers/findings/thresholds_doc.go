@@ -74,6 +74,7 @@ var thresholdMeanings = map[string]struct{ kind, meaning string }{
 	"flood-min":       {"query_flood", "queries from one address (or one /24 or /64) per window"},
 	"flood-rate":      {"query_flood", "queries per second from it at the busiest second"},
 	"flood-rise":      {"query_flood", "to one address from many sources: the busiest second over the capture's ordinary rate (the lower quartile of its seconds), at least"},
+	"flood-spoofed":   {"query_flood", "to one address from many sources: or the window's distinct query sources per query the address received (spoofed, each asks once), at least, whatever the ordinary rate"},
 	"refl-bytes":      {"reflection", "bytes of responses towards one address per window"},
 	"refl-rate":       {"reflection", "bytes per second of them at the busiest second"},
 	"refl-ratio":      {"reflection", "response bytes over the bytes of the queries that address sent"},
