@@ -235,42 +235,42 @@ func (s *hashSet) grow() {
 	}
 }
 
-// add inserts h; false when h is new and the set is full.
-func (s *hashSet) add(h uint64) bool {
+// find returns h as the set holds it (0 as 1), its cell or the empty
+// cell where it would go, and whether it is there.
+func (s *hashSet) find(h uint64) (uint64, uint64, bool) {
 	if h == 0 {
 		h = 1
 	}
 	for i := h & s.mask; ; i = (i + 1) & s.mask {
 		switch s.cells[i] {
 		case h:
-			return true
+			return h, i, true
 		case 0:
-			if s.n >= s.max {
-				return false
-			}
-			if 2*(s.n+1) > len(s.cells) {
-				s.grow()
-				return s.add(h)
-			}
-			s.cells[i] = h
-			s.n++
-			return true
+			return h, i, false
 		}
 	}
 }
 
+// add inserts h; false when h is new and the set is full.
+func (s *hashSet) add(h uint64) bool {
+	h, i, ok := s.find(h)
+	switch {
+	case ok:
+		return true
+	case s.n >= s.max:
+		return false
+	case 2*(s.n+1) > len(s.cells):
+		s.grow()
+		return s.add(h)
+	}
+	s.cells[i] = h
+	s.n++
+	return true
+}
+
 func (s *hashSet) has(h uint64) bool {
-	if h == 0 {
-		h = 1
-	}
-	for i := h & s.mask; ; i = (i + 1) & s.mask {
-		switch s.cells[i] {
-		case h:
-			return true
-		case 0:
-			return false
-		}
-	}
+	_, _, ok := s.find(h)
+	return ok
 }
 
 func (s *hashSet) each(f func(uint64)) {

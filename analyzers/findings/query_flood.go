@@ -187,7 +187,9 @@ func targetFinding(d *Detector, ep *episode, target string) *Finding {
 		ev.Sources = max(ev.Sources, r.srcs)
 		if p, _ := r.qs.peak(); uint64(p) >= peakQ {
 			peakQ = uint64(p)
-			ev.LargestSourceShare = round(share(r.srcMax, r.queries))
+			// In hundredths: below, which of the many light sources the
+			// bounded tables kept may differ with the shards.
+			ev.LargestSourceShare = round2(share(r.srcMax, r.queries))
 			ev.SourcesPerQuery = round(min(share(r.srcs, r.recv.qRecv), 1))
 		}
 	}

@@ -41,53 +41,51 @@ func spoofed(r *rand.Rand, n int) []netip.Addr {
 	return out
 }
 
-// Queries for one ordinary name at 2,500 q/s for 3 s to one server, each
-// from a spoofed source of its own: no source and no prefix floods, the
-// server does.
+// Queries for one ordinary name to one server, each from a spoofed source
+// of its own: no source and no prefix floods, the server does; over
+// ordinary traffic (a rise over its rate), and in a capture of nothing
+// but the flood (no ordinary rate to rise above: found by its shape).
 func TestQueryFloodToTarget(t *testing.T) {
-	r := rand.New(rand.NewPCG(21, 22))
-	var evs traffic
-	evs.ordinary(r, t0, 40, 50, "example.com", "example.org")
-	launch := t0 + 17e9 + 3e8
-	srv := addr("2001:db8::53")
-	for i, src := range spoofed(r, 7500) {
-		evs.ask(launch+int64(i)*4e5, src, srv, "www.example.com", 1, 0)
-	}
-	fs := sameAtEveryBucket(t, evs.sorted())
-	f := one(t, fs, KindQueryFlood, "2001:db8::53", launch)
-	if n := num(f, "queries"); n != 7500 {
-		t.Errorf("queries %v, want 7500", n)
-	}
-	if n := num(f, "sources"); n < 7500*0.98 || n > 7500*1.02+20 {
-		t.Errorf("sources %v, want the 7500 spoofed and 20 ordinary within the sketch's error", n)
-	}
-	if n := num(f, "ordinary_qps"); n != 50 {
-		t.Errorf("ordinary_qps %v, want 50", n)
-	}
-	if s := num(f, "largest_source_share"); s != 0.063 {
-		t.Errorf("largest_source_share %v, want 0.063 (the ordinary clients' /24: 500 of 8000)", s)
-	}
-}
-
-// A capture of nothing but a spoofed flood (no ordinary rate to rise
-// above): found by its shape, one query a source.
-func TestQueryFloodToTargetSpoofedOnly(t *testing.T) {
-	r := rand.New(rand.NewPCG(29, 30))
-	var evs traffic
-	srv := addr("2001:db8::53")
-	for i, src := range spoofed(r, 20000) {
-		evs.ask(t0+int64(i)*5e5, src, srv, "www.example.com", 1, 0)
-	}
-	fs := sameAtEveryBucket(t, evs.sorted())
-	f := one(t, fs, KindQueryFlood, "2001:db8::53", t0)
-	if n := num(f, "queries"); n != 20000 {
-		t.Errorf("queries %v, want 20000", n)
-	}
-	if s := num(f, "sources_per_query"); s < 0.98 {
-		t.Errorf("sources_per_query %v, want about 1", s)
-	}
-	if !strings.Contains(f.Why, "spoofed sources") {
-		t.Errorf("why %q does not say spoofed", f.Why)
+	for _, c := range []struct {
+		name                  string
+		ordinary              bool
+		n                     int
+		launch, every         int64
+		srcs, ordQPS, largest float64 // sources: in the busiest window
+	}{
+		{"over ordinary traffic", true, 7500, t0 + 17e9 + 3e8, 4e5, 7520, 50, 0.06}, // the ordinary clients' /24: 500 of 8000
+		{"nothing but the flood", false, 20000, t0, 5e5, 14000, 2000, 0},            // its first window: 7 s of it
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(21, 22))
+			var evs traffic
+			if c.ordinary {
+				evs.ordinary(r, t0, 40, 50, "example.com", "example.org")
+			}
+			for i, src := range spoofed(r, c.n) {
+				evs.ask(c.launch+int64(i)*c.every, src, addr("2001:db8::53"), "www.example.com", 1, 0)
+			}
+			f := one(t, sameAtEveryBucket(t, evs.sorted()), KindQueryFlood, "2001:db8::53", c.launch)
+			n := float64(c.n)
+			if q := num(f, "queries"); q != n {
+				t.Errorf("queries %v, want %v", q, n)
+			}
+			if s := num(f, "sources"); s < c.srcs*0.98 || s > c.srcs*1.02 {
+				t.Errorf("sources %v, want %v within the sketch's error", s, c.srcs)
+			}
+			if s := num(f, "sources_per_query"); s < 0.98 {
+				t.Errorf("sources_per_query %v, want about 1", s)
+			}
+			if q := num(f, "ordinary_qps"); q != c.ordQPS {
+				t.Errorf("ordinary_qps %v, want %v", q, c.ordQPS)
+			}
+			if s := num(f, "largest_source_share"); s != c.largest {
+				t.Errorf("largest_source_share %v, want %v", s, c.largest)
+			}
+			if !strings.Contains(f.Why, "spoofed sources") {
+				t.Errorf("why %q does not say spoofed", f.Why)
+			}
+		})
 	}
 }
 
