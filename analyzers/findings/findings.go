@@ -170,6 +170,9 @@ type winRec struct {
 	// sources.
 	recv         *addrStat
 	srcMax, srcs uint64
+	// The window's busiest zone cut: its queries and distinct names.
+	topZone        string
+	topQ, topNames uint64
 }
 
 // explanation is a finding a cause made unnecessary in one window.
@@ -259,9 +262,7 @@ func (d *Detector) judgeWindow(w *window) {
 			if r.addrs == nil {
 				r.addrs = map[netip.Addr]*addrStat{}
 			}
-			c := *a
-			c.pfx, c.lastZone = nil, nil // the window's own, reused
-			r.addrs[a.addr] = &c
+			r.addrs[a.addr] = a.detached()
 			keep = true
 		}
 	}
@@ -302,14 +303,30 @@ func (d *Detector) keepReceiver(w *window, r *winRec) bool {
 	for _, p := range w.prefixes {
 		r.srcMax = max(r.srcMax, p.q)
 	}
-	c := *recv
-	c.pfx, c.lastZone = nil, nil // the window's own, reused
-	r.recv, r.srcs = &c, w.qSrcs.Estimate()
+	var top *zoneStat
+	for _, z := range w.zones {
+		if top == nil || z.q > top.q || z.q == top.q && z.zone < top.zone {
+			top = z
+		}
+	}
+	if top != nil {
+		r.topZone, r.topQ, r.topNames = top.zone, top.q, top.distinct()
+	}
+	r.recv, r.srcs = recv.detached(), w.qSrcs.Estimate()
 	return true
 }
 
+// detached returns a copy of a without the shortcuts into its window
+// (which is reused).
+func (a *addrStat) detached() *addrStat {
+	c := *a
+	c.pfx, c.lastZone = nil, nil
+	return &c
+}
+
 // ordinaryQPS is the capture's ordinary query rate: the lower quartile of
-// its seconds' queries (seconds without any counted as zero).
+// its seconds' queries (a second without any counts as zero; windows
+// without any event are left out).
 func (d *Detector) ordinaryQPS() float64 {
 	if d.ordN != len(d.qsecs) {
 		d.ordN = len(d.qsecs)
@@ -515,7 +532,10 @@ func explainedKey(f *Finding) (string, uint64) {
 	case *ServfailStormEvidence:
 		return "", ev.Servfail
 	case *QueryFloodEvidence:
-		return ev.Source + ev.Prefix + ev.Target, ev.Queries
+		if ev.Target != "" {
+			return targetKey + ev.Target, ev.Queries
+		}
+		return ev.Source + ev.Prefix, ev.Queries
 	}
 	return "", 0
 }

@@ -18,8 +18,8 @@ type queryFlood struct{}
 
 // QueryFloodEvidence is the evidence of a query_flood finding: Source for
 // one address, Prefix and Sources for a prefix, Target, Sources,
-// LargestSourceShare and OrdinaryQPS for a flood to one address from
-// many sources.
+// SourcesPerQuery, AskedZone, AskedNames and OrdinaryQPS for a flood to
+// one address from many sources.
 type QueryFloodEvidence struct {
 	Common
 	Source string `json:"source,omitempty"`
@@ -32,14 +32,15 @@ type QueryFloodEvidence struct {
 	ShareOfQueries float64 `json:"share_of_queries"`
 	PeakQPS        float64 `json:"peak_qps"`
 	AnyQueries     uint64  `json:"any_queries"`
-	// LargestSourceShare is the largest share of the window's queries one
-	// source address or prefix sent, at the target's peak window.
-	LargestSourceShare float64 `json:"largest_source_share,omitempty"`
 	// SourcesPerQuery is, in the target's busiest window, the distinct
 	// sources of queries per query it received: near 1 when spoofed (each
 	// asks once).
 	SourcesPerQuery float64 `json:"sources_per_query,omitempty"`
-	OrdinaryQPS     float64 `json:"ordinary_qps,omitempty"`
+	// AskedZone is the zone cut its queries asked for again and again, at
+	// the target's peak window, with AskedNames distinct names there.
+	AskedZone   string  `json:"asked_zone,omitempty"`
+	AskedNames  uint64  `json:"asked_names,omitempty"`
+	OrdinaryQPS float64 `json:"ordinary_qps,omitempty"`
 }
 
 // targetKey is the episode key of a flood to a; source floods are keyed
@@ -141,10 +142,11 @@ func (queryFlood) judge(d *Detector, r *winRec, held func(string, float64)) {
 
 // judgeTarget holds a flood to r's busiest receiver when no source or
 // prefix sent half of its queries (flooded: what the source and prefix
-// rules took) and the window's busiest second rose far above the
-// capture's ordinary rate, or nearly every query came from a source of
-// its own (spoofed: a capture of nothing but the flood has no ordinary
-// rate to rise above).
+// rules took), half of them or more asked again and again for names of
+// one zone cut (ordinary traffic, however busy, asks for many names), and
+// the window's busiest second rose far above the capture's ordinary
+// rate, or nearly every query came from a source of its own (spoofed: a
+// capture of nothing but the flood has no ordinary rate to rise above).
 func judgeTarget(d *Detector, r *winRec, flooded uint64, held func(string, float64)) {
 	t, a := &d.t, r.recv
 	if a == nil {
@@ -152,16 +154,19 @@ func judgeTarget(d *Detector, r *winRec, flooded uint64, held func(string, float
 	}
 	q := peakRate(&r.qs)
 	if float64(a.qRecv) < t.FloodMin || q < t.FloodRate || 2*a.qRecv < r.queries ||
-		2*r.srcMax >= r.queries || 2*flooded >= a.qRecv {
+		2*r.srcMax >= a.qRecv || 2*flooded >= a.qRecv {
 		return
-	}
-	if q < t.FloodRise*d.ordinaryQPS() && share(r.srcs, a.qRecv) < t.FloodSpoofed {
-		return // neither above the ordinary rate nor one query a source
 	}
 	key := targetKey + a.addr.String()
 	if z := cause(r, a.qRecv, func(z *zoneStat) uint64 { return z.q }); z != nil {
 		r.explained = append(r.explained, explanation{zone: z.zone, kind: KindQueryFlood, key: key, count: a.qRecv})
 		return
+	}
+	if 2*r.topQ < a.qRecv || share(r.topNames, r.topQ) > t.FloodNames {
+		return // not asking again and again for one cut's names
+	}
+	if q < t.FloodRise*d.ordinaryQPS() && share(r.srcs, a.qRecv) < t.FloodSpoofed {
+		return // neither above the ordinary rate nor one query a source
 	}
 	held(key, q/max(t.FloodRate, 1))
 }
@@ -187,10 +192,8 @@ func targetFinding(d *Detector, ep *episode, target string) *Finding {
 		ev.Sources = max(ev.Sources, r.srcs)
 		if p, _ := r.qs.peak(); uint64(p) >= peakQ {
 			peakQ = uint64(p)
-			// In hundredths: below, which of the many light sources the
-			// bounded tables kept may differ with the shards.
-			ev.LargestSourceShare = round2(share(r.srcMax, r.queries))
 			ev.SourcesPerQuery = round(min(share(r.srcs, r.recv.qRecv), 1))
+			ev.AskedZone, ev.AskedNames = r.topZone, r.topNames
 		}
 	}
 	ev.PeakQPS = pq
@@ -207,8 +210,8 @@ func targetFinding(d *Detector, ep *episode, target string) *Finding {
 	if ev.SourcesPerQuery >= d.t.FloodSpoofed {
 		who = fmt.Sprintf("nearly every query from a source of its own (%d sources in a window, %.2f a query): spoofed sources", ev.Sources, ev.SourcesPerQuery)
 	}
-	f.Why = fmt.Sprintf("%s received %d queries, up to %.0f in one second, %s; no one source or prefix sent half of them (the largest %.0f%% at the peak): %s.",
-		target, ev.Queries, pq, rise, 100*ev.LargestSourceShare, who)
+	f.Why = fmt.Sprintf("%s received %d queries, up to %.0f in one second, %s; half or more asked again and again for names under %s (%d distinct at the peak), and no one source or prefix sent half of them: %s.",
+		target, ev.Queries, pq, rise, ev.AskedZone, ev.AskedNames, who)
 	f.Next = []string{
 		"carve its traffic (--carve DIR): which names and types, and do the sources ask once each (spoofed) or again and again (a botnet)?",
 		"spoofed sources: filter or rate-limit at the edge and ask the upstream network to; a botnet: block its sources, rate-limit per client",

@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -47,14 +48,14 @@ func spoofed(r *rand.Rand, n int) []netip.Addr {
 // but the flood (no ordinary rate to rise above: found by its shape).
 func TestQueryFloodToTarget(t *testing.T) {
 	for _, c := range []struct {
-		name                  string
-		ordinary              bool
-		n                     int
-		launch, every         int64
-		srcs, ordQPS, largest float64 // sources: in the busiest window
+		name                 string
+		ordinary             bool
+		n                    int
+		launch, every        int64
+		srcs, ordQPS, nNames float64 // sources: in the busiest window
 	}{
-		{"over ordinary traffic", true, 7500, t0 + 17e9 + 3e8, 4e5, 7520, 50, 0.06}, // the ordinary clients' /24: 500 of 8000
-		{"nothing but the flood", false, 20000, t0, 5e5, 14000, 2000, 0},            // its first window: 7 s of it
+		{"over ordinary traffic", true, 7500, t0 + 17e9 + 3e8, 4e5, 7520, 50, 8}, // the ordinary mix's 8 host names under example.com
+		{"nothing but the flood", false, 20000, t0, 5e5, 14000, 2000, 1},         // its first window: 7 s of it
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(21, 22))
@@ -79,8 +80,8 @@ func TestQueryFloodToTarget(t *testing.T) {
 			if q := num(f, "ordinary_qps"); q != c.ordQPS {
 				t.Errorf("ordinary_qps %v, want %v", q, c.ordQPS)
 			}
-			if s := num(f, "largest_source_share"); s != c.largest {
-				t.Errorf("largest_source_share %v, want %v", s, c.largest)
+			if z, n := f.Evidence["asked_zone"], num(f, "asked_names"); z != "example.com" || n != c.nNames {
+				t.Errorf("asked %v names under %v, want %v under example.com", n, z, c.nNames)
 			}
 			if !strings.Contains(f.Why, "spoofed sources") {
 				t.Errorf("why %q does not say spoofed", f.Why)
@@ -102,6 +103,46 @@ func TestQueryFloodToTargetNegatives(t *testing.T) {
 		for i := 0; i < 40*1500; i++ {
 			evs.ask(t0+int64(i)*1e9/1500, srcs[r.IntN(len(srcs))], srv, "www.example.com", 1, 0)
 		}
+		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
+			t.Errorf("findings %s, want none", kinds(fs))
+		}
+	})
+	// Many names over many zones, from thousands of clients: ordinary
+	// traffic however busy, stepping up or asked once a client.
+	diverse := func(r *rand.Rand, evs *traffic, from int64, secs, qps int, srcs []netip.Addr, oneShot bool, zones int) {
+		for i := 0; i < secs*qps; i++ {
+			src := srcs[r.IntN(len(srcs))]
+			if oneShot {
+				src = srcs[i%len(srcs)]
+			}
+			name := fmt.Sprintf("h%d.zone%d.example", r.IntN(5000), r.IntN(zones))
+			evs.ask(from+int64(i)*1e9/int64(qps), src, srv, name, 1, 0)
+		}
+	}
+	t.Run("a step up of ordinary traffic", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(31, 32))
+		var evs traffic
+		srcs := spoofed(r, 3000)
+		diverse(r, &evs, t0, 30, 300, srcs, false, 50)
+		diverse(r, &evs, t0+30e9, 30, 1500, srcs, false, 50)
+		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
+			t.Errorf("findings %s, want none", kinds(fs))
+		}
+	})
+	t.Run("busy, each client asking once", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(33, 34))
+		var evs traffic
+		diverse(r, &evs, t0, 30, 1200, spoofed(r, 200000), true, 50)
+		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
+			t.Errorf("findings %s, want none", kinds(fs))
+		}
+	})
+	t.Run("one busy zone of many names, stepping up", func(t *testing.T) {
+		r := rand.New(rand.NewPCG(35, 36))
+		var evs traffic
+		srcs := spoofed(r, 3000)
+		diverse(r, &evs, t0, 30, 300, srcs, false, 1)
+		diverse(r, &evs, t0+30e9, 30, 1500, srcs, false, 1)
 		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
 			t.Errorf("findings %s, want none", kinds(fs))
 		}

@@ -43,8 +43,11 @@ type Thresholds struct {
 	// half, likewise and FloodRise times the capture's ordinary rate (the
 	// lower quartile of its seconds) at the peak, or with at least
 	// FloodSpoofed distinct query sources in the window per query it
-	// received (spoofed: each asks once), whatever the ordinary rate.
-	FloodMin, FloodRate, FloodRise, FloodSpoofed float64
+	// received (spoofed: each asks once), whatever the ordinary rate; and
+	// half its queries or more for names of one zone cut, at most
+	// FloodNames distinct names a query there (a flood asks again and
+	// again; ordinary traffic, however busy, for many names).
+	FloodMin, FloodRate, FloodRise, FloodSpoofed, FloodNames float64
 	// reflection: responses towards one address of at least ReflBytes in
 	// the window and ReflRate bytes per second at the peak, at least
 	// ReflRatio times the bytes of the queries it sent, and a share
@@ -76,7 +79,7 @@ func DefaultThresholds() Thresholds {
 		RSWordFail: 0.9, RSWordLen: 8,
 		NXMin: 200, NXRate: 50, NXShare: 0.5,
 		SFMin: 50, SFRate: 10, SFShare: 0.2,
-		FloodMin: 1000, FloodRate: 1000, FloodRise: 3, FloodSpoofed: 0.9,
+		FloodMin: 1000, FloodRate: 1000, FloodRise: 3, FloodSpoofed: 0.9, FloodNames: 0.1,
 		ReflBytes: 200e3, ReflRate: 100e3, ReflRatio: 5, ReflShare: 0.5,
 		TunQueries: 50, TunLen: 30, TunEntropy: 3.5, TunTypes: 0.3, TunShortLen: 16,
 		SYNMin: 200, SYNRate: 100, SYNComplete: 0.5,
@@ -92,8 +95,8 @@ func (t *Thresholds) fields() map[string]*float64 {
 		"nx-min": &t.NXMin, "nx-rate": &t.NXRate, "nx-share": &t.NXShare,
 		"sf-min": &t.SFMin, "sf-rate": &t.SFRate, "sf-share": &t.SFShare,
 		"flood-min": &t.FloodMin, "flood-rate": &t.FloodRate, "flood-rise": &t.FloodRise,
-		"flood-spoofed": &t.FloodSpoofed,
-		"refl-bytes":    &t.ReflBytes, "refl-rate": &t.ReflRate, "refl-ratio": &t.ReflRatio, "refl-share": &t.ReflShare,
+		"flood-spoofed": &t.FloodSpoofed, "flood-names": &t.FloodNames,
+		"refl-bytes": &t.ReflBytes, "refl-rate": &t.ReflRate, "refl-ratio": &t.ReflRatio, "refl-share": &t.ReflShare,
 		"tun-queries": &t.TunQueries, "tun-len": &t.TunLen, "tun-entropy": &t.TunEntropy, "tun-types": &t.TunTypes,
 		"tun-short-len": &t.TunShortLen,
 		"syn-min":       &t.SYNMin, "syn-rate": &t.SYNRate, "syn-complete": &t.SYNComplete,
