@@ -274,17 +274,12 @@ func (t *TopK) UnmarshalBinary(b []byte) error {
 // either its exact hashes (while it counts exactly) or its HyperLogLog in
 // the library's own binary form.
 func (c *Cardinality) AppendBinary(b []byte) ([]byte, error) {
+	if c.sk == nil {
+		return c.AppendExactExcept(b, nil), nil
+	}
 	b = AppendUint(b, 1, HLLPrecision)
 	if c.sparse {
 		b = AppendUint(b, 4, 1)
-	}
-	if c.sk == nil {
-		if c.small.n > 0 {
-			b = protowire.AppendTag(b, 2, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(8*c.small.n))
-			c.small.each(func(h uint64) { b = protowire.AppendFixed64(b, h) })
-		}
-		return b, nil
 	}
 	hb, err := c.sk.MarshalBinary()
 	if err != nil {
@@ -294,16 +289,18 @@ func (c *Cardinality) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // AppendExactExcept appends, for an Exact c, a Cardinality message of the
-// hashes c holds that skip does not: a reader makes c again by inserting
-// the hashes skip knows. Hash 0 is held as 1 (skip gets 1 for it).
+// hashes c holds that skip does not (all of them, skip nil): a reader
+// makes c again by inserting the hashes skip knows. Hash 0 is held as 1
+// (skip gets 1 for it).
 func (c *Cardinality) AppendExactExcept(b []byte, skip func(uint64) bool) []byte {
 	b = AppendUint(b, 1, HLLPrecision)
 	if c.sparse {
 		b = AppendUint(b, 4, 1)
 	}
+	keep := func(h uint64) bool { return skip == nil || !skip(h) }
 	n := 0
 	c.small.each(func(h uint64) {
-		if !skip(h) {
+		if keep(h) {
 			n++
 		}
 	})
@@ -311,7 +308,7 @@ func (c *Cardinality) AppendExactExcept(b []byte, skip func(uint64) bool) []byte
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(8*n))
 		c.small.each(func(h uint64) {
-			if !skip(h) {
+			if keep(h) {
 				b = protowire.AppendFixed64(b, h)
 			}
 		})

@@ -273,6 +273,24 @@ func appendSet(b []byte, full, rest protowire.Number, c *sketch.Cardinality, kno
 	}), nil
 }
 
+// setField notes that a set came in its full field (full) or its rest
+// field; a set given twice is corrupt.
+func setField(isFull, isRest *bool, full bool, what string) error {
+	if *isFull || *isRest {
+		return corrupt("%s twice", what)
+	}
+	*isFull, *isRest = full, !full
+	return nil
+}
+
+// insertAddrs adds the source keys of as to c, as the writer hashed them
+// (addrHashes).
+func insertAddrs(c *sketch.Cardinality, as []netip.Addr) {
+	for _, h := range addrHashes(nil, as) {
+		c.InsertHash(h)
+	}
+}
+
 // addrHashes appends the source-key hashes of as to dst.
 func addrHashes(dst []uint64, as []netip.Addr) []uint64 {
 	var kb [16]byte
@@ -452,10 +470,9 @@ func (w *window) parse(b []byte) error {
 		case num == 9 && typ == protowire.BytesType:
 			return parseCard(val, w.synSrcs)
 		case (num == 13 || num == 14) && typ == protowire.BytesType:
-			if qFull || qRest {
-				return corrupt("query sources twice")
+			if err := setField(&qFull, &qRest, num == 13, "query sources"); err != nil {
+				return err
 			}
-			qFull, qRest = num == 13, num == 14
 			return parseCard(val, w.qSrcs)
 		case num == 10 && typ == protowire.BytesType:
 			return w.parseZone(val, w.idx*winSec*1e9)
@@ -475,16 +492,11 @@ func (w *window) parse(b []byte) error {
 	}
 	// The sets written without the sources of the address table.
 	srcs, bySrc := w.sources()
-	var kb [16]byte
 	if !qFull {
-		for _, a := range srcs {
-			w.qSrcs.Insert(visor.AddrKey(a, &kb))
-		}
+		insertAddrs(w.qSrcs, srcs)
 	}
 	for _, p := range derived {
-		for _, a := range bySrc[p.p] {
-			p.src.Insert(visor.AddrKey(a, &kb))
-		}
+		insertAddrs(p.src, bySrc[p.p])
 	}
 	if w.first > w.last && (w.first != math.MaxInt64 || w.last != math.MinInt64) {
 		return corrupt("first event at %d after the last at %d", w.first, w.last)
@@ -527,16 +539,14 @@ func (w *window) parseZone(b []byte, base int64) error {
 		case 2:
 			return parseCounters(val, z.counters())
 		case 3, 12:
-			if namesFull || namesRest {
-				return corrupt("distinct names twice")
+			if err := setField(&namesFull, &namesRest, num == 3, "distinct names"); err != nil {
+				return err
 			}
-			namesFull, namesRest = num == 3, num == 12
 			return parseCard(val, z.names)
 		case 4, 13:
-			if srcsFull || srcsRest {
-				return corrupt("distinct sources twice")
+			if err := setField(&srcsFull, &srcsRest, num == 4, "distinct sources"); err != nil {
+				return err
 			}
-			srcsFull, srcsRest = num == 4, num == 13
 			return parseCard(val, z.srcs)
 		case 5:
 			if len(val)%8 != 0 || len(val)/8 > sampleK {
@@ -596,10 +606,7 @@ func (w *window) parseZone(b []byte, base int64) error {
 		}
 	}
 	if !srcsFull {
-		var kb [16]byte
-		for _, a := range tops {
-			z.srcs.Insert(visor.AddrKey(a, &kb))
-		}
+		insertAddrs(z.srcs, tops)
 	}
 	return nil
 }
@@ -662,7 +669,7 @@ func (w *window) parsePrefix(b []byte) (_ *prefixStat, derive bool, _ error) {
 	var bits, q uint64
 	var qs series
 	var src []byte
-	full := false
+	var full, rest bool
 	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
 		var err error
 		switch {
@@ -675,10 +682,10 @@ func (w *window) parsePrefix(b []byte) (_ *prefixStat, derive bool, _ error) {
 		case num == 4 && typ == protowire.BytesType:
 			err = parseSeries(val, &qs)
 		case (num == 5 || num == 6) && typ == protowire.BytesType:
-			if src != nil {
-				return corrupt("prefix sources twice")
+			if err := setField(&full, &rest, num == 5, "prefix sources"); err != nil {
+				return err
 			}
-			src, full = val, num == 5
+			src = val
 		}
 		return err
 	})
