@@ -16,9 +16,11 @@ const Magic = "VISORSUM"
 
 // FormatVersion is the version of the format this package writes and the
 // newest it reads. Version 2 added the findings states of the buckets;
-// version 1 files are still read (their findings as their runs judged
-// them).
-const FormatVersion = 2
+// version 3 writes a findings state's sets besides what the reader has
+// from the same message, and each window's distinct query sources (a
+// version 2 state reads back with those as its address table's). Version 1
+// files are still read (their findings as their runs judged them).
+const FormatVersion = 3
 
 // oldestVersion is the oldest format version this package reads.
 const oldestVersion = 1

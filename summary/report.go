@@ -82,7 +82,7 @@ func floorDiv(a, b int64) int64 {
 // Report renders the summary: its buckets (merged, with the transactions
 // joined across runs), their summary, the findings, inputs and integrity.
 // The findings are judged again on the merged buckets' findings states
-// when every part has them (format version 2, or made in this process);
+// when every part has them (format version 2 or later, or made in this process);
 // otherwise (a version 1 part) they are the parts' findings, joined. The report's
 // buckets are in Stored (Close the report to release them).
 func (s *Summary) Report() (*report.Report, error) {

@@ -42,7 +42,7 @@ type Header struct {
 	Params        Params
 	Labels        []Label
 	// FindingsStates says that every bucket carries its findings state
-	// (format version 2), so that a merge judges the findings again.
+	// (format version 2 or later), so that a merge judges the findings again.
 	FindingsStates bool
 }
 
@@ -70,7 +70,7 @@ type Trailer struct {
 	Inputs    []report.Input
 	Integrity map[string]uint64
 	// Findings as the run judged them; a merge judges again when it has
-	// the findings states (version 2 files, -j), else keeps these (see
+	// the findings states (version 2 or later files, -j), else keeps these (see
 	// Report).
 	Findings []report.Finding
 	// Open are the queries open when the run ended, Orphans the responses
@@ -85,7 +85,7 @@ type Bucket struct {
 	Start, End int64
 	Net        *net.State
 	DNS        *dns.State
-	// Find is the findings state (format version 2; nil in version 1
+	// Find is the findings state (format version 2 or later; nil in version 1
 	// files).
 	Find *findings.State
 	// PPS and QPS are the packets and queries a second of the bucket
