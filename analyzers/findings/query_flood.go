@@ -157,16 +157,18 @@ func judgeTarget(d *Detector, r *winRec, flooded uint64, held func(string, float
 		2*r.srcMax >= a.qRecv || 2*flooded >= a.qRecv {
 		return
 	}
+	if q < t.FloodRise*d.ordinaryQPS() && share(r.srcs, a.qRecv) < t.FloodSpoofed {
+		return // neither above the ordinary rate nor one query a source
+	}
 	key := targetKey + a.addr.String()
 	if z := cause(r, a.qRecv, func(z *zoneStat) uint64 { return z.q }); z != nil {
+		// (Before the names' test: a random-subdomain attack's names are
+		// many.)
 		r.explained = append(r.explained, explanation{zone: z.zone, kind: KindQueryFlood, key: key, count: a.qRecv})
 		return
 	}
 	if 2*r.topQ < a.qRecv || share(r.topNames, r.topQ) > t.FloodNames {
 		return // not asking again and again for one cut's names
-	}
-	if q < t.FloodRise*d.ordinaryQPS() && share(r.srcs, a.qRecv) < t.FloodSpoofed {
-		return // neither above the ordinary rate nor one query a source
 	}
 	held(key, q/max(t.FloodRate, 1))
 }
