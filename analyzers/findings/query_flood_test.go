@@ -119,34 +119,30 @@ func TestQueryFloodToTargetNegatives(t *testing.T) {
 			evs.ask(from+int64(i)*1e9/int64(qps), src, srv, name, 1, 0)
 		}
 	}
-	t.Run("a step up of ordinary traffic", func(t *testing.T) {
-		r := rand.New(rand.NewPCG(31, 32))
-		var evs traffic
-		srcs := spoofed(r, 3000)
-		diverse(r, &evs, t0, 30, 300, srcs, false, 50)
-		diverse(r, &evs, t0+30e9, 30, 1500, srcs, false, 50)
-		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
-			t.Errorf("findings %s, want none", kinds(fs))
-		}
-	})
-	t.Run("busy, each client asking once", func(t *testing.T) {
-		r := rand.New(rand.NewPCG(33, 34))
-		var evs traffic
-		diverse(r, &evs, t0, 30, 1200, spoofed(r, 200000), true, 50)
-		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
-			t.Errorf("findings %s, want none", kinds(fs))
-		}
-	})
-	t.Run("one busy zone of many names, stepping up", func(t *testing.T) {
-		r := rand.New(rand.NewPCG(35, 36))
-		var evs traffic
-		srcs := spoofed(r, 3000)
-		diverse(r, &evs, t0, 30, 300, srcs, false, 1)
-		diverse(r, &evs, t0+30e9, 30, 1500, srcs, false, 1)
-		if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
-			t.Errorf("findings %s, want none", kinds(fs))
-		}
-	})
+	for _, c := range []struct {
+		name     string
+		seed     uint64
+		oneShot  bool
+		zones    int
+		qps      [2]int // for 30 s, then 30 s more (0: none)
+		nClients int
+	}{
+		{"a step up of ordinary traffic", 31, false, 50, [2]int{300, 1500}, 3000},
+		{"busy, each client asking once", 33, true, 50, [2]int{1200, 0}, 200000},
+		{"one busy zone of many names, stepping up", 35, false, 1, [2]int{300, 1500}, 3000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(c.seed, c.seed+1))
+			var evs traffic
+			srcs := spoofed(r, c.nClients)
+			for i, qps := range c.qps {
+				diverse(r, &evs, t0+int64(i)*30e9, 30, qps, srcs, c.oneShot, c.zones)
+			}
+			if fs := detect(t, evs.sorted(), 60e9, 1, nil); len(fs) != 0 {
+				t.Errorf("findings %s, want none", kinds(fs))
+			}
+		})
+	}
 	t.Run("one prefix", func(t *testing.T) {
 		r := rand.New(rand.NewPCG(25, 26))
 		var evs traffic
