@@ -531,10 +531,7 @@ func explainedKey(f *Finding) (string, uint64) {
 		return "", ev.NXDomain
 	case *ServfailStormEvidence:
 		return "", ev.Servfail
-	case *QueryFloodEvidence:
-		if ev.Target != "" {
-			return targetKey + ev.Target, ev.Queries
-		}
+	case *QueryFloodEvidence: // a source's or prefix's (causeOf folds no target's)
 		return ev.Source + ev.Prefix, ev.Queries
 	}
 	return "", 0

@@ -195,7 +195,8 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
-	srcs, bySrc := w.sources()
+	srcs := w.sources()
+	bySrc := byPrefix(srcs)
 	if b, err = appendSet(b, 13, 14, w.qSrcs, addrHashes(nil, srcs)); err != nil {
 		return b, err
 	}
@@ -300,19 +301,25 @@ func addrHashes(dst []uint64, as []netip.Addr) []uint64 {
 	return dst
 }
 
-// sources returns the window's query sources in its address table, and
-// them by prefix.
-func (w *window) sources() ([]netip.Addr, map[netip.Prefix][]netip.Addr) {
+// sources returns the window's query sources in its address table.
+func (w *window) sources() []netip.Addr {
 	var all []netip.Addr
-	by := make(map[netip.Prefix][]netip.Addr, len(w.prefixes))
 	for _, a := range w.addrs {
 		if a.q > 0 {
 			all = append(all, a.addr)
-			p := prefixOf(a.addr)
-			by[p] = append(by[p], a.addr)
 		}
 	}
-	return all, by
+	return all
+}
+
+// byPrefix groups addresses by their /24 or /64.
+func byPrefix(as []netip.Addr) map[netip.Prefix][]netip.Addr {
+	by := map[netip.Prefix][]netip.Addr{}
+	for _, a := range as {
+		p := prefixOf(a)
+		by[p] = append(by[p], a)
+	}
+	return by
 }
 
 func sortedZoneNames(m map[string]*zoneStat) []string {
@@ -491,12 +498,17 @@ func (w *window) parse(b []byte) error {
 		return err
 	}
 	// The sets written without the sources of the address table.
-	srcs, bySrc := w.sources()
-	if !qFull {
-		insertAddrs(w.qSrcs, srcs)
-	}
-	for _, p := range derived {
-		insertAddrs(p.src, bySrc[p.p])
+	if !qFull || len(derived) > 0 {
+		srcs := w.sources()
+		if !qFull {
+			insertAddrs(w.qSrcs, srcs)
+		}
+		if len(derived) > 0 {
+			bySrc := byPrefix(srcs)
+			for _, p := range derived {
+				insertAddrs(p.src, bySrc[p.p])
+			}
+		}
 	}
 	if w.first > w.last && (w.first != math.MaxInt64 || w.last != math.MinInt64) {
 		return corrupt("first event at %d after the last at %d", w.first, w.last)
