@@ -34,6 +34,7 @@ func newLiveRecorder(cfg *Config) (*liveRecorder, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
+	w.PruneFor(cfg.thresholds)
 	return &liveRecorder{f: f, w: w}, nil
 }
 

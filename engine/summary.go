@@ -378,6 +378,7 @@ func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Read
 	if err != nil {
 		return fail(err)
 	}
+	w.PruneFor(cfg.thresholds)
 	var werr error
 	sub := *cfg
 	sub.Inputs = inputs

@@ -20,7 +20,7 @@ const Magic = "VISORSUM"
 // from the same message, and each window's distinct query sources (a
 // version 2 state reads back with those as its address table's). Version 1
 // files are still read (their findings as their runs judged them).
-const FormatVersion = 3
+const FormatVersion = 4
 
 // oldestVersion is the oldest format version this package reads.
 const oldestVersion = 1

@@ -651,36 +651,73 @@ func sortEdges(es []dns.Edge) {
 }
 
 // Writer writes a summary file: NewWriter writes the header, Bucket each
-// bucket in ascending start time, Close the trailer.
+// bucket in ascending start time, Close the trailer. Its findings states
+// are written pruned (findings.Prune) but in the first and last buckets,
+// whose windows may continue in the summaries of the capture's other
+// pieces: a bucket is held until the next one comes, and written whole
+// when none did.
 type Writer struct {
-	rw  *recordWriter
-	n   uint64
-	buf []byte
+	rw         *recordWriter
+	n          uint64
+	prune      findings.Thresholds
+	held       bool
+	full, part []byte // the held bucket, whole and pruned
 }
 
 // NewWriter writes the magic, version and header to w.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	h.FormatVersion = FormatVersion
-	sw := &Writer{rw: newRecordWriter(w, FormatVersion)}
+	sw := &Writer{rw: newRecordWriter(w, FormatVersion), prune: findings.DefaultThresholds()}
 	if err := sw.rw.record(kindHeader, h.append(nil)); err != nil {
 		return nil, err
 	}
 	return sw, nil
 }
 
-// Bucket writes one bucket.
-func (w *Writer) Bucket(b *Bucket) error {
-	var err error
-	w.buf, err = appendBucket(w.buf[:0], b)
-	if err != nil {
-		return err
+// PruneFor makes w keep in its findings states what thresholds t (besides
+// the defaults) could find.
+func (w *Writer) PruneFor(t *findings.Thresholds) {
+	if t != nil {
+		w.prune = findings.DefaultThresholds().Lowest(*t)
 	}
-	w.n++
-	return w.rw.record(kindBucket, w.buf)
 }
 
-// Close writes the trailer and flushes; the caller closes the file.
+// Bucket writes one bucket (the one before it: see Writer).
+func (w *Writer) Bucket(b *Bucket) error {
+	if w.held {
+		if err := w.rw.record(kindBucket, w.part); err != nil {
+			return err
+		}
+	}
+	first := w.n == 0
+	var err error
+	if w.full, err = appendBucketHead(w.full[:0], b); err != nil {
+		return err
+	}
+	head := len(w.full)
+	w.part = append(w.part[:0], w.full...)
+	if w.full, err = appendBucketFind(w.full, b.Find, nil); err != nil {
+		return err
+	}
+	if first || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
+		w.part = append(w.part[:head], w.full[head:]...)
+	} else if w.part, err = appendBucketFind(w.part, b.Find, &findings.Prune{T: w.prune, Start: b.Start, End: b.End}); err != nil {
+		return err
+	}
+	w.held = true
+	w.n++
+	return nil
+}
+
+// Close writes the held bucket whole, the trailer, and flushes; the
+// caller closes the file.
 func (w *Writer) Close(t Trailer) error {
+	if w.held {
+		if err := w.rw.record(kindBucket, w.full); err != nil {
+			return err
+		}
+		w.held = false
+	}
 	t.Buckets = w.n
 	if err := w.rw.record(kindTrailer, t.append(nil)); err != nil {
 		return err
@@ -698,6 +735,7 @@ func (s *Summary) Write(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	sw.PruneFor(s.Thresholds)
 	t := s.Trailer
 	if s.hasFinds && s.parts != nil {
 		// Judged again on the merged states, as Report does (a file's

@@ -199,6 +199,28 @@ func (p *Params) parse(b []byte) error {
 
 // appendBucket writes a Bucket message.
 func appendBucket(b []byte, bk *Bucket) ([]byte, error) {
+	b, err := appendBucketHead(b, bk)
+	if err != nil {
+		return b, err
+	}
+	return appendBucketFind(b, bk.Find, nil)
+}
+
+// appendBucketFind ends a Bucket message with its findings state, pruned
+// as p says (nil: whole).
+func appendBucketFind(b []byte, f *findings.State, p *findings.Prune) ([]byte, error) {
+	var err error
+	if f != nil {
+		b = appendMsg(b, 7, func(b []byte) []byte {
+			b, err = f.AppendPruned(b, p)
+			return b
+		})
+	}
+	return b, err
+}
+
+// appendBucketHead writes a Bucket message but its findings state.
+func appendBucketHead(b []byte, bk *Bucket) ([]byte, error) {
 	b = appendInt(b, 1, bk.Start)
 	b = appendInt(b, 2, bk.End)
 	var err error
@@ -221,12 +243,6 @@ func appendBucket(b []byte, bk *Bucket) ([]byte, error) {
 				return b
 			})
 		}
-	}
-	if bk.Find != nil && err2 == nil {
-		b = appendMsg(b, 7, func(b []byte) []byte {
-			b, err2 = bk.Find.AppendBinary(b)
-			return b
-		})
 	}
 	return b, err2
 }

@@ -84,10 +84,12 @@ type Detector struct {
 	first, last int64 // first and last event of the capture
 	long        map[string]*longStat
 	dropped     Dropped
-	// The baseline's sums over every cut followed (baseline), made once
-	// the capture is read.
+	// The baseline's sums by zone cut (addBase), and its weighted sums over
+	// them (baseline), made once the capture is read.
+	base         map[string]*baseSum
+	baseOther    baseSum
 	based        bool
-	baseK, baseN int
+	baseW, baseS float64
 	// qsecs holds the queries of every second of the capture's span, for
 	// its ordinary rate (ordinaryQPS, made again when it grew).
 	qsecs  []uint32
@@ -97,7 +99,7 @@ type Detector struct {
 
 // NewDetector returns a detector with the given thresholds (nil: defaults).
 func NewDetector(t *Thresholds) *Detector {
-	d := &Detector{t: DefaultThresholds(), long: map[string]*longStat{}, first: math.MaxInt64, last: math.MinInt64}
+	d := &Detector{t: DefaultThresholds(), long: map[string]*longStat{}, base: map[string]*baseSum{}, first: math.MaxInt64, last: math.MinInt64}
 	if t != nil {
 		d.t = *t
 	}
@@ -112,6 +114,9 @@ func (d *Detector) Dropped() Dropped { return d.dropped }
 // the bucket holds whole are judged now; a window it holds part of waits
 // for the next buckets.
 func (d *Detector) AddBucket(start, end int64, s *State, _ *report.Section) {
+	for z, b := range s.base {
+		d.addBase(z, b.k, b.n)
+	}
 	for _, w := range s.wins {
 		if i := slices.IndexFunc(d.pending, func(p *window) bool { return p.idx == w.idx }); i >= 0 {
 			d.pending[i].merge(w)
@@ -230,6 +235,7 @@ func (d *Detector) judgeWindow(w *window) {
 	hi := min(max(floorDiv(w.last, 1e9)-w.idx*winSec, lo), winSec-1)
 	d.qsecs = append(d.qsecs, w.qs[lo:hi+1]...)
 	keep := d.keepReceiver(w, r)
+	r.nxExpl += w.lookupNX
 	for _, z := range sortedZones(w.zones) {
 		if z.nx > 0 && share(z.lookups, z.q) >= lookupShare {
 			r.nxExpl += z.nx // answers to lookups of addresses: ordinary

@@ -312,6 +312,14 @@ func (s *nameSample) merge(o *nameSample) {
 	s.e, s.n = out, n
 }
 
+// active says whether the sample shows machine-made names: at least two,
+// and at least half of it (a window that counts for a low-and-slow
+// attack).
+func (s *nameSample) active() bool {
+	k, _, _ := s.randoms()
+	return k >= 2 && 2*k >= s.n
+}
+
 // randoms returns how many sampled names look random, and the first time
 // one of them was seen (MaxInt64: none) and the last first-seen time.
 func (s *nameSample) randoms() (k int, first, last int64) {

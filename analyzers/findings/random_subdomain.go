@@ -238,14 +238,13 @@ func explains(ep *episode) []report.Explained {
 	return out
 }
 
-// longStat follows a zone cut over the whole capture: its sample of
-// names (for the baseline), and over the windows where machine-made names
-// showed up, its counts (for low-and-slow attacks).
+// longStat follows a zone cut over the whole capture, over the windows
+// where machine-made names showed up: its counts (for low-and-slow
+// attacks).
 type longStat struct {
 	zone                  string
-	sample                nameSample // every window
-	active                int        // windows with machine-made names
-	q, r, nx, sf          uint64     // over those windows
+	active                int    // windows with machine-made names
+	q, r, nx, sf          uint64 // over those windows
 	udp, tcp, v4, v6      uint64
 	labelN, subLen, entMb uint64
 	names, srcs           *sketch.Cardinality
@@ -254,24 +253,50 @@ type longStat struct {
 	first, last           int64 // first sightings of its first and last machine-made names
 }
 
+// baseSum is a zone cut's part of the baseline: over the windows it showed
+// in, the machine-made names of its window samples and their sizes.
+type baseSum struct{ k, n uint64 }
+
+// maxBase bounds the zone cuts whose baseline sums are kept apart (to
+// leave a cut's own names out of its baseline); beyond it a cut's sums
+// are pooled.
+const maxBase = 1 << 16
+
+// addBase adds a window sample's k machine-made names of n to zone's
+// baseline sums.
+func (d *Detector) addBase(zone string, k, n uint64) {
+	if n == 0 {
+		return
+	}
+	b := d.base[zone]
+	if b == nil {
+		if len(d.base) >= maxBase {
+			d.baseOther.k += k
+			d.baseOther.n += n
+			return
+		}
+		b = &baseSum{}
+		d.base[zone] = b
+	}
+	b.k += k
+	b.n += n
+}
+
 // follow folds a window's zone cut into the capture-wide state.
 func (d *Detector) follow(w *window, z *zoneStat) {
+	k, first, last := z.sample.randoms()
+	d.addBase(z.zone, uint64(k), uint64(z.sample.n))
+	if !z.sample.active() {
+		return
+	}
 	l := d.long[z.zone]
 	if l == nil {
 		if len(d.long) >= maxLong {
 			d.dropped.Zones += z.q + z.r
 			return
 		}
-		l = &longStat{zone: z.zone, first: math.MaxInt64, last: math.MinInt64}
+		l = &longStat{zone: z.zone, first: math.MaxInt64, last: math.MinInt64, names: sketch.NewCardinality(), srcs: sketch.NewCardinality()}
 		d.long[z.zone] = l
-	}
-	l.sample.merge(&z.sample)
-	k, first, last := z.sample.randoms()
-	if k < 2 || 2*k < z.sample.n {
-		return
-	}
-	if l.names == nil {
-		l.names, l.srcs = sketch.NewCardinality(), sketch.NewCardinality()
 	}
 	l.active++
 	l.q += z.q
@@ -293,29 +318,48 @@ func (d *Detector) follow(w *window, z *zoneStat) {
 	l.last = max(l.last, last)
 }
 
+// baseWeight is a cut's weight in the baseline and its share of
+// machine-made names: each cut weighs as many names as its window
+// samples held, at most sampleK, so a cut asked in every window weighs
+// what a cut of sampleK names does.
+func baseWeight(b *baseSum) (w, s float64) {
+	if b.n == 0 {
+		return 0, 0
+	}
+	return float64(min(b.n, sampleK)), float64(b.k) / float64(b.n)
+}
+
 // baseline returns the share of machine-made names among the sampled
-// names of the capture's other zone cuts (0.1 when they have fewer than
-// 20 sampled names).
+// names of the capture's other zone cuts, each cut weighed by its sampled
+// names up to sampleK (0.1 when they weigh less than 20 names).
 func (d *Detector) baseline(zone string) float64 {
 	if !d.based {
-		d.baseK, d.baseN = 0, 0
-		for _, l := range d.long {
-			r, _, _ := l.sample.randoms()
-			d.baseK += r
-			d.baseN += l.sample.n
+		d.baseW, d.baseS = 0, 0
+		zones := make([]string, 0, len(d.base))
+		for z := range d.base {
+			zones = append(zones, z)
 		}
+		slices.Sort(zones)
+		for _, z := range zones {
+			w, s := baseWeight(d.base[z])
+			d.baseW += w
+			d.baseS += w * s
+		}
+		w, s := baseWeight(&d.baseOther)
+		d.baseW += w
+		d.baseS += w * s
 		d.based = true
 	}
-	k, n := d.baseK, d.baseN
-	if l := d.long[zone]; l != nil {
-		r, _, _ := l.sample.randoms()
-		k -= r
-		n -= l.sample.n
+	w, s := d.baseW, d.baseS
+	if b := d.base[zone]; b != nil {
+		bw, bs := baseWeight(b)
+		w -= bw
+		s -= bw * bs
 	}
-	if n < 20 {
+	if w < 20 {
 		return 0.1
 	}
-	return float64(k) / float64(n)
+	return max(s/w, 0)
 }
 
 // sampleConfidence is 1 minus the chance that a zone cut whose names are

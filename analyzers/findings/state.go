@@ -38,6 +38,10 @@ const (
 // whatever the number of shards, as long as no bound was reached.
 type State struct {
 	wins []*window // in the order they were first seen
+	// base holds the baseline sums of the zone cuts a summary left out of
+	// its windows (see Prune): read back, merged, and added by the
+	// detector as follow adds a window's cuts.
+	base map[string]*baseSum
 	cur  *window
 	pool pool
 
@@ -125,6 +129,7 @@ func (s *State) Reset() {
 		s.pool.release(w)
 	}
 	s.wins = s.wins[:0]
+	clear(s.base)
 	s.cur = nil
 	s.secLo = math.MaxInt64
 }
@@ -497,6 +502,21 @@ func (s *State) zoneOf(w *window, v *decode.DNS) (*zoneStat, int) {
 	return z, off
 }
 
+// addBase adds to the baseline sums of zone that s holds apart from its
+// windows.
+func (s *State) addBase(zone string, k, n uint64) {
+	if s.base == nil {
+		s.base = map[string]*baseSum{}
+	}
+	b := s.base[zone]
+	if b == nil {
+		b = &baseSum{}
+		s.base[zone] = b
+	}
+	b.k += k
+	b.n += n
+}
+
 // Merge adds o into s. o is not modified.
 func (s *State) Merge(o *State) {
 	if o == nil || o == s {
@@ -504,6 +524,9 @@ func (s *State) Merge(o *State) {
 	}
 	for _, ow := range o.wins {
 		s.window(ow.idx).merge(ow)
+	}
+	for z, ob := range o.base {
+		s.addBase(z, ob.k, ob.n)
 	}
 	s.secLo = math.MaxInt64
 }

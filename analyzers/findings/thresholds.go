@@ -132,3 +132,12 @@ func (t *Thresholds) Set(kv string) error {
 	*p = f
 	return nil
 }
+
+// Lowest returns t with each threshold the lower of t's and o's.
+func (t Thresholds) Lowest(o Thresholds) Thresholds {
+	of := o.fields()
+	for k, p := range t.fields() {
+		*p = min(*p, *of[k])
+	}
+	return t
+}

@@ -63,6 +63,9 @@ type window struct {
 
 	queries, responses, nx, servfail, syn uint64
 	qs, nxs, sfs, syns                    series
+	// lookupNX is the NXDOMAIN answers of the address-lookup zone cuts a
+	// summary left out of the window (see Prune).
+	lookupNX uint64
 
 	zones    map[string]*zoneStat
 	addrs    map[netip.Addr]*addrStat
@@ -313,6 +316,7 @@ func (w *window) merge(o *window) {
 	w.nx += o.nx
 	w.servfail += o.servfail
 	w.syn += o.syn
+	w.lookupNX += o.lookupNX
 	w.qs.add(&o.qs)
 	w.nxs.add(&o.nxs)
 	w.sfs.add(&o.sfs)

@@ -164,20 +164,170 @@ func parseAddr(val []byte) (netip.Addr, error) {
 // order they were first seen, each one's tables sorted by key (so the
 // same state gives the same bytes).
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
+	return s.AppendPruned(b, nil)
+}
+
+// pruneFrac is how near a detector's threshold a zone cut, address or
+// prefix must come in a window for a summary to write it (Prune); the
+// detector keeps a window's entry from keepFrac on, 4 times more.
+const pruneFrac = 1.0 / 16
+
+// Prune says which windows of a bucket [Start, End) a summary writes
+// pruned: every window the bucket holds whole (the writer keeps a run's
+// first and last buckets whole: their windows may continue in the
+// summaries of the capture's other pieces). A pruned window keeps its counters, series
+// and the entries that can take part in a finding judged on the window
+// alone or with a few summaries' parts of it (each within pruneFrac of a
+// threshold T, the busiest and the top lists the evidence names, every
+// zone cut whose sample shows machine-made names); what the others added
+// to the baseline and the address-lookup NXDOMAIN answers is written as
+// sums. So a capture cut into pieces, each summarised, merges into the
+// findings of the whole; summaries of many servers lose only what no one
+// of them came near.
+type Prune struct {
+	T          Thresholds
+	Start, End int64
+}
+
+// Prunable says whether a bucket [start, end) of s holds a window whole,
+// which a summary may write pruned.
+func (s *State) Prunable(start, end int64) bool {
+	for _, w := range s.wins {
+		if w.idx*winSec*1e9 >= start && (w.idx+1)*winSec*1e9 <= end {
+			return true
+		}
+	}
+	return false
+}
+
+// kept is what a pruned window writes of its tables.
+type kept struct {
+	zones    map[string]bool
+	addrs    map[netip.Addr]bool
+	prefixes map[netip.Prefix]bool
+	qSrcs    bool
+	lookupNX uint64
+}
+
+// AppendPruned is AppendBinary with the windows p allows written pruned
+// (p nil: none).
+func (s *State) AppendPruned(b []byte, p *Prune) ([]byte, error) {
 	var err error
+	base := map[string]*baseSum{}
+	for z, x := range s.base {
+		base[z] = &baseSum{x.k, x.n}
+	}
 	for _, w := range s.wins {
 		if err != nil {
 			break
 		}
+		var k *kept
+		if p != nil && w.idx*winSec*1e9 >= p.Start && (w.idx+1)*winSec*1e9 <= p.End {
+			k = w.prune(&p.T, base)
+		}
 		b = sketch.AppendMessage(b, 1, func(b []byte) []byte {
-			b, err = w.appendBinary(b)
+			b, err = w.appendBinary(b, k)
 			return b
+		})
+	}
+	zones := make([]string, 0, len(base))
+	for z := range base {
+		zones = append(zones, z)
+	}
+	slices.Sort(zones)
+	for _, z := range zones {
+		b = sketch.AppendMessage(b, 2, func(b []byte) []byte {
+			b = sketch.AppendBytes(b, 1, []byte(z))
+			return sketch.AppendPackedUints(b, 2, []uint64{base[z].k, base[z].n})
 		})
 	}
 	return b, err
 }
 
-func (w *window) appendBinary(b []byte) ([]byte, error) {
+// prune returns what a pruned w writes, adding the baseline sums of the
+// zone cuts it leaves out to base.
+func (w *window) prune(t *Thresholds, base map[string]*baseSum) *kept {
+	k := &kept{zones: map[string]bool{}, addrs: map[netip.Addr]bool{}, prefixes: map[netip.Prefix]bool{},
+		lookupNX: w.lookupNX,
+		// keepReceiver's condition, nearer
+		qSrcs: peakRate(&w.qs) >= t.FloodRate*pruneFrac && float64(w.queries) >= t.FloodMin*pruneFrac}
+	// The busiest of each table and the evidence's top lists, as the
+	// detector picks them.
+	var topZ *zoneStat
+	for _, z := range w.zones {
+		if topZ == nil || z.q > topZ.q || z.q == topZ.q && z.zone < topZ.zone {
+			topZ = z
+		}
+	}
+	if topZ != nil {
+		k.zones[topZ.zone] = true
+	}
+	for _, f := range []func(*zoneStat) uint64{func(z *zoneStat) uint64 { return z.nx }, func(z *zoneStat) uint64 { return z.sf }} {
+		for _, c := range topZones(w.zones, f) {
+			k.zones[c.name] = true
+		}
+	}
+	zMin := pruneFrac * min(t.RSNames, t.TunQueries)
+	for _, z := range w.zones {
+		if k.zones[z.zone] || float64(z.q) >= zMin || z.sample.active() {
+			k.zones[z.zone] = true
+			continue
+		}
+		if z.sample.n > 0 {
+			r, _, _ := z.sample.randoms()
+			b := base[z.zone]
+			if b == nil {
+				b = &baseSum{}
+				base[z.zone] = b
+			}
+			b.k += uint64(r)
+			b.n += uint64(z.sample.n)
+		}
+		if z.nx > 0 && share(z.lookups, z.q) >= lookupShare {
+			k.lookupNX += z.nx
+		}
+	}
+	var byQ, byRecv *addrStat
+	for _, a := range w.addrs {
+		if byQ == nil || a.q > byQ.q || a.q == byQ.q && a.addr.Less(byQ.addr) {
+			byQ = a
+		}
+		if byRecv == nil || a.qRecv > byRecv.qRecv || a.qRecv == byRecv.qRecv && a.addr.Less(byRecv.addr) {
+			byRecv = a
+		}
+		if float64(a.q) >= t.FloodMin*pruneFrac || float64(a.qRecv) >= t.FloodMin*pruneFrac ||
+			float64(a.rBytes) >= t.ReflBytes*pruneFrac || float64(a.syn) >= t.SYNMin*pruneFrac {
+			k.addrs[a.addr] = true
+		}
+	}
+	if byQ != nil {
+		k.addrs[byQ.addr], k.addrs[byRecv.addr] = true, true
+	}
+	for _, f := range []func(*addrStat) uint64{
+		func(a *addrStat) uint64 { return a.nxGot }, func(a *addrStat) uint64 { return a.nxSent },
+		func(a *addrStat) uint64 { return a.sfSent }, func(a *addrStat) uint64 { return a.r },
+		func(a *addrStat) uint64 { return a.synSent },
+	} {
+		for _, c := range topAddrList(w.addrs, f) {
+			k.addrs[c.a] = true
+		}
+	}
+	var topP *prefixStat
+	for _, p := range w.prefixes {
+		if topP == nil || p.q > topP.q || p.q == topP.q && p.p.Addr().Less(topP.p.Addr()) {
+			topP = p
+		}
+		if float64(p.q) >= t.FloodMin*pruneFrac {
+			k.prefixes[p.p] = true
+		}
+	}
+	if topP != nil {
+		k.prefixes[topP.p] = true
+	}
+	return k
+}
+
+func (w *window) appendBinary(b []byte, k *kept) ([]byte, error) {
 	b = appendInt(b, 1, w.idx)
 	// Always written: 0 is a time, and a window that saw nothing has
 	// MaxInt64 and MinInt64.
@@ -195,18 +345,39 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
-	srcs := w.sources()
+	lookupNX := w.lookupNX
+	if k != nil {
+		lookupNX = k.lookupNX
+	}
+	if lookupNX > 0 {
+		b = sketch.AppendUint(b, 15, lookupNX)
+	}
+	addrs := sortedAddrs(w.addrs)
+	if k != nil {
+		addrs = slices.DeleteFunc(addrs, func(a *addrStat) bool { return !k.addrs[a.addr] })
+	}
+	var srcs []netip.Addr
+	for _, a := range addrs {
+		if a.q > 0 {
+			srcs = append(srcs, a.addr)
+		}
+	}
 	bySrc := byPrefix(srcs)
-	if b, err = appendSet(b, 13, 14, w.qSrcs, addrHashes(nil, srcs)); err != nil {
-		return b, err
+	if k == nil || k.qSrcs {
+		if b, err = appendSet(b, 13, 14, w.qSrcs, addrHashes(nil, srcs)); err != nil {
+			return b, err
+		}
 	}
 	for _, z := range sortedZoneNames(w.zones) {
+		if k != nil && !k.zones[z] {
+			continue
+		}
 		b = sketch.AppendMessage(b, 10, func(b []byte) []byte {
 			b, err = w.zones[z].appendBinary(b, w.idx*winSec*1e9, err)
 			return b
 		})
 	}
-	for _, a := range sortedAddrs(w.addrs) {
+	for _, a := range addrs {
 		b = sketch.AppendMessage(b, 11, func(b []byte) []byte {
 			b = sketch.AppendBytes(b, 1, addrBytes(a.addr))
 			b = appendCounters(b, 2, a.counters())
@@ -217,7 +388,9 @@ func (w *window) appendBinary(b []byte) ([]byte, error) {
 	}
 	ps := make([]*prefixStat, 0, len(w.prefixes))
 	for _, p := range w.prefixes {
-		ps = append(ps, p)
+		if k == nil || k.prefixes[p.p] {
+			ps = append(ps, p)
+		}
 	}
 	slices.SortFunc(ps, func(a, b *prefixStat) int {
 		if c := a.p.Addr().Compare(b.p.Addr()); c != 0 {
@@ -404,6 +577,9 @@ func (z *zoneStat) appendBinary(b []byte, base int64, err error) ([]byte, error)
 func (s *State) UnmarshalBinary(b []byte) error {
 	s.Reset()
 	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
+		if num == 2 && typ == protowire.BytesType {
+			return s.parseBase(val)
+		}
 		if num != 1 || typ != protowire.BytesType {
 			return nil
 		}
@@ -428,6 +604,42 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		s.Reset()
 		return wrapSketch(err)
 	}
+	return nil
+}
+
+// maxWireBase bounds the baseline sums of one state (a day-long bucket of
+// full windows could leave out 8640 x 256 cut sightings, mostly the same
+// cuts).
+const maxWireBase = 1 << 20
+
+// parseBase reads one cut's baseline sums left out of the windows.
+func (s *State) parseBase(b []byte) error {
+	var name []byte
+	var sums []uint64
+	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
+		var err error
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			name = val
+		case num == 2 && typ == protowire.BytesType:
+			sums, err = sketch.PackedUints(nil, val, 2)
+		}
+		return err
+	})
+	if err != nil {
+		return wrapSketch(err)
+	}
+	switch {
+	case len(name) == 0 || len(name) > maxZoneName:
+		return corrupt("a baseline zone cut name of %d bytes", len(name))
+	case len(sums) != 2 || sums[0] > sums[1]:
+		return corrupt("baseline sums %v of %q", sums, name)
+	case s.base[string(name)] != nil:
+		return corrupt("baseline zone cut %q twice", name)
+	case len(s.base) >= maxWireBase:
+		return corrupt("more than %d baseline zone cuts", maxWireBase)
+	}
+	s.addBase(string(name), sums[0], sums[1])
 	return nil
 }
 
@@ -476,6 +688,8 @@ func (w *window) parse(b []byte) error {
 			return parseSeries(val, [4]*series{&w.qs, &w.nxs, &w.sfs, &w.syns}[num-5])
 		case num == 9 && typ == protowire.BytesType:
 			return parseCard(val, w.synSrcs)
+		case num == 15 && typ == protowire.VarintType:
+			w.lookupNX = v
 		case (num == 13 || num == 14) && typ == protowire.BytesType:
 			if err := setField(&qFull, &qRest, num == 13, "query sources"); err != nil {
 				return err
@@ -509,6 +723,9 @@ func (w *window) parse(b []byte) error {
 				insertAddrs(p.src, bySrc[p.p])
 			}
 		}
+	}
+	if w.lookupNX > w.nx {
+		return corrupt("%d address-lookup NXDOMAIN answers of %d", w.lookupNX, w.nx)
 	}
 	if w.first > w.last && (w.first != math.MaxInt64 || w.last != math.MinInt64) {
 		return corrupt("first event at %d after the last at %d", w.first, w.last)
