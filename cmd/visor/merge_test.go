@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,6 +12,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/visor-dns/visor/report"
 )
@@ -29,6 +35,73 @@ func splitCapture(t *testing.T, in, dir string, args ...string) []string {
 	ps, _ := filepath.Glob(filepath.Join(dir, "piece_*.pcap"))
 	slices.Sort(ps)
 	return ps
+}
+
+// composed names the capture composeCapture makes.
+const composed = "composed.pcap"
+
+// composeCapture writes to path a minute of testdata's ordinary traffic
+// (attack-ordinary.pcap ten times over) with a random-subdomain attack at
+// 20 s, a query flood at 32 s and an NXDOMAIN flood at 45 s, each capture
+// shifted in time, the packets in time order.
+func composeCapture(t *testing.T, path string) string {
+	t.Helper()
+	type pkt struct {
+		ci   gopacket.CaptureInfo
+		data []byte
+	}
+	var all []pkt
+	var t0 time.Time
+	add := func(name string, at time.Duration) {
+		f, err := os.Open(filepath.Join("..", "..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shift time.Duration
+		for i := 0; ; i++ {
+			data, ci, err := r.ReadPacketData()
+			if err != nil {
+				break
+			}
+			if i == 0 {
+				if t0.IsZero() {
+					t0 = ci.Timestamp
+				}
+				shift = t0.Add(at).Sub(ci.Timestamp)
+			}
+			ci.Timestamp = ci.Timestamp.Add(shift)
+			all = append(all, pkt{ci, data})
+		}
+	}
+	for i := range 10 {
+		add("attack-ordinary.pcap", time.Duration(i)*6*time.Second)
+	}
+	add("attack-random-subdomain.pcap", 20*time.Second)
+	add("attack-query-flood.pcap", 32*time.Second)
+	add("attack-nxdomain.pcap", 45*time.Second)
+	slices.SortStableFunc(all, func(a, b pkt) int { return a.ci.Timestamp.Compare(b.ci.Timestamp) })
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range all {
+		if err := w.WritePacket(p.ci, p.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func mustRun(t *testing.T, args ...string) string {
@@ -64,38 +137,52 @@ func TestMergePieces(t *testing.T) {
 	cases := []struct {
 		capture string
 		split   []string
+		bucket  string // 1s when empty
 	}{
-		{"attack-nxdomain.pcap", []string{"-c", "1782"}},        // 2 pieces
-		{"attack-nxdomain.pcap", []string{"-c", "446"}},         // 8
-		{"attack-nxdomain.pcap", []string{"-c", "112"}},         // 32
-		{"attack-random-subdomain.pcap", []string{"-c", "683"}}, // 8
-		{"attack-random-subdomain.pcap", []string{"-i", "1"}},   // by seconds
-		{"lab-eth.pcap", []string{"-c", "1284"}},                // 2, UDP and TCP
-		{"lab-eth.pcap", []string{"-c", "321"}},                 // 8
-		{"lab-eth.pcap", []string{"-c", "81"}},                  // 32
-		{"unbound-client.pcap", []string{"-c", "33"}},           // 32
+		{"attack-nxdomain.pcap", []string{"-c", "1782"}, ""},        // 2 pieces
+		{"attack-nxdomain.pcap", []string{"-c", "446"}, ""},         // 8
+		{"attack-nxdomain.pcap", []string{"-c", "112"}, ""},         // 32
+		{"attack-random-subdomain.pcap", []string{"-c", "683"}, ""}, // 8
+		{"attack-random-subdomain.pcap", []string{"-i", "1"}, ""},   // by seconds
+		{"lab-eth.pcap", []string{"-c", "1284"}, ""},                // 2, UDP and TCP
+		{"lab-eth.pcap", []string{"-c", "321"}, ""},                 // 8
+		{"lab-eth.pcap", []string{"-c", "81"}, ""},                  // 32
+		{"unbound-client.pcap", []string{"-c", "33"}, ""},           // 32
 		// Every attack of testdata: its finding judged on the merged
 		// pieces' findings states.
 		// (Cut where no IP fragment is parted from its datagram's first:
 		// fragments are not joined across files, docs/summaries.md.)
-		{"attack-amplification.pcap", []string{"-c", "157"}},    // 8
-		{"attack-amplification.pcap", []string{"-c", "600"}},    // 3
-		{"attack-query-flood.pcap", []string{"-c", "5238"}},     // 2
-		{"attack-query-flood.pcap", []string{"-c", "1310"}},     // 8
-		{"attack-servfail.pcap", []string{"-c", "220"}},         // 8
-		{"attack-servfail.pcap", []string{"-i", "1"}},           // by seconds
-		{"attack-syn-flood.pcap", []string{"-c", "511"}},        // 8
-		{"attack-syn-flood.pcap", []string{"-c", "128"}},        // 32
-		{"attack-tunnel.pcap", []string{"-c", "784"}},           // 2
-		{"attack-tunnel.pcap", []string{"-c", "49"}},            // 32
-		{"attack-random-subdomain.pcap", []string{"-c", "171"}}, // 32
-		{"attack-ordinary.pcap", []string{"-c", "91"}},          // 8, no finding
+		{"attack-amplification.pcap", []string{"-c", "157"}, ""},    // 8
+		{"attack-amplification.pcap", []string{"-c", "600"}, ""},    // 3
+		{"attack-query-flood.pcap", []string{"-c", "5238"}, ""},     // 2
+		{"attack-query-flood.pcap", []string{"-c", "1310"}, ""},     // 8
+		{"attack-servfail.pcap", []string{"-c", "220"}, ""},         // 8
+		{"attack-servfail.pcap", []string{"-i", "1"}, ""},           // by seconds
+		{"attack-syn-flood.pcap", []string{"-c", "511"}, ""},        // 8
+		{"attack-syn-flood.pcap", []string{"-c", "128"}, ""},        // 32
+		{"attack-tunnel.pcap", []string{"-c", "784"}, ""},           // 2
+		{"attack-tunnel.pcap", []string{"-c", "49"}, ""},            // 32
+		{"attack-random-subdomain.pcap", []string{"-c", "171"}, ""}, // 32
+		{"attack-ordinary.pcap", []string{"-c", "91"}, ""},          // 8, no finding
+		// A minute of ordinary traffic with three attacks in it, in
+		// buckets that hold whole detection windows: the summaries write
+		// the findings states of their inner buckets pruned.
+		{composed, []string{"-c", "13000"}, "10s"}, // 2
+		{composed, []string{"-c", "8700"}, "10s"},  // 3
+		{composed, []string{"-i", "25"}, "10s"},    // by 25 seconds
+		{composed, []string{"-i", "25"}, "20s"},
 	}
+	dir := t.TempDir()
+	comp := composeCapture(t, filepath.Join(dir, composed))
 	for _, c := range cases {
-		t.Run(c.capture+strings.Join(c.split, ""), func(t *testing.T) {
+		t.Run(c.capture+strings.Join(c.split, "")+c.bucket, func(t *testing.T) {
 			dir := t.TempDir()
 			in := filepath.Join("..", "..", "testdata", c.capture)
-			common := []string{"--bucket", "1s", "--progress", "never"}
+			if c.capture == composed {
+				in = comp
+			}
+			bucket := cmp.Or(c.bucket, "1s")
+			common := []string{"--bucket", bucket, "--progress", "never"}
 			whole := jsonReport(t, mustRun(t, append([]string{"analyze", "-j", "1", "--format", "json", in}, common...)...))
 			pieces := splitCapture(t, in, dir, c.split...)
 			var sums []string
@@ -181,7 +268,11 @@ func TestMergePieces(t *testing.T) {
 				}
 				a, _ := json.Marshal(jrep)
 				b, _ := json.Marshal(whole)
-				if string(a) != string(b) {
+				if c.capture == composed {
+					// Its top lists hold many names asked once: their
+					// order among equals may differ (within their error).
+					compareMerged(t, whole, jrep)
+				} else if string(a) != string(b) {
 					t.Errorf("-j 4 over the pieces differs from the whole capture's report")
 				}
 			}
