@@ -162,23 +162,36 @@ func AppendMessage(b []byte, num protowire.Number, fn func([]byte) []byte) []byt
 }
 
 // AppendBinary appends t as a TopK message: capacity, total, error bound,
-// then its entries column by column (names, counts, errors).
+// then its entries column by column (names, counts, errors). An entry whose
+// estimate is at most the error bound is left out: what it says (it
+// occurred at most that often) is what the bound says of every untracked
+// item, so the sketch read back keeps every guarantee (a list that
+// overflowed holds many such entries: the names met once in its tail).
 func (t *TopK) AppendBinary(b []byte) ([]byte, error) {
 	b = AppendUint(b, 1, uint64(t.capacity))
 	b = AppendUint(b, 2, t.total)
 	b = AppendUint(b, 3, t.floor)
+	n := 0
 	for i := range t.entries {
-		b = protowire.AppendTag(b, 4, protowire.BytesType)
-		b = protowire.AppendBytes(b, t.entries[i].name)
+		if e := &t.entries[i]; e.count > t.floor {
+			b = protowire.AppendTag(b, 4, protowire.BytesType)
+			b = protowire.AppendBytes(b, e.name)
+			n++
+		}
 	}
-	if len(t.entries) > 0 {
-		vs := make([]uint64, len(t.entries))
+	if n > 0 {
+		vs := make([]uint64, 0, n)
 		for i := range t.entries {
-			vs[i] = t.entries[i].count
+			if e := &t.entries[i]; e.count > t.floor {
+				vs = append(vs, e.count)
+			}
 		}
 		b = AppendPackedUints(b, 5, vs)
+		vs = vs[:0]
 		for i := range t.entries {
-			vs[i] = t.entries[i].err
+			if e := &t.entries[i]; e.count > t.floor {
+				vs = append(vs, e.err)
+			}
 		}
 		b = AppendPackedUints(b, 6, vs)
 	}

@@ -27,18 +27,43 @@ func TestTopKBinaryRoundTrip(t *testing.T) {
 			if c.Total() != a.Total() || c.ErrorBound() != a.ErrorBound() || c.Capacity() != 64 {
 				t.Fatalf("total %d/%d bound %d/%d", c.Total(), a.Total(), c.ErrorBound(), a.ErrorBound())
 			}
-			if got, want := fmt.Sprint(c.Top(64)), fmt.Sprint(a.Top(64)); got != want {
+			// Every item above the error bound, as it was; those at most
+			// at it are left out, and the bound covers them.
+			if got, want := fmt.Sprint(c.Top(64)), fmt.Sprint(above(a)); got != want {
 				t.Fatalf("top\n got %s\nwant %s", got, want)
+			}
+			left := 0
+			for _, it := range a.Top(64) {
+				if _, ok := c.Lookup(it.Name); !ok {
+					left++
+					if it.Estimate > c.ErrorBound() {
+						t.Errorf("%s (count %d) left out above the bound %d", it.Name, it.Estimate, c.ErrorBound())
+					}
+				}
+			}
+			if (n >= 100) != (left > 0) { // 100 and more overflow the 64
+				t.Errorf("%d items left out", left)
 			}
 			// The copy merges as the original. (Adding to a full copy may
 			// evict another of equal minima: the order of ties is not kept.)
 			a.Merge(a.Clone())
 			c.Merge(c.Clone())
-			if got, want := fmt.Sprint(c.Top(64)), fmt.Sprint(a.Top(64)); got != want {
+			if got, want := fmt.Sprint(above(&c)), fmt.Sprint(above(a)); got != want {
 				t.Fatalf("after merge\n got %s\nwant %s", got, want)
 			}
 		})
 	}
+}
+
+// above returns t's items counted above its error bound.
+func above(t *TopK) []Item {
+	var out []Item
+	for _, it := range t.Top(t.Capacity()) {
+		if it.Estimate > t.ErrorBound() {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 func TestCardinalityBinaryRoundTrip(t *testing.T) {

@@ -167,9 +167,12 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	return s.AppendPruned(b, nil)
 }
 
-// pruneFrac is how near a detector's threshold a zone cut, address or
-// prefix must come in a window for a summary to write it (Prune); the
-// detector keeps a window's entry from keepFrac on, 4 times more.
+// pruneFrac is how near a detector's threshold an address or prefix must
+// come in a window for a summary to write it (Prune): the detector keeps a
+// window's entry from keepFrac on, 4 times more. A zone cut is written
+// from keepFrac on (the detector's nearness), or whenever its sample
+// shows machine-made names: an attack spread thinly over many servers
+// shows in every one's sample.
 const pruneFrac = 1.0 / 16
 
 // Prune says which windows of a bucket [Start, End) a summary writes
@@ -177,9 +180,8 @@ const pruneFrac = 1.0 / 16
 // first and last buckets whole: their windows may continue in the
 // summaries of the capture's other pieces). A pruned window keeps its counters, series
 // and the entries that can take part in a finding judged on the window
-// alone or with a few summaries' parts of it (each within pruneFrac of a
-// threshold T, the busiest and the top lists the evidence names, every
-// zone cut whose sample shows machine-made names); what the others added
+// alone or with a few summaries' parts of it (see pruneFrac; the busiest
+// and the top lists the evidence names); what the others added
 // to the baseline and the address-lookup NXDOMAIN answers is written as
 // sums. So a capture cut into pieces, each summarised, merges into the
 // findings of the whole; summaries of many servers lose only what no one
@@ -267,7 +269,7 @@ func (w *window) prune(t *Thresholds, base map[string]*baseSum) *kept {
 			k.zones[c.name] = true
 		}
 	}
-	zMin := pruneFrac * min(t.RSNames, t.TunQueries)
+	zMin := keepFrac * min(t.RSNames, t.TunQueries)
 	for _, z := range w.zones {
 		if k.zones[z.zone] || float64(z.q) >= zMin || z.sample.active() {
 			k.zones[z.zone] = true

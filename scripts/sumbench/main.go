@@ -1,11 +1,12 @@
 // Command sumbench writes, on stdout, a synthetic day of busy DNS traffic
 // for measuring summaries (docs/summaries.md): every minute of 24 hours,
-// Q queries (default 2000) from 4000 clients, half for names drawn from a
-// Zipf law over 100,000 names in 200 zones, half for random names under 20
-// zones (NXDOMAIN), each answered 1 ms later. The top lists of every
-// minute are full, as a busy server's are.
+// Q queries (default 2000) from 4000 clients, for names drawn from a Zipf
+// law over 100,000 names in 200 zones but RANDOM percent of them (default
+// 50: a random-subdomain attack all day long, the worst case) for random
+// names under 20 zones (NXDOMAIN), each answered 1 ms later. The top lists
+// of every minute are full, as a busy server's are.
 //
-//	go run ./scripts/sumbench [Q [HOURS [SEED]]] | visor analyze --format summary -o day.vsum -
+//	go run ./scripts/sumbench [Q [HOURS [SEED [RANDOM]]]] | visor analyze --format summary -o day.vsum -
 //
 // With copies, it writes N copies of a summary into DIR, each as if from
 // another input (another sha256 and path), for timing a merge of many:
@@ -61,7 +62,7 @@ func main() {
 		}
 		return
 	}
-	q, hours, seed := 2000, 24, uint64(1)
+	q, hours, seed, random := 2000, 24, uint64(1), 50
 	if len(os.Args) > 1 {
 		q, _ = strconv.Atoi(os.Args[1])
 	}
@@ -70,6 +71,9 @@ func main() {
 	}
 	if len(os.Args) > 3 {
 		seed, _ = strconv.ParseUint(os.Args[3], 10, 64)
+	}
+	if len(os.Args) > 4 {
+		random, _ = strconv.Atoi(os.Args[4])
 	}
 	r := rand.New(rand.NewPCG(seed, 7))
 	zipf := rand.NewZipf(r, 1.1, 1, 99999)
@@ -84,7 +88,7 @@ func main() {
 			ts := start + int64(m)*60e9 + int64(i)*(60e9/int64(q))
 			client := uint32(0xc6336400) + uint32(r.IntN(4000)) // from 198.51.100.0 on
 			var name string
-			nx := r.IntN(2) == 0
+			nx := r.IntN(100) < random
 			if nx {
 				name = fmt.Sprintf("r%08x.victim%d.example", r.Uint32(), r.IntN(20))
 			} else {
