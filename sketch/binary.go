@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/axiomhq/hyperloglog"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -205,9 +206,30 @@ func (t *TopK) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
 // between 1 and MaxTopKCapacity, the entries at most the capacity, every
 // error at most its count, and every name distinct and at most 4096 bytes.
 func (t *TopK) UnmarshalBinary(b []byte) error {
+	sc := topkScratchPool.Get().(*topkScratch)
+	defer sc.put()
+	return t.unmarshal(b, sc)
+}
+
+// topkScratch holds the columns of a TopK message being read, reused from
+// one message to the next (a merge reads thousands).
+type topkScratch struct {
+	names        [][]byte
+	counts, errs []uint64
+}
+
+var topkScratchPool = sync.Pool{New: func() any { return new(topkScratch) }}
+
+func (sc *topkScratch) put() {
+	clear(sc.names)
+	sc.names, sc.counts, sc.errs = sc.names[:0], sc.counts[:0], sc.errs[:0]
+	topkScratchPool.Put(sc)
+}
+
+func (t *TopK) unmarshal(b []byte, sc *topkScratch) error {
 	var capacity, total, floor uint64
-	var names [][]byte
-	var counts, errs []uint64
+	names, counts, errs := sc.names[:0], sc.counts[:0], sc.errs[:0]
+	defer func() { sc.names, sc.counts, sc.errs = names, counts, errs }()
 	err := fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
 		var err error
 		switch {
@@ -247,39 +269,64 @@ func (t *TopK) UnmarshalBinary(b []byte) error {
 	if uint64(len(names)) > capacity {
 		return corrupt("top-k of capacity %d holds %d items", capacity, len(names))
 	}
-	n := NewTopK(int(capacity))
-	// Sized at once: entries, the index's cells, and one buffer for the
-	// names (each capped, so a name reused for another never overwrites
-	// its neighbour).
-	n.entries = make([]topkEntry, 0, len(names))
-	size := len(n.index.cells)
-	for size < cellsPerItem*len(names) && size < n.index.max {
+	// A TopK of the same capacity (a merge's part read bucket after
+	// bucket) is filled again in its own memory.
+	n := t
+	if t.capacity != int(capacity) || t.index.cells == nil {
+		n = NewTopK(int(capacity))
+	} else {
+		t.Reset()
+	}
+	if err := n.fill(names, counts, errs); err != nil {
+		if n == t {
+			t.Reset()
+		}
+		return err
+	}
+	n.total, n.floor = total, floor
+	if n != t {
+		*t = *n
+	}
+	return nil
+}
+
+// fill puts the entries read into an empty t, sized at once: entries, the
+// index's cells, and one buffer for the names (each capped, so a name
+// reused for another never overwrites its neighbour).
+func (t *TopK) fill(names [][]byte, counts, errs []uint64) error {
+	if cap(t.entries) < len(names) {
+		t.entries = make([]topkEntry, 0, len(names))
+	}
+	size := len(t.index.cells)
+	for size < cellsPerItem*len(names) && size < t.index.max {
 		size <<= 1
 	}
-	if size > len(n.index.cells) {
-		n.index.resize(size)
+	if size > len(t.index.cells) {
+		t.index.resize(size)
 	}
 	nameBytes := 0
 	for _, name := range names {
 		nameBytes += len(name)
 	}
-	arena := make([]byte, 0, nameBytes)
+	arena := t.arena[:0]
+	if cap(arena) < nameBytes {
+		arena = make([]byte, 0, nameBytes)
+	}
 	for i, name := range names {
 		if errs[i] > counts[i] {
 			return corrupt("top-k item %d: error %d above its count %d", i, errs[i], counts[i])
 		}
 		h := Hash(name)
-		if _, dup := n.index.get(h, n.entries); dup {
+		if _, dup := t.index.get(h, t.entries); dup {
 			return corrupt("top-k item %d repeats an item", i)
 		}
-		slot := int32(len(n.entries))
+		slot := int32(len(t.entries))
 		at := len(arena)
 		arena = append(arena, name...)
-		n.entries = append(n.entries, topkEntry{name: arena[at:len(arena):len(arena)], hash: h, count: counts[i], err: errs[i]})
-		n.index.put(h, slot)
+		t.entries = append(t.entries, topkEntry{name: arena[at:len(arena):len(arena)], hash: h, count: counts[i], err: errs[i]})
+		t.index.put(h, slot)
 	}
-	n.total, n.floor = total, floor
-	*t = *n
+	t.arena = arena
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 func TestTopKBinaryRoundTrip(t *testing.T) {
@@ -236,5 +238,53 @@ func TestTopKUnmarshalReuse(t *testing.T) {
 		if _, ok := c.Lookup(it.Name); !ok {
 			t.Errorf("listed %q cannot be looked up (its name was overwritten)", it.Name)
 		}
+	}
+}
+
+// A TopK read into again (as a merge reads part after part) holds what a
+// fresh one would, in its own memory; a corrupt message leaves it empty.
+func TestTopKUnmarshalAgain(t *testing.T) {
+	msg := func(n, names int, seed uint64) []byte {
+		a := NewTopK(64)
+		r := rand.New(rand.NewPCG(seed, 9))
+		for i := 0; i < n; i++ {
+			a.Add([]byte(fmt.Sprintf("n%d.example", r.IntN(names))), 1)
+		}
+		b, err := a.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var reused TopK
+	for i, m := range [][]byte{msg(5000, 300, 1), msg(30, 20, 2), msg(0, 1, 3), msg(800, 90, 4), msg(5000, 100000, 5)} {
+		var fresh TopK
+		if err := fresh.UnmarshalBinary(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := reused.UnmarshalBinary(m); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(reused.Top(64), reused.Total(), reused.ErrorBound()), fmt.Sprint(fresh.Top(64), fresh.Total(), fresh.ErrorBound()); got != want {
+			t.Fatalf("message %d read again:\n got %s\nwant %s", i, got, want)
+		}
+		// It keeps counting as the fresh one.
+		for j := 0; j < 50; j++ {
+			reused.AddString(fmt.Sprint("new", j%7), 1)
+			fresh.AddString(fmt.Sprint("new", j%7), 1)
+		}
+		if got, want := fmt.Sprint(reused.Top(64)), fmt.Sprint(fresh.Top(64)); got != want {
+			t.Fatalf("message %d, counted on:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	dup := AppendUint(nil, 1, 64)
+	for range 2 {
+		dup = protowire.AppendTag(dup, 4, protowire.BytesType)
+		dup = protowire.AppendBytes(dup, []byte("same"))
+	}
+	dup = AppendPackedUints(dup, 5, []uint64{1, 1})
+	dup = AppendPackedUints(dup, 6, []uint64{0, 0})
+	if err := reused.UnmarshalBinary(dup); err == nil || reused.Len() != 0 || reused.Total() != 0 {
+		t.Fatalf("a repeated item: %v, %d items left", err, reused.Len())
 	}
 }

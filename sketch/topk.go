@@ -53,6 +53,10 @@ type TopK struct {
 	floor    uint64      // upper bound on the true count of any untracked item
 	scratch  []topkEntry // Merge's and order's work space, kept for reuse
 	ord      []int32
+	// arena holds the names UnmarshalBinary read, reused when it reads
+	// into t again: nothing else may hold them then (Merge and Clone copy
+	// names).
+	arena []byte
 }
 
 type topkEntry struct {

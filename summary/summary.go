@@ -422,7 +422,8 @@ func kway(srcs []iter.Seq2[*Bucket, error], keepFinds bool) iter.Seq2[*Bucket, e
 				} else {
 					mergeBucket(out, h.b)
 					putFind(h.b.Find)
-					h.b.Find = nil
+					putDNS(h.b.DNS)
+					h.b.Find, h.b.DNS = nil, nil
 				}
 				b, err, ok := h.next()
 				if err != nil {

@@ -261,7 +261,7 @@ func parseBucket(b []byte) (*Bucket, error) {
 			bk.Net = new(net.State)
 			return bk.Net.UnmarshalBinary(val)
 		case num == 4 && typ == protowire.BytesType:
-			bk.DNS = new(dns.State)
+			bk.DNS = getDNS()
 			return bk.DNS.UnmarshalBinary(val)
 		case (num == 5 || num == 6) && typ == protowire.BytesType:
 			p := &analyzers.PerSecond{}
@@ -340,6 +340,20 @@ func (bk *Bucket) decode() error {
 var findPool = sync.Pool{New: func() any { return findings.NewState() }}
 
 func getFind() *findings.State { return findPool.Get().(*findings.State) }
+
+// dnsPool recycles the DNS states of the parts a merge merged into
+// another: the next bucket's part is read into one, its top lists' tables
+// and names' memory reused.
+var dnsPool = sync.Pool{New: func() any { return new(dns.State) }}
+
+func getDNS() *dns.State { return dnsPool.Get().(*dns.State) }
+
+// putDNS gives s back for reuse; nothing may use it after.
+func putDNS(s *dns.State) {
+	if s != nil {
+		dnsPool.Put(s)
+	}
+}
 
 // putFind gives f back for reuse; nothing may use it after.
 func putFind(f *findings.State) {

@@ -97,7 +97,15 @@ const maxQtypes = 1 << 16
 // UnmarshalBinary replaces s's content with the DNS message b. s keeps no
 // geo lookup: a state read back only merges and reports.
 func (s *State) UnmarshalBinary(b []byte) error {
-	n := NewState()
+	// A state read before (a merge's part, bucket after bucket) is read
+	// into again in its own memory; on an error it is left partly read.
+	n := s
+	if s.qnames == nil {
+		n = NewState()
+	} else {
+		s.Reset()
+		s.ecs = ecsTops{}
+	}
 	cs := n.counters()
 	tops := n.tops()
 	dir := 0
@@ -181,7 +189,9 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		return err
 	}
 	n.ecs.city, n.ecs.asn = n.ecs.loc != nil, n.ecs.autonomy != nil
-	*s = *n
+	if n != s {
+		*s = *n
+	}
 	return nil
 }
 
