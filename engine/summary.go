@@ -379,6 +379,7 @@ func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Read
 		return fail(err)
 	}
 	w.PruneFor(cfg.thresholds)
+	w.Temporary()
 	var werr error
 	sub := *cfg
 	sub.Inputs = inputs

@@ -48,17 +48,27 @@ func corrupt(format string, a ...any) error {
 
 var (
 	encOnce sync.Once
-	enc     *zstd.Encoder
+	enc     [2]*zstd.Encoder // fast, small
 	decOnce sync.Once
 	dec     *zstd.Decoder
 )
 
-func encoder() *zstd.Encoder {
+// encoder returns the fast encoder (zstd's default level: the temporary
+// summaries of -j) or the small one (its "better" level: 2-3 % smaller and
+// a quarter faster to read back, for summaries a user keeps; the "best"
+// level, 7-9 % smaller, writes 5 times slower, as long as analysing a
+// busy day).
+func encoder(small bool) *zstd.Encoder {
 	encOnce.Do(func() {
-		enc, _ = zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1),
-			zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(1<<22))
+		for i, l := range []zstd.EncoderLevel{zstd.SpeedDefault, zstd.SpeedBetterCompression} {
+			enc[i], _ = zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1),
+				zstd.WithEncoderLevel(l), zstd.WithWindowSize(1<<22))
+		}
 	})
-	return enc
+	if small {
+		return enc[1]
+	}
+	return enc[0]
 }
 
 func decoder() *zstd.Decoder {
@@ -71,13 +81,14 @@ func decoder() *zstd.Decoder {
 
 // recordWriter writes the framing: magic, version, records.
 type recordWriter struct {
-	w   *bufio.Writer
-	err error
-	buf []byte
+	w     *bufio.Writer
+	err   error
+	buf   []byte
+	small bool // compress at the smaller level
 }
 
 func newRecordWriter(w io.Writer, version uint16) *recordWriter {
-	rw := &recordWriter{w: bufio.NewWriterSize(w, 1<<16)}
+	rw := &recordWriter{w: bufio.NewWriterSize(w, 1<<16), small: true}
 	var v [2]byte
 	binary.BigEndian.PutUint16(v[:], version)
 	rw.write([]byte(Magic))
@@ -95,7 +106,7 @@ func (rw *recordWriter) record(kind byte, msg []byte) error {
 	if len(msg) > MaxRecord {
 		return fmt.Errorf("summary record of %d bytes is over the %d bytes bound", len(msg), MaxRecord)
 	}
-	rw.buf = encoder().EncodeAll(msg, rw.buf[:0])
+	rw.buf = encoder(rw.small).EncodeAll(msg, rw.buf[:0])
 	var h [9]byte
 	h[0] = kind
 	binary.BigEndian.PutUint32(h[1:], uint32(len(msg)))

@@ -675,6 +675,9 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	return sw, nil
 }
 
+// Temporary makes w compress faster, for a summary read back once (-j's).
+func (w *Writer) Temporary() { w.rw.small = false }
+
 // PruneFor makes w keep in its findings states what thresholds t (besides
 // the defaults) could find.
 func (w *Writer) PruneFor(t *findings.Thresholds) {
