@@ -161,6 +161,13 @@ func openRecords(r io.Reader, name string) (*recordReader, error) {
 // next reads one record: its kind and message (valid until the next call).
 // At the end of the input it returns io.EOF.
 func (rr *recordReader) next() (byte, []byte, error) {
+	return rr.read(true)
+}
+
+// read is next; without buckets, a bucket record's frame is skipped, not
+// decompressed (its message is nil): its framing is checked, its content
+// when it is read again.
+func (rr *recordReader) read(buckets bool) (byte, []byte, error) {
 	var h [9]byte
 	at := rr.off
 	n, err := io.ReadFull(rr.r, h[:])
@@ -178,6 +185,14 @@ func (rr *recordReader) next() (byte, []byte, error) {
 	}
 	if size > MaxRecord || csize > MaxRecord {
 		return 0, nil, rr.fail(at, corrupt("record of %d bytes (%d compressed) is over the %d bytes bound", size, csize, MaxRecord))
+	}
+	if !buckets && kind == kindBucket {
+		n, err := rr.r.Discard(int(csize))
+		rr.off += int64(n)
+		if err != nil {
+			return 0, nil, rr.fail(at, err)
+		}
+		return kind, nil, nil
 	}
 	if cap(rr.comp) < int(csize) {
 		rr.comp = make([]byte, 0, csize)

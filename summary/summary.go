@@ -155,7 +155,7 @@ func Parse(r io.Reader, name string) (*Summary, []*Bucket, error) {
 }
 
 // scan reads the header and trailer, and passes each bucket to fn (nil:
-// the buckets are checked for framing only, not decoded).
+// the buckets are checked for framing only, not decompressed).
 func (s *Summary) scan(r io.Reader, name string, fn func(*Bucket) error) error {
 	return s.scanMode(r, name, fn, false)
 }
@@ -191,7 +191,7 @@ func (s *Summary) scanMode(r io.Reader, name string, fn func(*Bucket) error, laz
 	last := int64(0)
 	for {
 		at := rr.off
-		kind, msg, err := rr.next()
+		kind, msg, err := rr.read(fn != nil)
 		if err == io.EOF {
 			return fmt.Errorf("%s: %w: truncated (no trailer record)", name, ErrCorrupt)
 		}
