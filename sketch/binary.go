@@ -85,6 +85,19 @@ func Fields(b []byte, fn func(num protowire.Number, typ protowire.Type, v uint64
 // packedUints decodes a packed repeated uint64 field into dst, at most max
 // values.
 func packedUints(dst []uint64, val []byte, max int) ([]uint64, error) {
+	// Sized once: a varint ends at each byte without its high bit.
+	n := 0
+	for _, c := range val {
+		if c < 0x80 {
+			n++
+		}
+	}
+	if n > max-len(dst) {
+		n = max - len(dst) + 1 // the loop below says what is wrong
+	}
+	if n > 0 && cap(dst)-len(dst) < n {
+		dst = append(make([]uint64, 0, len(dst)+n), dst...)
+	}
 	for len(val) > 0 {
 		v, n := protowire.ConsumeVarint(val)
 		if n < 0 {

@@ -758,8 +758,10 @@ func (w *window) parseZone(b []byte, base int64) error {
 	}
 	z := w.pool.zone(string(name))
 	w.zones[z.zone] = z
-	var hs, firsts, flags, ns []uint64
-	var tops []netip.Addr
+	var hsA, firstsA, flagsA [sampleK]uint64
+	var nsA [topAddrs]uint64
+	var topsA [topAddrs]netip.Addr
+	hs, firsts, flags, ns, tops := hsA[:0], firstsA[:0], flagsA[:0], nsA[:0], topsA[:0]
 	var namesFull, namesRest, srcsFull, srcsRest bool
 	err = sketch.Fields(b, func(num protowire.Number, typ protowire.Type, _ uint64, val []byte) error {
 		if typ != protowire.BytesType {
