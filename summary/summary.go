@@ -423,7 +423,8 @@ func kway(srcs []iter.Seq2[*Bucket, error], keepFinds bool) iter.Seq2[*Bucket, e
 					mergeBucket(out, h.b)
 					putFind(h.b.Find)
 					putDNS(h.b.DNS)
-					h.b.Find, h.b.DNS = nil, nil
+					putNet(h.b.Net)
+					h.b.Find, h.b.DNS, h.b.Net = nil, nil, nil
 				}
 				b, err, ok := h.next()
 				if err != nil {

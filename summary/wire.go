@@ -258,7 +258,7 @@ func parseBucket(b []byte) (*Bucket, error) {
 		case num == 2 && typ == protowire.VarintType:
 			bk.End = int64(v)
 		case num == 3 && typ == protowire.BytesType:
-			bk.Net = new(net.State)
+			bk.Net = getNet()
 			return bk.Net.UnmarshalBinary(val)
 		case num == 4 && typ == protowire.BytesType:
 			bk.DNS = getDNS()
@@ -352,6 +352,17 @@ func getDNS() *dns.State { return dnsPool.Get().(*dns.State) }
 func putDNS(s *dns.State) {
 	if s != nil {
 		dnsPool.Put(s)
+	}
+}
+
+// netPool is dnsPool for the net states.
+var netPool = sync.Pool{New: func() any { return new(net.State) }}
+
+func getNet() *net.State { return netPool.Get().(*net.State) }
+
+func putNet(s *net.State) {
+	if s != nil {
+		netPool.Put(s)
 	}
 }
 

@@ -51,7 +51,15 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 // UnmarshalBinary replaces s's content with the Net message b. s keeps no
 // geo lookup: a state read back only merges and reports.
 func (s *State) UnmarshalBinary(b []byte) error {
-	n := NewState()
+	// A state read before (a merge's part, bucket after bucket) is read
+	// into again in its own memory; on an error it is left partly read.
+	n := s
+	if s.src == nil {
+		n = NewState()
+	} else {
+		s.Reset()
+		s.topGeo, s.topASN = nil, nil
+	}
 	cs := n.counters()
 	fs := n.sketches()
 	err := sketch.Fields(b, func(num protowire.Number, typ protowire.Type, v uint64, val []byte) error {
@@ -110,7 +118,9 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*s = *n
+	if n != s {
+		*s = *n
+	}
 	return nil
 }
 
