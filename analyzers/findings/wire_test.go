@@ -198,6 +198,14 @@ func FuzzStateWire(f *testing.F) {
 			f.Add(marshal(f, s))
 		}
 	})
+	// Pruned (format version 4: baseline sums, lookup NXDOMAIN).
+	observe(f, prunable()[:6000], 20e9, 1, func(start int64, ss []*State) {
+		b, err := ss[0].AppendPruned(nil, &Prune{T: DefaultThresholds(), Start: start, End: start + 20e9})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := NewState()
 		if err := s.UnmarshalBinary(b); err != nil {
