@@ -662,6 +662,7 @@ type Writer struct {
 	rw         *recordWriter
 	n          uint64
 	prune      findings.Thresholds
+	whole      bool // no pruning
 	held       bool
 	full, part []byte // the held bucket, whole and pruned
 }
@@ -676,8 +677,10 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	return sw, nil
 }
 
-// Temporary makes w compress faster, for a summary read back once (-j's).
-func (w *Writer) Temporary() { w.rw.small = false }
+// Temporary makes w compress faster and write its findings states whole,
+// for a summary read back once (-j's): its runs' inputs may overlap in
+// time (two interfaces), and their merge is judged as one run's.
+func (w *Writer) Temporary() { w.rw.small, w.whole = false, true }
 
 // PruneFor makes w keep in its findings states what thresholds t (besides
 // the defaults) could find.
@@ -704,7 +707,7 @@ func (w *Writer) Bucket(b *Bucket) error {
 	if w.full, err = appendBucketFind(w.full, b.Find, nil); err != nil {
 		return err
 	}
-	if first || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
+	if first || w.whole || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
 		w.part = append(w.part[:head], w.full[head:]...)
 	} else if w.part, err = appendBucketFind(w.part, b.Find, &findings.Prune{T: w.prune, Start: b.Start, End: b.End}); err != nil {
 		return err
