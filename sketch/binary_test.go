@@ -242,7 +242,8 @@ func TestTopKUnmarshalReuse(t *testing.T) {
 }
 
 // A TopK read into again (as a merge reads part after part) holds what a
-// fresh one would, in its own memory; a corrupt message leaves it empty.
+// fresh one would, in its own memory; a message refused while its entries
+// are put in leaves it empty.
 func TestTopKUnmarshalAgain(t *testing.T) {
 	msg := func(n, names int, seed uint64) []byte {
 		a := NewTopK(64)

@@ -662,7 +662,8 @@ type Writer struct {
 	rw         *recordWriter
 	n          uint64
 	prune      findings.Thresholds
-	whole      bool // no pruning
+	whole      bool    // no pruning
+	keep       []int64 // times whose buckets are written whole
 	held       bool
 	full, part []byte // the held bucket, whole and pruned
 }
@@ -682,8 +683,15 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 // time (two interfaces), and their merge is judged as one run's.
 func (w *Writer) Temporary() { w.rw.small, w.whole = false, true }
 
-// PruneFor makes w keep in its findings states what thresholds t (besides
-// the defaults) could find.
+// KeepWhole makes w write whole the buckets that hold any of times: the
+// first and last packets of a merge's inputs, whose windows may continue
+// in a summary merged later (a merge of Monday and Wednesday, then with
+// Tuesday).
+func (w *Writer) KeepWhole(times ...int64) { w.keep = append(w.keep, times...) }
+
+// PruneFor makes w prune its findings states by the lower of t's and the
+// default minimums (rs-names, tun-queries, flood-min, flood-rate,
+// refl-bytes, syn-min), so that either finds what it would.
 func (w *Writer) PruneFor(t *findings.Thresholds) {
 	if t != nil {
 		w.prune = findings.DefaultThresholds().Lowest(*t)
@@ -707,7 +715,8 @@ func (w *Writer) Bucket(b *Bucket) error {
 	if w.full, err = appendBucketFind(w.full, b.Find, nil); err != nil {
 		return err
 	}
-	if first || w.whole || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
+	edge := slices.ContainsFunc(w.keep, func(t int64) bool { return t >= b.Start && t < b.End })
+	if first || edge || w.whole || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
 		w.part = append(w.part[:head], w.full[head:]...)
 	} else if w.part, err = appendBucketFind(w.part, b.Find, &findings.Prune{T: w.prune, Start: b.Start, End: b.End}); err != nil {
 		return err
@@ -744,6 +753,11 @@ func (s *Summary) Write(w io.Writer) error {
 		return err
 	}
 	sw.PruneFor(s.Thresholds)
+	for _, in := range s.Trailer.Inputs {
+		if in.Packets > 0 {
+			sw.KeepWhole(int64(in.FirstTS), int64(in.LastTS))
+		}
+	}
 	t := s.Trailer
 	if s.hasFinds && s.parts != nil {
 		// Judged again on the merged states, as Report does (a file's

@@ -357,3 +357,79 @@ func TestMergeCorruptBucket(t *testing.T) {
 		t.Fatalf("error %v, want bad.vsum's bucket named, wrapping findings.ErrCorrupt", got)
 	}
 }
+
+// zonesState is a findings state of one window at ts: a busy zone cut
+// (six names, each asked and answered) and a quiet one (one name).
+func zonesState(t testing.TB, ts int64) *findings.State {
+	s := findings.NewState()
+	c, srv := netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("198.51.100.1")
+	names := []string{"www.quiet.example", "a.busy.example", "b.busy.example", "c.busy.example", "d.busy.example", "e.busy.example", "f.busy.example"}
+	for i, name := range names {
+		q := []byte{0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0}
+		for _, l := range strings.Split(name, ".") {
+			q = append(append(q, byte(len(l))), l...)
+		}
+		q = append(q, 0, 0, 1, 0, 1)
+		r := bytes.Clone(q)
+		r[2], r[3] = 0x81, 0x80
+		for j, b := range [][]byte{q, r} {
+			var v decode.DNS
+			if !decode.ParseDNS(b, &v) {
+				t.Fatal("cannot parse the test message")
+			}
+			m := visor.Message{TS: ts + int64(i)*1e7 + int64(j)*1e6, IPVersion: 4, Transport: visor.TransportUDP, Src: c, Dst: srv, WireLen: len(b), Data: b}
+			if j == 1 {
+				m.Src, m.Dst = srv, c
+			}
+			s.ObserveDNS(&m, &v, sketch.Hash(v.QName()), visor.DirUnknown)
+		}
+	}
+	return s
+}
+
+// A writer writes the findings states of its inner buckets pruned, its
+// first and last whole, and whole too the buckets KeepWhole names (an
+// input's first or last packet, whose windows a later merge may add to).
+func TestWriterPrunesInnerBuckets(t *testing.T) {
+	h := Header{Visor: "test", Params: DefaultParams(60e9, 10, 5e9, 5e8), FindingsStates: true}
+	whole := func(i int64) int {
+		b, err := zonesState(t, i*60e9+15e9).AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(b)
+	}
+	for _, keep := range []bool{false, true} {
+		var out bytes.Buffer
+		w, err := NewWriter(&out, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keep {
+			w.KeepWhole(130e9)
+		}
+		for i := int64(0); i < 4; i++ {
+			bk := &Bucket{Start: i * 60e9, End: (i + 1) * 60e9, Net: net.NewState(), DNS: dns.NewState(), Find: zonesState(t, i*60e9+15e9)}
+			if err := w.Bucket(bk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(Trailer{}); err != nil {
+			t.Fatal(err)
+		}
+		_, bs, err := Parse(&out, "t.vsum")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, bk := range bs {
+			b, err := bk.Find.AppendBinary(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pruned := i == 1 || i == 2 && !keep
+			if got := len(b) < whole(int64(i)); got != pruned {
+				t.Errorf("keep %v, bucket %d: %d bytes of %d whole: pruned %v, want %v", keep, i, len(b), whole(int64(i)), got, pruned)
+			}
+		}
+	}
+}

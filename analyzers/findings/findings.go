@@ -71,8 +71,9 @@ const lookupShare = 0.9
 // listLen is the length of the lists in a finding's evidence.
 const listLen = 5
 
-// maxLong bounds the zone cuts followed over the whole capture (baseline,
-// low-and-slow); a cut beyond it is counted in Dropped.Zones.
+// maxLong bounds the zone cuts followed over the whole capture for
+// low-and-slow attacks (those whose samples showed machine-made names); a
+// cut beyond it is counted in Dropped.Zones.
 const maxLong = 4096
 
 // Detector reads the merged buckets in time order.
@@ -84,10 +85,9 @@ type Detector struct {
 	first, last int64 // first and last event of the capture
 	long        map[string]*longStat
 	dropped     Dropped
-	// The baseline's sums by zone cut (addBase), and its weighted sums over
-	// them (baseline), made once the capture is read.
-	base         map[string]*baseSum
-	baseOther    baseSum
+	// The baseline's sums by zone cut, and its weighted sums over them
+	// (baseline), made once the capture is read.
+	base         baseSums
 	based        bool
 	baseW, baseS float64
 	// qsecs holds the queries of every second of the capture's span, for
@@ -99,7 +99,7 @@ type Detector struct {
 
 // NewDetector returns a detector with the given thresholds (nil: defaults).
 func NewDetector(t *Thresholds) *Detector {
-	d := &Detector{t: DefaultThresholds(), long: map[string]*longStat{}, base: map[string]*baseSum{}, first: math.MaxInt64, last: math.MinInt64}
+	d := &Detector{t: DefaultThresholds(), long: map[string]*longStat{}, first: math.MaxInt64, last: math.MinInt64}
 	if t != nil {
 		d.t = *t
 	}
@@ -114,9 +114,7 @@ func (d *Detector) Dropped() Dropped { return d.dropped }
 // the bucket holds whole are judged now; a window it holds part of waits
 // for the next buckets.
 func (d *Detector) AddBucket(start, end int64, s *State, _ *report.Section) {
-	for z, b := range s.base {
-		d.addBase(z, b.k, b.n)
-	}
+	d.base.merge(&s.base)
 	for _, w := range s.wins {
 		if i := slices.IndexFunc(d.pending, func(p *window) bool { return p.idx == w.idx }); i >= 0 {
 			d.pending[i].merge(w)

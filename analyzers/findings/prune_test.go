@@ -117,7 +117,7 @@ func TestStatePrunedSize(t *testing.T) {
 		for _, w := range back.wins {
 			kept += len(w.zones)
 		}
-		for _, b := range back.base {
+		for _, b := range back.base.m {
 			base += int(b.n)
 		}
 	})

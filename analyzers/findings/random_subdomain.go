@@ -253,39 +253,10 @@ type longStat struct {
 	first, last           int64 // first sightings of its first and last machine-made names
 }
 
-// baseSum is a zone cut's part of the baseline: over the windows it showed
-// in, the machine-made names of its window samples and their sizes.
-type baseSum struct{ k, n uint64 }
-
-// maxBase bounds the zone cuts whose baseline sums are kept apart (to
-// leave a cut's own names out of its baseline); beyond it a cut's sums
-// are pooled.
-const maxBase = 1 << 16
-
-// addBase adds a window sample's k machine-made names of n to zone's
-// baseline sums.
-func (d *Detector) addBase(zone string, k, n uint64) {
-	if n == 0 {
-		return
-	}
-	b := d.base[zone]
-	if b == nil {
-		if len(d.base) >= maxBase {
-			d.baseOther.k += k
-			d.baseOther.n += n
-			return
-		}
-		b = &baseSum{}
-		d.base[zone] = b
-	}
-	b.k += k
-	b.n += n
-}
-
 // follow folds a window's zone cut into the capture-wide state.
 func (d *Detector) follow(w *window, z *zoneStat) {
 	k, first, last := z.sample.randoms()
-	d.addBase(z.zone, uint64(k), uint64(z.sample.n))
+	d.base.add(z.zone, uint64(k), uint64(z.sample.n))
 	if !z.sample.active() {
 		return
 	}
@@ -331,27 +302,20 @@ func baseWeight(b *baseSum) (w, s float64) {
 
 // baseline returns the share of machine-made names among the sampled
 // names of the capture's other zone cuts, each cut weighed by its sampled
-// names up to sampleK (0.1 when they weigh less than 20 names).
+// names up to sampleK (0.1 when they weigh less than 20 names). Past
+// maxBase cuts, over the sample of them baseSums keeps.
 func (d *Detector) baseline(zone string) float64 {
 	if !d.based {
 		d.baseW, d.baseS = 0, 0
-		zones := make([]string, 0, len(d.base))
-		for z := range d.base {
-			zones = append(zones, z)
-		}
-		slices.Sort(zones)
-		for _, z := range zones {
-			w, s := baseWeight(d.base[z])
+		for _, b := range d.base.sorted() {
+			w, s := baseWeight(b)
 			d.baseW += w
 			d.baseS += w * s
 		}
-		w, s := baseWeight(&d.baseOther)
-		d.baseW += w
-		d.baseS += w * s
 		d.based = true
 	}
 	w, s := d.baseW, d.baseS
-	if b := d.base[zone]; b != nil {
+	if b := d.base.m[zone]; b != nil {
 		bw, bs := baseWeight(b)
 		w -= bw
 		s -= bw * bs
@@ -396,7 +360,7 @@ func (d *Detector) lowAndSlow(done map[string]bool) []*Finding {
 	slices.Sort(zones)
 	for _, zn := range zones {
 		l := d.long[zn]
-		if done[zn] || l.names == nil {
+		if done[zn] {
 			continue
 		}
 		dn := l.names.Estimate()

@@ -41,7 +41,7 @@ type State struct {
 	// base holds the baseline sums of the zone cuts a summary left out of
 	// its windows (see Prune): read back, merged, and added by the
 	// detector as follow adds a window's cuts.
-	base map[string]*baseSum
+	base baseSums
 	cur  *window
 	pool pool
 
@@ -129,7 +129,7 @@ func (s *State) Reset() {
 		s.pool.release(w)
 	}
 	s.wins = s.wins[:0]
-	clear(s.base)
+	s.base.reset()
 	s.cur = nil
 	s.secLo = math.MaxInt64
 }
@@ -502,21 +502,6 @@ func (s *State) zoneOf(w *window, v *decode.DNS) (*zoneStat, int) {
 	return z, off
 }
 
-// addBase adds to the baseline sums of zone that s holds apart from its
-// windows.
-func (s *State) addBase(zone string, k, n uint64) {
-	if s.base == nil {
-		s.base = map[string]*baseSum{}
-	}
-	b := s.base[zone]
-	if b == nil {
-		b = &baseSum{}
-		s.base[zone] = b
-	}
-	b.k += k
-	b.n += n
-}
-
 // Merge adds o into s. o is not modified.
 func (s *State) Merge(o *State) {
 	if o == nil || o == s {
@@ -525,9 +510,7 @@ func (s *State) Merge(o *State) {
 	for _, ow := range o.wins {
 		s.window(ow.idx).merge(ow)
 	}
-	for z, ob := range o.base {
-		s.addBase(z, ob.k, ob.n)
-	}
+	s.base.merge(&o.base)
 	s.secLo = math.MaxInt64
 }
 

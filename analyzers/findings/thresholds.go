@@ -133,7 +133,8 @@ func (t *Thresholds) Set(kv string) error {
 	return nil
 }
 
-// Lowest returns t with each threshold the lower of t's and o's.
+// Lowest returns t with each threshold the lower of t's and o's (for the
+// minimums a summary prunes by, where lower keeps more).
 func (t Thresholds) Lowest(o Thresholds) Thresholds {
 	of := o.fields()
 	for k, p := range t.fields() {

@@ -15,7 +15,7 @@ import (
 )
 
 // A State serialises as the FindingsState message of
-// summary/visor_summary.proto (format version 2), written and read with
+// summary/visor_summary.proto (format versions 2 to 4), written and read with
 // protowire: every field Merge needs, so that a merge of summary files
 // judges the findings again as a merge in memory (-j) does. The memos and
 // the shard's shortcuts are not written: Merge clears them.
@@ -215,32 +215,25 @@ type kept struct {
 // (p nil: none).
 func (s *State) AppendPruned(b []byte, p *Prune) ([]byte, error) {
 	var err error
-	base := map[string]*baseSum{}
-	for z, x := range s.base {
-		base[z] = &baseSum{x.k, x.n}
-	}
+	var base baseSums
+	base.merge(&s.base)
 	for _, w := range s.wins {
 		if err != nil {
 			break
 		}
 		var k *kept
 		if p != nil && w.idx*winSec*1e9 >= p.Start && (w.idx+1)*winSec*1e9 <= p.End {
-			k = w.prune(&p.T, base)
+			k = w.prune(&p.T, &base)
 		}
 		b = sketch.AppendMessage(b, 1, func(b []byte) []byte {
 			b, err = w.appendBinary(b, k)
 			return b
 		})
 	}
-	zones := make([]string, 0, len(base))
-	for z := range base {
-		zones = append(zones, z)
-	}
-	slices.Sort(zones)
-	for _, z := range zones {
+	for _, z := range base.sorted() {
 		b = sketch.AppendMessage(b, 2, func(b []byte) []byte {
-			b = sketch.AppendBytes(b, 1, []byte(z))
-			return sketch.AppendPackedUints(b, 2, []uint64{base[z].k, base[z].n})
+			b = sketch.AppendBytes(b, 1, []byte(z.zone))
+			return sketch.AppendPackedUints(b, 2, []uint64{z.k, z.n})
 		})
 	}
 	return b, err
@@ -248,7 +241,7 @@ func (s *State) AppendPruned(b []byte, p *Prune) ([]byte, error) {
 
 // prune returns what a pruned w writes, adding the baseline sums of the
 // zone cuts it leaves out to base.
-func (w *window) prune(t *Thresholds, base map[string]*baseSum) *kept {
+func (w *window) prune(t *Thresholds, base *baseSums) *kept {
 	k := &kept{zones: map[string]bool{}, addrs: map[netip.Addr]bool{}, prefixes: map[netip.Prefix]bool{},
 		lookupNX: w.lookupNX,
 		// keepReceiver's condition, nearer
@@ -275,16 +268,8 @@ func (w *window) prune(t *Thresholds, base map[string]*baseSum) *kept {
 			k.zones[z.zone] = true
 			continue
 		}
-		if z.sample.n > 0 {
-			r, _, _ := z.sample.randoms()
-			b := base[z.zone]
-			if b == nil {
-				b = &baseSum{}
-				base[z.zone] = b
-			}
-			b.k += uint64(r)
-			b.n += uint64(z.sample.n)
-		}
+		r, _, _ := z.sample.randoms()
+		base.add(z.zone, uint64(r), uint64(z.sample.n))
 		if z.nx > 0 && share(z.lookups, z.q) >= lookupShare {
 			k.lookupNX += z.nx
 		}
@@ -609,11 +594,6 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// maxWireBase bounds the baseline sums of one state (a day-long bucket of
-// full windows could leave out 8640 x 256 cut sightings, mostly the same
-// cuts).
-const maxWireBase = 1 << 20
-
 // parseBase reads one cut's baseline sums left out of the windows.
 func (s *State) parseBase(b []byte) error {
 	var name []byte
@@ -636,12 +616,12 @@ func (s *State) parseBase(b []byte) error {
 		return corrupt("a baseline zone cut name of %d bytes", len(name))
 	case len(sums) != 2 || sums[0] > sums[1]:
 		return corrupt("baseline sums %v of %q", sums, name)
-	case s.base[string(name)] != nil:
+	case s.base.m[string(name)] != nil:
 		return corrupt("baseline zone cut %q twice", name)
-	case len(s.base) >= maxWireBase:
-		return corrupt("more than %d baseline zone cuts", maxWireBase)
+	case len(s.base.m) >= maxBase:
+		return corrupt("more than %d baseline zone cuts", maxBase)
 	}
-	s.addBase(string(name), sums[0], sums[1])
+	s.base.add(string(name), sums[0], sums[1])
 	return nil
 }
 
