@@ -64,15 +64,8 @@ func TestStatePrunedFindings(t *testing.T) {
 				acc.Merge(s)
 			}
 			whole += len(marshal(t, acc))
-			b, err := acc.AppendPruned(nil, &Prune{T: th, Start: start, End: start + width})
-			if err != nil {
-				t.Fatal(err)
-			}
-			pruned += len(b)
-			back := NewState()
-			if err := back.UnmarshalBinary(b); err != nil {
-				t.Fatal(err)
-			}
+			back, n := throughPruned(t, acc, &Prune{T: th, Start: start, End: start + width})
+			pruned += n
 			d.AddBucket(start, start+width, back, nil)
 		})
 		if gj, _ := json.Marshal(d.Findings()); string(gj) != string(wj) {
@@ -100,15 +93,8 @@ func TestStatePrunedSize(t *testing.T) {
 	var whole, pruned, zones, kept, base int
 	observe(t, evs, 60e9, 1, func(start int64, states []*State) {
 		whole += len(marshal(t, states[0]))
-		b, err := states[0].AppendPruned(nil, &Prune{T: DefaultThresholds(), Start: start, End: start + 60e9})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pruned += len(b)
-		back := NewState()
-		if err := back.UnmarshalBinary(b); err != nil {
-			t.Fatal(err)
-		}
+		back, n := throughPruned(t, states[0], &Prune{T: DefaultThresholds(), Start: start, End: start + 60e9})
+		pruned += n
 		for _, w := range states[0].wins {
 			if w.idx*winSec*1e9 >= start && (w.idx+1)*winSec*1e9 <= start+60e9 {
 				zones += len(w.zones)
@@ -125,4 +111,19 @@ func TestStatePrunedSize(t *testing.T) {
 	if 4*pruned > whole || kept > zones/10 || base == 0 {
 		t.Errorf("pruned %d bytes of %d, kept %d zone cuts of %d, baseline sums of %d names", pruned, whole, kept, zones, base)
 	}
+}
+
+// throughPruned writes s as p says and reads it back; it returns the state
+// read and the bytes written.
+func throughPruned(t *testing.T, s *State, p *Prune) (*State, int) {
+	t.Helper()
+	b, err := s.AppendPruned(nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := NewState()
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	return back, len(b)
 }
