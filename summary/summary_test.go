@@ -2,6 +2,7 @@ package summary
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"os"
@@ -206,12 +207,52 @@ func FuzzSummaryMessages(f *testing.F) {
 		}
 		f.Add(bytes.Clone(msg))
 	}
+	var seedBucket []byte
+	rr, _ = openRecords(bytes.NewReader(sample(f)), "seed")
+	for {
+		kind, msg, err := rr.next()
+		if err != nil {
+			break
+		}
+		if kind == kindBucket {
+			seedBucket = bytes.Clone(msg)
+		}
+	}
+	empty, err := appendBucket(nil, &Bucket{Start: 0, End: 60e9, Net: net.NewState(), DNS: dns.NewState()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(empty)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var h Header
 		if h.parse(b) == nil {
 			h.validate()
 		}
 		if bk, err := parseBucket(b); err == nil {
+			// Read into the states another bucket was read into (a merge's
+			// parts reuse them), this one's and the seed's in turn: what
+			// fresh states read.
+			for _, pair := range [][2][]byte{{seedBucket, b}, {b, seedBucket}} {
+				prev, err := parseBucket(pair[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				fresh, err := parseBucketInto(pair[1], func() *dns.State { return new(dns.State) }, func() *net.State { return new(net.State) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, err := parseBucketInto(pair[1], func() *dns.State { return prev.DNS }, func() *net.State { return prev.Net })
+				if err != nil {
+					t.Fatalf("read again: %v", err)
+				}
+				fresh.Net.SettleRates()
+				again.Net.SettleRates()
+				w1, _ := json.Marshal([]any{fresh.DNS.Report(10), fresh.Net.Report(10)})
+				w2, _ := json.Marshal([]any{again.DNS.Report(10), again.Net.Report(10)})
+				if string(w1) != string(w2) {
+					t.Fatalf("read into reused states:\n%s\nfresh:\n%s", w2, w1)
+				}
+			}
 			bk.Net.SettleRates()
 			bk.DNS.Report(10)
 			bk.Net.Report(10)

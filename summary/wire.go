@@ -248,6 +248,12 @@ func appendBucketHead(b []byte, bk *Bucket) ([]byte, error) {
 }
 
 func parseBucket(b []byte) (*Bucket, error) {
+	return parseBucketInto(b, getDNS, getNet)
+}
+
+// parseBucketInto is parseBucket with the DNS and net states to read into
+// from dnsState and netState.
+func parseBucketInto(b []byte, dnsState func() *dns.State, netState func() *net.State) (*Bucket, error) {
 	// The states are made by UnmarshalBinary (which makes its own), or
 	// empty when the message has none.
 	bk := &Bucket{}
@@ -258,10 +264,10 @@ func parseBucket(b []byte) (*Bucket, error) {
 		case num == 2 && typ == protowire.VarintType:
 			bk.End = int64(v)
 		case num == 3 && typ == protowire.BytesType:
-			bk.Net = getNet()
+			bk.Net = netState()
 			return bk.Net.UnmarshalBinary(val)
 		case num == 4 && typ == protowire.BytesType:
-			bk.DNS = getDNS()
+			bk.DNS = dnsState()
 			return bk.DNS.UnmarshalBinary(val)
 		case (num == 5 || num == 6) && typ == protowire.BytesType:
 			p := &analyzers.PerSecond{}
