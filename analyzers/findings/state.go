@@ -605,7 +605,8 @@ func (t *addrTop) add(a netip.Addr, n uint64) int {
 }
 
 func (t *addrTop) merge(o *addrTop) {
-	all := make([]addrCount, 0, t.n+o.n)
+	var buf [2 * topAddrs]addrCount
+	all := buf[:0]
 	all = append(all, t.e[:t.n]...)
 	for _, oc := range o.e[:o.n] {
 		if j := slices.IndexFunc(all, func(c addrCount) bool { return c.a == oc.a }); j >= 0 {
