@@ -654,19 +654,26 @@ func sortEdges(es []dns.Edge) {
 
 // Writer writes a summary file: NewWriter writes the header, Bucket each
 // bucket in ascending start time, Close the trailer. Its findings states
-// are written pruned (findings.Prune) but in the first and last buckets,
-// whose windows may continue in the summaries of the capture's other
-// pieces: a bucket is held until the next one comes, and written whole
-// when none did.
+// are written pruned (findings.Prune) but in the first and last edge
+// buckets, whose windows may continue in the summaries of the capture's
+// other pieces (two: a piece's first packets may come a little before the
+// last of the piece before it): the last buckets are held until later
+// ones come, and written whole when none did.
 type Writer struct {
-	rw         *recordWriter
-	n          uint64
-	prune      findings.Thresholds
-	whole      bool    // no pruning
-	keep       []int64 // times whose buckets are written whole
-	held       bool
-	full, part []byte // the held bucket, whole and pruned
+	rw    *recordWriter
+	n     uint64
+	prune findings.Thresholds
+	whole bool    // no pruning
+	keep  []int64 // times whose buckets are written whole
+	held  []heldBucket
+	spare []heldBucket // buffers to reuse
 }
+
+// edge is how many buckets at each end a Writer writes whole.
+const edge = 2
+
+// heldBucket is a bucket written whole and pruned.
+type heldBucket struct{ full, part []byte }
 
 // NewWriter writes the magic, version and header to w.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
@@ -698,43 +705,48 @@ func (w *Writer) PruneFor(t *findings.Thresholds) {
 	}
 }
 
-// Bucket writes one bucket (the one before it: see Writer).
+// Bucket writes one bucket (or one before it: see Writer).
 func (w *Writer) Bucket(b *Bucket) error {
-	if w.held {
-		if err := w.rw.record(kindBucket, w.part); err != nil {
+	if len(w.held) == edge {
+		if err := w.rw.record(kindBucket, w.held[0].part); err != nil {
 			return err
 		}
+		w.spare = append(w.spare, w.held[0])
+		w.held = append(w.held[:0], w.held[1:]...)
 	}
-	first := w.n == 0
+	var h heldBucket
+	if n := len(w.spare); n > 0 {
+		h, w.spare = w.spare[n-1], w.spare[:n-1]
+	}
 	var err error
-	if w.full, err = appendBucketHead(w.full[:0], b); err != nil {
+	if h.full, err = appendBucketHead(h.full[:0], b); err != nil {
 		return err
 	}
-	head := len(w.full)
-	w.part = append(w.part[:0], w.full...)
-	if w.full, err = appendBucketFind(w.full, b.Find, nil); err != nil {
+	head := len(h.full)
+	h.part = append(h.part[:0], h.full...)
+	if h.full, err = appendBucketFind(h.full, b.Find, nil); err != nil {
 		return err
 	}
-	edge := slices.ContainsFunc(w.keep, func(t int64) bool { return t >= b.Start && t < b.End })
-	if first || edge || w.whole || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
-		w.part = append(w.part[:head], w.full[head:]...)
-	} else if w.part, err = appendBucketFind(w.part, b.Find, &findings.Prune{T: w.prune, Start: b.Start, End: b.End}); err != nil {
+	kept := slices.ContainsFunc(w.keep, func(t int64) bool { return t >= b.Start && t < b.End })
+	if w.n < edge || kept || w.whole || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
+		h.part = append(h.part[:head], h.full[head:]...)
+	} else if h.part, err = appendBucketFind(h.part, b.Find, &findings.Prune{T: w.prune, Start: b.Start, End: b.End}); err != nil {
 		return err
 	}
-	w.held = true
+	w.held = append(w.held, h)
 	w.n++
 	return nil
 }
 
-// Close writes the held bucket whole, the trailer, and flushes; the
+// Close writes the held buckets whole, the trailer, and flushes; the
 // caller closes the file.
 func (w *Writer) Close(t Trailer) error {
-	if w.held {
-		if err := w.rw.record(kindBucket, w.full); err != nil {
+	for _, h := range w.held {
+		if err := w.rw.record(kindBucket, h.full); err != nil {
 			return err
 		}
-		w.held = false
 	}
+	w.held = w.held[:0]
 	t.Buckets = w.n
 	if err := w.rw.record(kindTrailer, t.append(nil)); err != nil {
 		return err

@@ -429,8 +429,9 @@ func zonesState(t testing.TB, ts int64) *findings.State {
 }
 
 // A writer writes the findings states of its inner buckets pruned, its
-// first and last whole, and whole too the buckets KeepWhole names (an
-// input's first or last packet, whose windows a later merge may add to).
+// first two and last two whole, and whole too the buckets KeepWhole names
+// (an input's first or last packet, whose windows a later merge may add
+// to).
 func TestWriterPrunesInnerBuckets(t *testing.T) {
 	h := Header{Visor: "test", Params: DefaultParams(60e9, 10, 5e9, 5e8), FindingsStates: true}
 	whole := func(i int64) int {
@@ -447,9 +448,9 @@ func TestWriterPrunesInnerBuckets(t *testing.T) {
 			t.Fatal(err)
 		}
 		if keep {
-			w.KeepWhole(130e9)
+			w.KeepWhole(190e9)
 		}
-		for i := int64(0); i < 4; i++ {
+		for i := int64(0); i < 6; i++ {
 			bk := &Bucket{Start: i * 60e9, End: (i + 1) * 60e9, Net: net.NewState(), DNS: dns.NewState(), Find: zonesState(t, i*60e9+15e9)}
 			if err := w.Bucket(bk); err != nil {
 				t.Fatal(err)
@@ -467,7 +468,7 @@ func TestWriterPrunesInnerBuckets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pruned := i == 1 || i == 2 && !keep
+			pruned := i == 2 || i == 3 && !keep
 			if got := len(b) < whole(int64(i)); got != pruned {
 				t.Errorf("keep %v, bucket %d: %d bytes of %d whole: pruned %v, want %v", keep, i, len(b), whole(int64(i)), got, pruned)
 			}

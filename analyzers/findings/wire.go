@@ -176,9 +176,9 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 const pruneFrac = 1.0 / 16
 
 // Prune says which windows of a bucket [Start, End) a summary writes
-// pruned: every window the bucket holds whole (the writer keeps a run's
-// first and last buckets whole: their windows may continue in the
-// summaries of the capture's other pieces). A pruned window keeps its counters, series
+// pruned: every window the bucket holds whole (summary.Writer keeps a
+// run's edge buckets whole: their windows may continue in the summaries
+// of the capture's other pieces). A pruned window keeps its counters, series
 // and the entries that can take part in a finding judged on the window
 // alone or with a few summaries' parts of it (see pruneFrac; the busiest
 // and the top lists the evidence names); what the others added

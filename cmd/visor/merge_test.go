@@ -40,10 +40,10 @@ func splitCapture(t *testing.T, in, dir string, args ...string) []string {
 // composed names the capture composeCapture makes.
 const composed = "composed.pcap"
 
-// composeCapture writes to path a minute of testdata's ordinary traffic
-// (attack-ordinary.pcap ten times over) with a random-subdomain attack at
-// 20 s, a query flood at 32 s and an NXDOMAIN flood at 45 s, each capture
-// shifted in time, the packets in time order.
+// composeCapture writes to path two minutes of testdata's ordinary traffic
+// (attack-ordinary.pcap twenty times over) with a random-subdomain attack
+// at 40 s, a query flood at 52 s and an NXDOMAIN flood at 85 s, each
+// capture shifted in time, the packets in time order.
 func composeCapture(t *testing.T, path string) string {
 	t.Helper()
 	type pkt struct {
@@ -78,12 +78,12 @@ func composeCapture(t *testing.T, path string) string {
 			all = append(all, pkt{ci, data})
 		}
 	}
-	for i := range 10 {
+	for i := range 20 {
 		add("attack-ordinary.pcap", time.Duration(i)*6*time.Second)
 	}
-	add("attack-random-subdomain.pcap", 20*time.Second)
-	add("attack-query-flood.pcap", 32*time.Second)
-	add("attack-nxdomain.pcap", 45*time.Second)
+	add("attack-random-subdomain.pcap", 40*time.Second)
+	add("attack-query-flood.pcap", 52*time.Second)
+	add("attack-nxdomain.pcap", 85*time.Second)
 	slices.SortStableFunc(all, func(a, b pkt) int { return a.ci.Timestamp.Compare(b.ci.Timestamp) })
 	f, err := os.Create(path)
 	if err != nil {
@@ -164,13 +164,13 @@ func TestMergePieces(t *testing.T) {
 		{"attack-tunnel.pcap", []string{"-c", "49"}, ""},            // 32
 		{"attack-random-subdomain.pcap", []string{"-c", "171"}, ""}, // 32
 		{"attack-ordinary.pcap", []string{"-c", "91"}, ""},          // 8, no finding
-		// A minute of ordinary traffic with three attacks in it, in
+		// Two minutes of ordinary traffic with three attacks in it, in
 		// buckets that hold whole detection windows: the summaries write
 		// the findings states of their inner buckets pruned.
-		{composed, []string{"-c", "13000"}, "10s"}, // 2
-		{composed, []string{"-c", "8700"}, "10s"},  // 3
-		{composed, []string{"-i", "25"}, "10s"},    // by 25 seconds
-		{composed, []string{"-i", "25"}, "20s"},
+		{composed, []string{"-c", "17000"}, "10s"}, // 2
+		{composed, []string{"-c", "11200"}, "10s"}, // 3
+		{composed, []string{"-i", "50"}, "10s"},    // by 50 seconds
+		{composed, []string{"-i", "50"}, "20s"},
 	}
 	dir := t.TempDir()
 	comp := composeCapture(t, filepath.Join(dir, composed))
