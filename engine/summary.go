@@ -258,7 +258,7 @@ func AnalyzeSummary(ctx context.Context, cfg *Config, stdin io.Reader, stderr io
 	jobs := cfg.jobs(len(paths))
 	if len(paths) <= 1 || (jobs == 1 && cfg.SplitBy != "input") {
 		// One capture: the run says itself what it skips.
-		s, _, err := analyzeOne(ctx, cfg, cfg.Inputs, stdin, stderr)
+		s, _, err := analyzeOne(ctx, cfg, cfg.Inputs, false, stdin, stderr)
 		if s != nil {
 			s.Thresholds = cfg.thresholds
 		}
@@ -298,7 +298,7 @@ func analyzeEach(ctx context.Context, cfg *Config, paths []string, jobs int, std
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				sums[i], _, errs[i] = analyzeOne(ctx, &sub, []string{paths[i]}, stdin, stderr)
+				sums[i], _, errs[i] = analyzeOne(ctx, &sub, []string{paths[i]}, true, stdin, stderr)
 			}
 		}()
 	}
@@ -359,7 +359,10 @@ func warnOverlaps(m *summary.Summary, stderr io.Writer) {
 
 // analyzeOne runs one analysis over inputs (merged in time order) and
 // writes its summary, findings states included, to a temporary file.
-func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Reader, stderr io.Writer) (*summary.Summary, *report.Report, error) {
+//
+// With whole, the summary keeps its findings states whole: the runs of -j
+// may overlap in time (two interfaces), and their merge judges as one run.
+func analyzeOne(ctx context.Context, cfg *Config, inputs []string, whole bool, stdin io.Reader, stderr io.Writer) (*summary.Summary, *report.Report, error) {
 	h, err := cfg.header()
 	if err != nil {
 		return nil, nil, err
@@ -379,7 +382,7 @@ func analyzeOne(ctx context.Context, cfg *Config, inputs []string, stdin io.Read
 		return fail(err)
 	}
 	w.PruneFor(cfg.thresholds)
-	w.Temporary()
+	w.Temporary(whole)
 	var werr error
 	sub := *cfg
 	sub.Inputs = inputs

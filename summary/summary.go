@@ -685,10 +685,11 @@ func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	return sw, nil
 }
 
-// Temporary makes w compress faster and write its findings states whole,
-// for a summary read back once (-j's): its runs' inputs may overlap in
-// time (two interfaces), and their merge is judged as one run's.
-func (w *Writer) Temporary() { w.rw.small, w.whole = false, true }
+// Temporary makes w compress faster, for a summary read back once; with
+// whole, it writes its findings states whole (-j's runs: their inputs may
+// overlap in time, as two interfaces do, and their merge is judged as one
+// run's).
+func (w *Writer) Temporary(whole bool) { w.rw.small, w.whole = false, whole }
 
 // KeepWhole makes w write whole the buckets that hold any of times: the
 // first and last packets of a merge's inputs, whose windows may continue
