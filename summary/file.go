@@ -18,8 +18,10 @@ const Magic = "VISORSUM"
 // newest it reads. Version 2 added the findings states of the buckets;
 // version 3 writes a findings state's sets besides what the reader has
 // from the same message, and each window's distinct query sources (a
-// version 2 state reads back with those as its address table's). Version 1
-// files are still read (their findings as their runs judged them).
+// version 2 state reads back with those as its address table's); version
+// 4 writes inner windows pruned, with the baseline sums and address-lookup
+// NXDOMAIN answers of what it left out. Version 1 files are still read
+// (their findings as their runs judged them).
 const FormatVersion = 4
 
 // oldestVersion is the oldest format version this package reads.

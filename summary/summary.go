@@ -672,8 +672,19 @@ type Writer struct {
 // edge is how many buckets at each end a Writer writes whole.
 const edge = 2
 
-// heldBucket is a bucket written whole and pruned.
-type heldBucket struct{ full, part []byte }
+// heldBucket is a bucket written whole and, when pruned, pruned.
+type heldBucket struct {
+	full, part []byte
+	pruned     bool
+}
+
+// inner returns what Bucket writes of h when later buckets came.
+func (h *heldBucket) inner() []byte {
+	if h.pruned {
+		return h.part
+	}
+	return h.full
+}
 
 // NewWriter writes the magic, version and header to w.
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
@@ -709,7 +720,7 @@ func (w *Writer) PruneFor(t *findings.Thresholds) {
 // Bucket writes one bucket (or one before it: see Writer).
 func (w *Writer) Bucket(b *Bucket) error {
 	if len(w.held) == edge {
-		if err := w.rw.record(kindBucket, w.held[0].part); err != nil {
+		if err := w.rw.record(kindBucket, w.held[0].inner()); err != nil {
 			return err
 		}
 		w.spare = append(w.spare, w.held[0])
@@ -724,15 +735,16 @@ func (w *Writer) Bucket(b *Bucket) error {
 		return err
 	}
 	head := len(h.full)
-	h.part = append(h.part[:0], h.full...)
 	if h.full, err = appendBucketFind(h.full, b.Find, nil); err != nil {
 		return err
 	}
 	kept := slices.ContainsFunc(w.keep, func(t int64) bool { return t >= b.Start && t < b.End })
-	if w.n < edge || kept || w.whole || b.Find == nil || !b.Find.Prunable(b.Start, b.End) {
-		h.part = append(h.part[:head], h.full[head:]...)
-	} else if h.part, err = appendBucketFind(h.part, b.Find, &findings.Prune{T: w.prune, Start: b.Start, End: b.End}); err != nil {
-		return err
+	h.pruned = w.n >= edge && !kept && !w.whole && b.Find != nil && b.Find.Prunable(b.Start, b.End)
+	if h.pruned {
+		h.part = append(h.part[:0], h.full[:head]...)
+		if h.part, err = appendBucketFind(h.part, b.Find, &findings.Prune{T: w.prune, Start: b.Start, End: b.End}); err != nil {
+			return err
+		}
 	}
 	w.held = append(w.held, h)
 	w.n++

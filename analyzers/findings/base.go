@@ -3,6 +3,7 @@ package findings
 import (
 	"container/heap"
 	"slices"
+	"strings"
 
 	"github.com/visor-dns/visor/sketch"
 )
@@ -90,15 +91,7 @@ func (s *baseSums) sorted() []*baseSum {
 	for _, b := range s.m {
 		out = append(out, b)
 	}
-	slices.SortFunc(out, func(a, b *baseSum) int {
-		switch {
-		case a.zone < b.zone:
-			return -1
-		case a.zone > b.zone:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *baseSum) int { return strings.Compare(a.zone, b.zone) })
 	return out
 }
 

@@ -120,7 +120,7 @@ func (d *Detector) AddBucket(start, end int64, s *State, _ *report.Section) {
 			d.pending[i].merge(w)
 			continue
 		}
-		if (w.idx+1)*winSec*1e9 <= end && w.idx*winSec*1e9 >= start {
+		if w.within(start, end) {
 			d.judgeWindow(w)
 			continue
 		}
@@ -294,26 +294,17 @@ func (d *Detector) keepReceiver(w *window, r *winRec) bool {
 	if peakRate(&w.qs) < t.FloodRate*keepFrac || float64(w.queries) < t.FloodMin*keepFrac {
 		return false
 	}
-	var recv *addrStat
-	for _, a := range w.addrs {
-		if recv == nil || a.qRecv > recv.qRecv || a.qRecv == recv.qRecv && a.addr.Less(recv.addr) {
-			recv = a
-		}
-		r.srcMax = max(r.srcMax, a.q)
+	recv := w.busiestAddr(func(a *addrStat) uint64 { return a.qRecv })
+	if s := w.busiestAddr(func(a *addrStat) uint64 { return a.q }); s != nil {
+		r.srcMax = s.q
 	}
 	if recv == nil || float64(recv.qRecv) < t.FloodMin*keepFrac {
 		return false
 	}
-	for _, p := range w.prefixes {
+	if p := w.busiestPrefix(); p != nil {
 		r.srcMax = max(r.srcMax, p.q)
 	}
-	var top *zoneStat
-	for _, z := range w.zones {
-		if top == nil || z.q > top.q || z.q == top.q && z.zone < top.zone {
-			top = z
-		}
-	}
-	if top != nil {
+	if top := w.busiestZone(); top != nil {
 		r.topZone, r.topQ, r.topNames = top.zone, top.q, top.distinct()
 	}
 	r.recv, r.srcs = recv.detached(), w.qSrcs.Estimate()

@@ -135,6 +135,45 @@ func (p *pool) release(w *window) {
 	p.wins = append(p.wins, w)
 }
 
+// within says whether w lies whole in [start, end) (ns).
+func (w *window) within(start, end int64) bool {
+	return w.idx*winSec*1e9 >= start && (w.idx+1)*winSec*1e9 <= end
+}
+
+// busiestZone returns w's zone cut of most queries (of equals, the first
+// by name), busiestAddr its address of most by (of equals, the lowest),
+// busiestPrefix its prefix of most queries (nil: none): what the detector
+// keeps of a window near a flood, and so what a pruned window keeps.
+func (w *window) busiestZone() *zoneStat {
+	var top *zoneStat
+	for _, z := range w.zones {
+		if top == nil || z.q > top.q || z.q == top.q && z.zone < top.zone {
+			top = z
+		}
+	}
+	return top
+}
+
+func (w *window) busiestAddr(by func(*addrStat) uint64) *addrStat {
+	var top *addrStat
+	for _, a := range w.addrs {
+		if top == nil || by(a) > by(top) || by(a) == by(top) && a.addr.Less(top.addr) {
+			top = a
+		}
+	}
+	return top
+}
+
+func (w *window) busiestPrefix() *prefixStat {
+	var top *prefixStat
+	for _, p := range w.prefixes {
+		if top == nil || p.q > top.q || p.q == top.q && p.p.Addr().Less(top.p.Addr()) {
+			top = p
+		}
+	}
+	return top
+}
+
 func (w *window) seen(ts int64) {
 	w.first = min(w.first, ts)
 	w.last = max(w.last, ts)

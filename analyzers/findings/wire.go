@@ -194,12 +194,7 @@ type Prune struct {
 // Prunable says whether a bucket [start, end) of s holds a window whole,
 // which a summary may write pruned.
 func (s *State) Prunable(start, end int64) bool {
-	for _, w := range s.wins {
-		if w.idx*winSec*1e9 >= start && (w.idx+1)*winSec*1e9 <= end {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.wins, func(w *window) bool { return w.within(start, end) })
 }
 
 // kept is what a pruned window writes of its tables.
@@ -222,7 +217,7 @@ func (s *State) AppendPruned(b []byte, p *Prune) ([]byte, error) {
 			break
 		}
 		var k *kept
-		if p != nil && w.idx*winSec*1e9 >= p.Start && (w.idx+1)*winSec*1e9 <= p.End {
+		if p != nil && w.within(p.Start, p.End) {
 			k = w.prune(&p.T, &base)
 		}
 		b = sketch.AppendMessage(b, 1, func(b []byte) []byte {
@@ -248,14 +243,8 @@ func (w *window) prune(t *Thresholds, base *baseSums) *kept {
 		qSrcs: peakRate(&w.qs) >= t.FloodRate*pruneFrac && float64(w.queries) >= t.FloodMin*pruneFrac}
 	// The busiest of each table and the evidence's top lists, as the
 	// detector picks them.
-	var topZ *zoneStat
-	for _, z := range w.zones {
-		if topZ == nil || z.q > topZ.q || z.q == topZ.q && z.zone < topZ.zone {
-			topZ = z
-		}
-	}
-	if topZ != nil {
-		k.zones[topZ.zone] = true
+	if z := w.busiestZone(); z != nil {
+		k.zones[z.zone] = true
 	}
 	for _, f := range []func(*zoneStat) uint64{func(z *zoneStat) uint64 { return z.nx }, func(z *zoneStat) uint64 { return z.sf }} {
 		for _, c := range topZones(w.zones, f) {
@@ -274,21 +263,16 @@ func (w *window) prune(t *Thresholds, base *baseSums) *kept {
 			k.lookupNX += z.nx
 		}
 	}
-	var byQ, byRecv *addrStat
 	for _, a := range w.addrs {
-		if byQ == nil || a.q > byQ.q || a.q == byQ.q && a.addr.Less(byQ.addr) {
-			byQ = a
-		}
-		if byRecv == nil || a.qRecv > byRecv.qRecv || a.qRecv == byRecv.qRecv && a.addr.Less(byRecv.addr) {
-			byRecv = a
-		}
 		if float64(a.q) >= t.FloodMin*pruneFrac || float64(a.qRecv) >= t.FloodMin*pruneFrac ||
 			float64(a.rBytes) >= t.ReflBytes*pruneFrac || float64(a.syn) >= t.SYNMin*pruneFrac {
 			k.addrs[a.addr] = true
 		}
 	}
-	if byQ != nil {
-		k.addrs[byQ.addr], k.addrs[byRecv.addr] = true, true
+	for _, by := range []func(*addrStat) uint64{func(a *addrStat) uint64 { return a.q }, func(a *addrStat) uint64 { return a.qRecv }} {
+		if a := w.busiestAddr(by); a != nil {
+			k.addrs[a.addr] = true
+		}
 	}
 	for _, f := range []func(*addrStat) uint64{
 		func(a *addrStat) uint64 { return a.nxGot }, func(a *addrStat) uint64 { return a.nxSent },
@@ -299,17 +283,13 @@ func (w *window) prune(t *Thresholds, base *baseSums) *kept {
 			k.addrs[c.a] = true
 		}
 	}
-	var topP *prefixStat
 	for _, p := range w.prefixes {
-		if topP == nil || p.q > topP.q || p.q == topP.q && p.p.Addr().Less(topP.p.Addr()) {
-			topP = p
-		}
 		if float64(p.q) >= t.FloodMin*pruneFrac {
 			k.prefixes[p.p] = true
 		}
 	}
-	if topP != nil {
-		k.prefixes[topP.p] = true
+	if p := w.busiestPrefix(); p != nil {
+		k.prefixes[p.p] = true
 	}
 	return k
 }

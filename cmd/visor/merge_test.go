@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -65,8 +66,11 @@ func composeCapture(t *testing.T, path string) string {
 		var shift time.Duration
 		for i := 0; ; i++ {
 			data, ci, err := r.ReadPacketData()
-			if err != nil {
+			if err == io.EOF {
 				break
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			if i == 0 {
 				if t0.IsZero() {
